@@ -1,0 +1,512 @@
+//! The onboarding CSV: its columns and the validation of each row against
+//! the org, before anything is written.
+
+use std::collections::HashMap;
+
+use connectors::arcgis::{Invitation, PortalKind, Role, UserType, BUILTIN_ROLES};
+use connectors::csvfile::{Column, ColumnMap, Row};
+use connectors::secrets::SecretString;
+
+use crate::config::is_email_shape;
+
+/// The columns an onboarding file may have. Names match case-insensitively
+/// with spaces, `_` and `-` ignored.
+pub const COLUMNS: &[Column] = &[
+    Column {
+        name: "username",
+        aliases: &["user", "login"],
+        required: true,
+    },
+    Column {
+        name: "password",
+        aliases: &[],
+        required: false,
+    },
+    Column {
+        name: "firstname",
+        aliases: &["givenname"],
+        required: true,
+    },
+    Column {
+        name: "lastname",
+        aliases: &["surname", "familyname"],
+        required: true,
+    },
+    Column {
+        name: "email",
+        aliases: &["emailaddress", "mail"],
+        required: true,
+    },
+    Column {
+        name: "user type",
+        aliases: &[
+            "usertypeid",
+            "userlicensetype",
+            "userlicensetypeid",
+            "licensetype",
+        ],
+        required: false,
+    },
+    Column {
+        name: "role",
+        aliases: &["roleid"],
+        required: false,
+    },
+    Column {
+        name: "credit allocation",
+        aliases: &["credits", "creditassignment", "usercreditassignment"],
+        required: false,
+    },
+    Column {
+        name: "groups",
+        aliases: &["group", "groupids"],
+        required: false,
+    },
+    Column {
+        name: "provider",
+        aliases: &[],
+        required: false,
+    },
+    Column {
+        name: "idp_username",
+        aliases: &["idpuser"],
+        required: false,
+    },
+];
+
+/// A row that passed validation: a member to create or ensure.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub role: Option<String>,
+    pub user_type: Option<String>,
+    pub credits: Option<f64>,
+    pub password: Option<SecretString>,
+    pub provider: Option<String>,
+    pub idp_username: Option<String>,
+    /// Groups from the row and the configured defaults, deduplicated.
+    pub groups: Vec<String>,
+}
+
+impl Member {
+    /// The portal's invitation / createUser form of this member.
+    pub fn invitation(&self) -> Invitation {
+        Invitation {
+            username: self.username.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            email: self.email.clone(),
+            role: self.role.clone(),
+            user_type: self.user_type.clone(),
+            credits: self.credits,
+            password: self.password.clone(),
+            provider: self.provider.clone(),
+            idp_username: self.idp_username.clone(),
+        }
+    }
+}
+
+/// What the org accepts, loaded once per file.
+#[derive(Debug, Clone)]
+pub struct OrgCatalog {
+    pub kind: PortalKind,
+    /// role id → name, built-ins included.
+    roles: Vec<Role>,
+    user_types: Vec<UserType>,
+}
+
+impl OrgCatalog {
+    pub fn new(kind: PortalKind, custom_roles: Vec<Role>, user_types: Vec<UserType>) -> Self {
+        let mut roles: Vec<Role> = BUILTIN_ROLES
+            .iter()
+            .map(|(id, name)| Role {
+                id: id.to_string(),
+                name: name.to_string(),
+            })
+            .collect();
+        for role in custom_roles {
+            if !roles.iter().any(|r| r.id == role.id) {
+                roles.push(role);
+            }
+        }
+        Self {
+            kind,
+            roles,
+            user_types,
+        }
+    }
+
+    /// A role id from an id or a name (case-insensitive), or why not.
+    pub fn resolve_role(&self, value: &str) -> Result<String, String> {
+        let wanted = value.trim();
+        if let Some(role) = self.roles.iter().find(|r| r.id == wanted) {
+            return Ok(role.id.clone());
+        }
+        let alias = match wanted.to_ascii_lowercase().as_str() {
+            "administrator" | "admin" => Some("org_admin"),
+            "publisher" => Some("org_publisher"),
+            "user" => Some("org_user"),
+            "viewer" => Some("iAAAAAAAAAAAAAAA"),
+            "data editor" | "dataeditor" => Some("iBBBBBBBBBBBBBBB"),
+            _ => None,
+        };
+        if let Some(id) = alias {
+            return Ok(id.to_string());
+        }
+        let by_name: Vec<&Role> = self
+            .roles
+            .iter()
+            .filter(|r| r.name.eq_ignore_ascii_case(wanted) || r.id.eq_ignore_ascii_case(wanted))
+            .collect();
+        match by_name.as_slice() {
+            [role] => Ok(role.id.clone()),
+            [] => Err(format!(
+                "unknown role {wanted:?} (use a role id or one of: {})",
+                self.roles
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            many => Err(format!(
+                "role name {wanted:?} matches {} roles ({}); use the role id",
+                many.len(),
+                many.iter()
+                    .map(|r| r.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+
+    /// A user type id from an id or a name (case-insensitive), or why not.
+    pub fn resolve_user_type(&self, value: &str) -> Result<String, String> {
+        let wanted = value.trim();
+        let alias = match wanted.to_ascii_lowercase().as_str() {
+            "creator" => Some("creatorUT"),
+            "viewer" => Some("viewerUT"),
+            "editor" | "contributor" => Some("editorUT"),
+            "fieldworker" | "field worker" | "mobile worker" => Some("fieldWorkerUT"),
+            "professional" => Some("GISProfessionalStdUT"),
+            "professional plus" => Some("GISProfessionalAdvUT"),
+            _ => None,
+        };
+        let found = self
+            .user_types
+            .iter()
+            .find(|t| t.id.eq_ignore_ascii_case(wanted) || t.name.eq_ignore_ascii_case(wanted))
+            .or_else(|| alias.and_then(|a| self.user_types.iter().find(|t| t.id == a)));
+        match found {
+            Some(user_type) => Ok(user_type.id.clone()),
+            None => Err(format!(
+                "unknown user type {wanted:?} (this org has: {})",
+                self.user_types
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+}
+
+/// Checks one row and builds its member, or returns every problem found,
+/// each naming the field.
+pub fn validate(
+    row: &Row,
+    columns: &ColumnMap,
+    catalog: &OrgCatalog,
+    default_groups: &[String],
+) -> Result<Member, Vec<String>> {
+    let mut problems = Vec::new();
+    let get = |name: &str| columns.get(row, name).to_string();
+    if row.fields.len() > columns.width {
+        problems.push(format!(
+            "has {} fields but the header has {} (a comma inside a value needs quotes)",
+            row.fields.len(),
+            columns.width
+        ));
+    }
+    let username = get("username");
+    if let Err(problem) = check_username(&username) {
+        problems.push(format!("username: {problem}"));
+    }
+    let first_name = get("firstname");
+    let last_name = get("lastname");
+    for (field, value) in [("firstname", &first_name), ("lastname", &last_name)] {
+        if value.is_empty() {
+            problems.push(format!("{field}: is required"));
+        } else if value.chars().any(char::is_control) {
+            problems.push(format!(
+                "{field}: contains a line break or control character"
+            ));
+        }
+    }
+    let email = get("email");
+    if email.is_empty() {
+        problems.push("email: is required".into());
+    } else if !is_email_shape(&email) {
+        problems.push(format!("email: {email:?} is not a valid address"));
+    }
+    let role = match get("role") {
+        v if v.is_empty() => None,
+        v => match catalog.resolve_role(&v) {
+            Ok(id) if id == "org_admin" => {
+                problems.push(
+                    "role: administrators are not created from a CSV; give the role in the portal"
+                        .into(),
+                );
+                None
+            }
+            Ok(id) => Some(id),
+            Err(problem) => {
+                problems.push(format!("role: {problem}"));
+                None
+            }
+        },
+    };
+    let user_type = match get("user type") {
+        v if v.is_empty() => None,
+        v => match catalog.resolve_user_type(&v) {
+            Ok(id) => Some(id),
+            Err(problem) => {
+                problems.push(format!("user type: {problem}"));
+                None
+            }
+        },
+    };
+    let credits = match get("credit allocation") {
+        v if v.is_empty() || v.eq_ignore_ascii_case("unlimited") => None,
+        v => match v.parse::<f64>() {
+            Ok(n) if n.is_finite() && n >= 0.0 => Some(n),
+            Ok(-1.0) => None,
+            _ => {
+                problems.push(format!(
+                    "credit allocation: {v:?} is not a number (leave it empty for unlimited)"
+                ));
+                None
+            }
+        },
+    };
+    let password = match columns.get(row, "password") {
+        "" => None,
+        p => Some(SecretString::new(p)),
+    };
+    let mut provider = match get("provider").to_ascii_lowercase() {
+        v if v.is_empty() => None,
+        v if v == "arcgis" || v == "enterprise" => Some(v),
+        v => {
+            problems.push(format!("provider: {v:?} is not arcgis or enterprise"));
+            None
+        }
+    };
+    let idp_username = Some(get("idp_username")).filter(|v| !v.is_empty());
+    if idp_username.is_some() && provider.is_none() {
+        provider = Some("enterprise".into());
+    }
+    if provider.as_deref() == Some("enterprise") && idp_username.is_none() {
+        problems.push("idp_username: is required when provider is enterprise".into());
+    }
+    if provider.as_deref() == Some("arcgis") {
+        provider = None;
+    }
+    if catalog.kind == PortalKind::Enterprise && provider.is_none() && password.is_none() {
+        problems.push(
+            "password: ArcGIS Enterprise built-in accounts need a password (or give provider enterprise and idp_username)"
+                .into(),
+        );
+    }
+    let mut groups: Vec<String> = Vec::new();
+    for group in get("groups")
+        .split(';')
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .chain(default_groups.iter().map(String::as_str))
+    {
+        if !groups.iter().any(|g| g == group) {
+            groups.push(group.to_string());
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Member {
+        username,
+        first_name,
+        last_name,
+        email,
+        role,
+        user_type,
+        credits: if catalog.kind == PortalKind::Online {
+            credits
+        } else {
+            None
+        },
+        password,
+        provider,
+        idp_username,
+        groups,
+    })
+}
+
+/// ArcGIS username rules: 6–128 characters, letters, digits and `. _ @ -`.
+pub fn check_username(username: &str) -> Result<(), String> {
+    if username.is_empty() {
+        return Err("is required".into());
+    }
+    let length = username.chars().count();
+    if !(6..=128).contains(&length) {
+        return Err(format!(
+            "{username:?} must be 6 to 128 characters long (is {length})"
+        ));
+    }
+    if let Some(bad) = username
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-')))
+    {
+        return Err(format!(
+            "{username:?} has {bad:?}; only letters, digits and . _ @ - are allowed"
+        ));
+    }
+    Ok(())
+}
+
+/// Marks second and later rows of a username (case-insensitive) as duplicates;
+/// returns, per row index, the line of the first occurrence.
+pub fn duplicates<'a>(
+    usernames: impl Iterator<Item = (usize, u64, &'a str)>,
+) -> HashMap<usize, u64> {
+    let mut first: HashMap<String, u64> = HashMap::new();
+    let mut dupes = HashMap::new();
+    for (index, line, username) in usernames {
+        if username.is_empty() {
+            continue;
+        }
+        match first.get(&username.to_ascii_lowercase()) {
+            Some(line_first) => {
+                dupes.insert(index, *line_first);
+            }
+            None => {
+                first.insert(username.to_ascii_lowercase(), line);
+            }
+        }
+    }
+    dupes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use connectors::csvfile;
+
+    fn catalog(kind: PortalKind) -> OrgCatalog {
+        OrgCatalog::new(
+            kind,
+            vec![Role {
+                id: "cust0mR0le000001".into(),
+                name: "Field Analyst".into(),
+            }],
+            vec![
+                UserType {
+                    id: "creatorUT".into(),
+                    name: "Creator".into(),
+                },
+                UserType {
+                    id: "viewerUT".into(),
+                    name: "Viewer".into(),
+                },
+            ],
+        )
+    }
+
+    fn member(csv: &str, kind: PortalKind) -> Result<Member, Vec<String>> {
+        let table = csvfile::parse(csv.as_bytes()).unwrap();
+        let columns = ColumnMap::new(&table.headers, COLUMNS).unwrap();
+        validate(
+            &table.rows[0],
+            &columns,
+            &catalog(kind),
+            &["dflt".to_string()],
+        )
+    }
+
+    #[test]
+    fn the_usual_header_works_as_it_is() {
+        let m = member(
+            "username,password,firstname,lastname,email,user type,role,credit allocation\n\
+             jdoe_org,S3cret!pw,Jane,Doe,jane@example.org,Creator,Field Analyst,250\n",
+            PortalKind::Online,
+        )
+        .unwrap();
+        assert_eq!(m.user_type.as_deref(), Some("creatorUT"));
+        assert_eq!(m.role.as_deref(), Some("cust0mR0le000001"));
+        assert_eq!(m.credits, Some(250.0));
+        assert_eq!(m.groups, ["dflt"]);
+        assert_eq!(m.password.as_ref().map(|p| p.expose()), Some("S3cret!pw"));
+    }
+
+    #[test]
+    fn every_problem_names_its_field() {
+        let problems = member(
+            "username,firstname,lastname,email,user type,role,credit allocation\n\
+             jd,Jane,,jane@,Wizard,Boss,lots\n",
+            PortalKind::Online,
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = problems
+            .iter()
+            .map(|p| p.split(':').next().unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "username",
+                "lastname",
+                "email",
+                "role",
+                "user type",
+                "credit allocation"
+            ]
+        );
+    }
+
+    #[test]
+    fn administrators_are_refused_and_viewer_resolves() {
+        let admin = member(
+            "username,firstname,lastname,email,role\nboss_user,A,B,a@b.org,Administrator\n",
+            PortalKind::Online,
+        );
+        assert!(admin.unwrap_err()[0].starts_with("role: administrators"));
+        let viewer = member(
+            "username,firstname,lastname,email,role\nview_user,A,B,a@b.org,viewer\n",
+            PortalKind::Online,
+        )
+        .unwrap();
+        assert_eq!(viewer.role.as_deref(), Some("iAAAAAAAAAAAAAAA"));
+    }
+
+    #[test]
+    fn enterprise_needs_a_password_or_an_idp_login() {
+        let csv = "username,firstname,lastname,email\nno_pass_user,A,B,a@b.org\n";
+        assert!(member(csv, PortalKind::Online).is_ok());
+        assert!(member(csv, PortalKind::Enterprise).unwrap_err()[0].starts_with("password:"));
+        let idp = "username,firstname,lastname,email,idp_username\nsaml_user1,A,B,a@b.org,a@corp\n";
+        assert_eq!(
+            member(idp, PortalKind::Enterprise)
+                .unwrap()
+                .provider
+                .as_deref(),
+            Some("enterprise")
+        );
+    }
+
+    #[test]
+    fn duplicate_usernames_point_at_the_first_line() {
+        let dupes =
+            duplicates([(0, 2, "jdoe_org"), (1, 3, "other_user"), (2, 4, "JDOE_org")].into_iter());
+        assert_eq!(dupes, HashMap::from([(2, 2)]));
+    }
+}

@@ -1,0 +1,876 @@
+//! The reqwest client for a portal's `sharing/rest` and `portaladmin` APIs.
+//!
+//! Every call goes through [`ArcgisClient::call`]: one place that attaches the
+//! token, retries throttling and server errors with backoff (HTTP status or
+//! the HTTP-200 error envelope alike), refreshes the token once on 498/499,
+//! and decodes the body with the failing field named.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use backon::Retryable;
+use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::Mutex;
+use tracing::{debug, warn};
+
+use super::{
+    ArcgisDirectory, EnterpriseMember, Group, Invitation, Portal, PortalKind, Role, User,
+    UserDefaults, UserPage, UserType, UsernameAvailability,
+};
+use crate::retry::RetryPolicy;
+use crate::secrets::{Credentials, SecretString};
+use crate::Error;
+
+const SERVICE: &str = "ArcGIS";
+/// Sent as `referer` to `generateToken` and as the `Referer` header after it,
+/// since referer-bound tokens must come back with the same value.
+const REFERER: &str = "rollcall";
+
+/// Settings of an [`ArcgisClient`].
+#[derive(Debug, Clone)]
+pub struct ArcgisOptions {
+    /// Lifetime asked of `generateToken`, in minutes.
+    pub token_minutes: u32,
+    pub retry: RetryPolicy,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Default for ArcgisOptions {
+    fn default() -> Self {
+        Self {
+            token_minutes: 60,
+            retry: RetryPolicy::default(),
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Token {
+    value: SecretString,
+    /// Epoch ms from which the client gets a new one (before expiry).
+    refresh_at_ms: i64,
+}
+
+/// ArcGIS Online / Enterprise client, built once per cold start.
+pub struct ArcgisClient {
+    http: reqwest::Client,
+    rest: String,
+    admin: String,
+    credentials: Credentials,
+    options: ArcgisOptions,
+    token: Mutex<Option<Token>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+}
+
+/// Which API a path is relative to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Api {
+    Sharing,
+    PortalAdmin,
+}
+
+/// The outcome of one attempt, before retries.
+enum Attempt {
+    /// Throttled (429) or a server error: worth another try after a pause.
+    Retry {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    Fatal(Error),
+}
+
+impl ArcgisClient {
+    /// A client for the portal at `portal_url` (e.g. `https://www.arcgis.com`
+    /// or `https://gis.example.org/portal`), signing in with `credentials`.
+    pub fn new(
+        portal_url: &str,
+        credentials: Credentials,
+        options: ArcgisOptions,
+    ) -> Result<Self, Error> {
+        let root = portal_url.trim_end_matches('/');
+        let root = root
+            .strip_suffix("/sharing/rest")
+            .or_else(|| root.strip_suffix("/home"))
+            .unwrap_or(root);
+        let mut headers = HeaderMap::new();
+        headers.insert("Referer", HeaderValue::from_static(REFERER));
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.request_timeout)
+            .user_agent(concat!("rollcall/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| transport("client setup", e))?;
+        Ok(Self {
+            http,
+            rest: format!("{root}/sharing/rest"),
+            admin: format!("{root}/portaladmin"),
+            credentials,
+            options,
+            token: Mutex::new(None),
+        })
+    }
+
+    /// Replaces the credentials (after a secret rotation) and drops the token.
+    pub async fn set_credentials(&mut self, credentials: Credentials) {
+        self.credentials = credentials;
+        *self.token.get_mut() = None;
+    }
+
+    /// The username rollcall signs in as, when it signs in as a member.
+    pub fn signed_in_username(&self) -> Option<&str> {
+        match &self.credentials {
+            Credentials::Account { username, .. } => Some(username),
+            Credentials::App { .. } => None,
+        }
+    }
+
+    /// A valid token, fetched when missing, near expiry, or after `stale` was refused.
+    async fn token(&self, stale: Option<&SecretString>) -> Result<SecretString, Error> {
+        let mut guard = self.token.lock().await;
+        let now = now_ms();
+        if let Some(token) = guard.as_ref() {
+            let refused = stale.is_some_and(|s| s == &token.value);
+            if !refused && now < token.refresh_at_ms {
+                return Ok(token.value.clone());
+            }
+        }
+        let token = self.sign_in().await?;
+        let value = token.value.clone();
+        *guard = Some(token);
+        Ok(value)
+    }
+
+    async fn sign_in(&self) -> Result<Token, Error> {
+        let issued = now_ms();
+        let (path, form): (&str, Vec<(&str, String)>) = match &self.credentials {
+            Credentials::Account { username, password } => (
+                "generateToken",
+                vec![
+                    ("username", username.clone()),
+                    ("password", password.expose().to_string()),
+                    ("client", "referer".into()),
+                    ("referer", REFERER.into()),
+                    ("expiration", self.options.token_minutes.to_string()),
+                ],
+            ),
+            Credentials::App {
+                client_id,
+                client_secret,
+            } => (
+                "oauth2/token",
+                vec![
+                    ("client_id", client_id.clone()),
+                    ("client_secret", client_secret.expose().to_string()),
+                    ("grant_type", "client_credentials".into()),
+                    ("expiration", self.options.token_minutes.to_string()),
+                ],
+            ),
+        };
+        #[derive(Deserialize)]
+        struct TokenReply {
+            token: Option<SecretString>,
+            expires: Option<i64>,
+            access_token: Option<SecretString>,
+            expires_in: Option<i64>,
+        }
+        let reply: TokenReply = self
+            .with_retries(path, || {
+                self.attempt(Api::Sharing, Method::Post, path, &form, None)
+            })
+            .await
+            .map_err(|e| match e {
+                Error::Api { message, .. } | Error::InvalidToken { message, .. } => Error::SignIn {
+                    service: SERVICE,
+                    message,
+                },
+                other => other,
+            })?;
+        let (value, expires_ms) = match reply {
+            TokenReply {
+                token: Some(token),
+                expires: Some(expires),
+                ..
+            } => (token, expires),
+            TokenReply {
+                access_token: Some(token),
+                expires_in: Some(seconds),
+                ..
+            } => (token, issued + seconds * 1000),
+            _ => {
+                return Err(Error::Decode {
+                    service: SERVICE,
+                    operation: path.into(),
+                    path: "token".into(),
+                    message: "no token and expiry in the answer".into(),
+                })
+            }
+        };
+        // Refresh ahead of expiry: five minutes, or a quarter of a short lifetime.
+        let lifetime = (expires_ms - issued).max(0);
+        let margin = (lifetime / 4).min(5 * 60 * 1000);
+        debug!(operation = path, lifetime_ms = lifetime, "signed in");
+        Ok(Token {
+            value,
+            refresh_at_ms: expires_ms - margin,
+        })
+    }
+
+    /// The one request path for authenticated calls.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        api: Api,
+        method: Method,
+        path: &str,
+        form: &[(&str, String)],
+    ) -> Result<T, Error> {
+        let operation = operation_name(path);
+        self.with_retries(&operation, || async {
+            let token = self.token(None).await.map_err(Attempt::Fatal)?;
+            match self.attempt(api, method, path, form, Some(&token)).await {
+                // Expired or revoked: one fresh token, then the same request again.
+                Err(Attempt::Fatal(Error::InvalidToken { .. })) => {
+                    warn!(operation = %operation, "token refused; signing in again");
+                    let fresh = self.token(Some(&token)).await.map_err(Attempt::Fatal)?;
+                    self.attempt(api, method, path, form, Some(&fresh)).await
+                }
+                other => other,
+            }
+        })
+        .await
+    }
+
+    async fn with_retries<T, F, Fut>(&self, operation: &str, mut attempt: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Attempt>>,
+    {
+        let mut tries = 0u32;
+        let result = (|| {
+            tries += 1;
+            attempt()
+        })
+        .retry(self.options.retry.backoff())
+        .when(|e| matches!(e, Attempt::Retry { .. }))
+        .adjust(|e, planned| match (e, planned) {
+            (
+                Attempt::Retry {
+                    retry_after: Some(wait),
+                    ..
+                },
+                Some(_),
+            ) => Some((*wait).min(self.options.retry.max_retry_after)),
+            (_, planned) => planned,
+        })
+        .notify(|e, wait| {
+            if let Attempt::Retry { status, .. } = e {
+                debug!(
+                    operation,
+                    status,
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying"
+                );
+            }
+        })
+        .await;
+        result.map_err(|e| match e {
+            Attempt::Fatal(error) => error,
+            Attempt::Retry { status: 429, .. } => Error::Throttled {
+                service: SERVICE,
+                attempts: tries,
+            },
+            Attempt::Retry { status, .. } => Error::Unavailable {
+                service: SERVICE,
+                status,
+                attempts: tries,
+            },
+        })
+    }
+
+    /// One HTTP exchange, classified.
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        api: Api,
+        method: Method,
+        path: &str,
+        form: &[(&str, String)],
+        token: Option<&SecretString>,
+    ) -> Result<T, Attempt> {
+        let operation = operation_name(path);
+        let base = match api {
+            Api::Sharing => &self.rest,
+            Api::PortalAdmin => &self.admin,
+        };
+        let url = format!("{base}/{path}");
+        let mut params: Vec<(&str, &str)> = Vec::with_capacity(form.len() + 2);
+        params.push(("f", "json"));
+        params.extend(form.iter().map(|(k, v)| (*k, v.as_str())));
+        // portaladmin documents the token in the body; send it there too.
+        if let (Api::PortalAdmin, Some(token)) = (api, token) {
+            params.push(("token", token.expose()));
+        }
+        let mut request = match method {
+            Method::Get => self.http.get(&url).query(&params),
+            Method::Post => self.http.post(&url).form(&params),
+        };
+        if let Some(token) = token {
+            request = request.header("X-Esri-Authorization", format!("Bearer {}", token.expose()));
+        }
+        let response = request.send().await.map_err(|e| {
+            if e.is_timeout() || e.is_connect() {
+                Attempt::Retry {
+                    status: 0,
+                    retry_after: None,
+                }
+            } else {
+                Attempt::Fatal(transport(&operation, e))
+            }
+        })?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = response.bytes().await.map_err(|e| {
+            if e.is_timeout() {
+                Attempt::Retry {
+                    status: 0,
+                    retry_after: None,
+                }
+            } else {
+                Attempt::Fatal(transport(&operation, e))
+            }
+        })?;
+        if status == 429 || status >= 500 {
+            return Err(Attempt::Retry {
+                status,
+                retry_after,
+            });
+        }
+        let value: Value = serde_json::from_slice(&body).map_err(|e| {
+            Attempt::Fatal(Error::Decode {
+                service: SERVICE,
+                operation: operation.clone(),
+                path: "(body)".into(),
+                message: format!("HTTP {status}, not JSON: {e}"),
+            })
+        })?;
+        if let Some(error) = value.get("error") {
+            return Err(classify_envelope(&operation, error, retry_after));
+        }
+        if value
+            .get("status")
+            .and_then(Value::as_str)
+            .is_some_and(|s| {
+                matches!(
+                    s.to_ascii_lowercase().as_str(),
+                    "error" | "failed" | "failure"
+                )
+            })
+        {
+            return Err(Attempt::Fatal(classify_status_error(&operation, &value)));
+        }
+        if !(200..300).contains(&status) {
+            return Err(Attempt::Fatal(Error::Api {
+                service: SERVICE,
+                operation,
+                code: status.into(),
+                message_code: None,
+                message: "unexpected HTTP status".into(),
+            }));
+        }
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            Attempt::Fatal(Error::Decode {
+                service: SERVICE,
+                operation,
+                path: e.path().to_string(),
+                message: e.inner().to_string(),
+            })
+        })
+    }
+
+    async fn paged<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        list_key: &str,
+    ) -> Result<Vec<T>, Error> {
+        let mut items = Vec::new();
+        let mut start = 1u64;
+        loop {
+            let page: Value = self
+                .call(
+                    Api::Sharing,
+                    Method::Get,
+                    path,
+                    &[("start", start.to_string()), ("num", "100".into())],
+                )
+                .await?;
+            let list = page.get(list_key).cloned().unwrap_or(Value::Array(vec![]));
+            let batch: Vec<T> =
+                serde_path_to_error::deserialize(list).map_err(|e| Error::Decode {
+                    service: SERVICE,
+                    operation: operation_name(path),
+                    path: format!("{list_key}{}", e.path()),
+                    message: e.inner().to_string(),
+                })?;
+            let empty = batch.is_empty();
+            items.extend(batch);
+            match page.get("nextStart").and_then(Value::as_i64) {
+                Some(next) if next > 0 && !empty && next as u64 > start => start = next as u64,
+                _ => return Ok(items),
+            }
+        }
+    }
+}
+
+impl ArcgisDirectory for ArcgisClient {
+    async fn portal(&self) -> Result<Portal, Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Raw {
+            #[serde(default)]
+            id: Option<String>,
+            #[serde(default)]
+            name: Option<String>,
+            #[serde(default)]
+            is_portal: bool,
+            #[serde(default)]
+            default_user_credit_assignment: Option<f64>,
+            #[serde(default)]
+            user: Option<User>,
+        }
+        let raw: Raw = self
+            .call(Api::Sharing, Method::Get, "portals/self", &[])
+            .await?;
+        Ok(Portal {
+            id: raw.id.unwrap_or_default(),
+            name: raw.name.unwrap_or_default(),
+            kind: if raw.is_portal {
+                PortalKind::Enterprise
+            } else {
+                PortalKind::Online
+            },
+            default_credits: raw.default_user_credit_assignment.filter(|c| *c >= 0.0),
+            caller: raw.user,
+        })
+    }
+
+    async fn roles(&self) -> Result<Vec<Role>, Error> {
+        self.paged("portals/self/roles", "roles").await
+    }
+
+    async fn user_types(&self) -> Result<Vec<UserType>, Error> {
+        self.paged("portals/self/userLicenseTypes", "userLicenseTypes")
+            .await
+    }
+
+    async fn user_defaults(&self) -> Result<UserDefaults, Error> {
+        self.call(
+            Api::Sharing,
+            Method::Get,
+            "portals/self/userDefaultSettings",
+            &[],
+        )
+        .await
+    }
+
+    async fn group(&self, id: &str) -> Result<Option<Group>, Error> {
+        let path = format!("community/groups/{}", path_segment(id));
+        not_found_as_none(self.call(Api::Sharing, Method::Get, &path, &[]).await)
+    }
+
+    async fn user(&self, username: &str) -> Result<Option<User>, Error> {
+        let path = format!("community/users/{}", path_segment(username));
+        not_found_as_none(self.call(Api::Sharing, Method::Get, &path, &[]).await)
+    }
+
+    async fn check_usernames(
+        &self,
+        usernames: &[String],
+    ) -> Result<Vec<(String, UsernameAvailability)>, Error> {
+        #[derive(Deserialize)]
+        struct Checked {
+            requested: String,
+            #[serde(default)]
+            suggested: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct Reply {
+            #[serde(default)]
+            usernames: Vec<Checked>,
+        }
+        let reply: Reply = self
+            .call(
+                Api::Sharing,
+                Method::Post,
+                "community/checkUsernames",
+                &[("usernames", usernames.join(","))],
+            )
+            .await?;
+        Ok(usernames
+            .iter()
+            .map(|name| {
+                let answer = reply
+                    .usernames
+                    .iter()
+                    .find(|c| c.requested.eq_ignore_ascii_case(name));
+                let availability = match answer {
+                    None => UsernameAvailability::Unknown,
+                    Some(Checked {
+                        suggested: Some(s), ..
+                    }) if s.eq_ignore_ascii_case(name) => UsernameAvailability::Available,
+                    Some(_) => UsernameAvailability::Taken,
+                };
+                (name.clone(), availability)
+            })
+            .collect())
+    }
+
+    async fn invite(&self, invitations: &[Invitation]) -> Result<Vec<String>, Error> {
+        let list: Vec<Value> = invitations.iter().map(invitation_json).collect();
+        let invitation_list = serde_json::json!({
+            "invitations": list,
+            "apps": [],
+            "appBundles": [],
+        })
+        .to_string();
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Reply {
+            #[serde(default)]
+            not_invited: Vec<String>,
+        }
+        let reply: Reply = self
+            .call(
+                Api::Sharing,
+                Method::Post,
+                "portals/self/invite",
+                &[("invitationList", invitation_list)],
+            )
+            .await?;
+        Ok(reply.not_invited)
+    }
+
+    async fn create_enterprise_member(&self, member: &EnterpriseMember) -> Result<(), Error> {
+        let mut form: Vec<(&str, String)> = vec![
+            ("username", member.username.clone()),
+            ("firstname", member.first_name.clone()),
+            ("lastname", member.last_name.clone()),
+            ("email", member.email.clone()),
+            (
+                "provider",
+                member.provider.clone().unwrap_or_else(|| "arcgis".into()),
+            ),
+        ];
+        if let Some(password) = &member.password {
+            form.push(("password", password.expose().to_string()));
+        }
+        if let Some(role) = &member.role {
+            form.push(("role", role.clone()));
+        }
+        if let Some(user_type) = &member.user_type {
+            form.push(("userLicenseTypeId", user_type.clone()));
+        }
+        if let Some(idp) = &member.idp_username {
+            form.push(("idpUsername", idp.clone()));
+        }
+        let _: Value = self
+            .call(
+                Api::PortalAdmin,
+                Method::Post,
+                "security/users/createUser",
+                &form,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn add_to_group(
+        &self,
+        group_id: &str,
+        usernames: &[String],
+    ) -> Result<Vec<String>, Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Reply {
+            #[serde(default)]
+            not_added: Vec<String>,
+        }
+        let path = format!("community/groups/{}/addUsers", path_segment(group_id));
+        let reply: Reply = self
+            .call(
+                Api::Sharing,
+                Method::Post,
+                &path,
+                &[("users", usernames.join(","))],
+            )
+            .await?;
+        Ok(reply.not_added)
+    }
+
+    async fn users_page(&self, start: u64, num: u64) -> Result<UserPage, Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Reply {
+            #[serde(default)]
+            total: u64,
+            #[serde(default)]
+            users: Vec<User>,
+            #[serde(default)]
+            next_start: Option<i64>,
+        }
+        let reply: Reply = self
+            .call(
+                Api::Sharing,
+                Method::Get,
+                "portals/self/users",
+                &[
+                    ("start", start.to_string()),
+                    ("num", num.min(100).to_string()),
+                    ("sortField", "username".into()),
+                    ("sortOrder", "asc".into()),
+                ],
+            )
+            .await?;
+        let next_start = reply
+            .next_start
+            .filter(|n| *n > 0 && !reply.users.is_empty())
+            .map(|n| n as u64);
+        Ok(UserPage {
+            total: reply.total,
+            users: reply.users,
+            next_start,
+        })
+    }
+}
+
+fn invitation_json(invitation: &Invitation) -> Value {
+    let mut json = serde_json::json!({
+        "username": invitation.username,
+        "firstname": invitation.first_name,
+        "lastname": invitation.last_name,
+        "fullname": format!("{} {}", invitation.first_name, invitation.last_name),
+        "email": invitation.email,
+        "userCreditAssignment": invitation.credits.unwrap_or(-1.0),
+    });
+    let object = json.as_object_mut().expect("a JSON object literal");
+    if let Some(role) = &invitation.role {
+        object.insert("role".into(), role.clone().into());
+    }
+    if let Some(user_type) = &invitation.user_type {
+        object.insert("userLicenseType".into(), user_type.clone().into());
+    }
+    if let Some(password) = &invitation.password {
+        object.insert("password".into(), password.expose().into());
+    }
+    if let Some(provider) = &invitation.provider {
+        object.insert("targetUserProvider".into(), provider.clone().into());
+    }
+    if let Some(idp) = &invitation.idp_username {
+        object.insert("idpUsername".into(), idp.clone().into());
+        if invitation.provider.is_none() {
+            object.insert("targetUserProvider".into(), "enterprise".into());
+        }
+    }
+    json
+}
+
+/// Maps the HTTP-200 `{"error":{...}}` envelope to an attempt outcome.
+fn classify_envelope(operation: &str, error: &Value, retry_after: Option<Duration>) -> Attempt {
+    let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
+    let message_code = error
+        .get("messageCode")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mut message = error
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    match error.get("details") {
+        Some(Value::Array(details)) => {
+            let extra: Vec<&str> = details.iter().filter_map(Value::as_str).collect();
+            if !extra.is_empty() {
+                message = format!("{message} {}", extra.join("; "));
+            }
+        }
+        Some(Value::String(detail)) if !detail.is_empty() => {
+            message = format!("{message} {detail}");
+        }
+        _ => {}
+    }
+    let message = message.trim().to_string();
+    let lower = message.to_ascii_lowercase();
+    let not_found = matches!(
+        message_code.as_deref(),
+        Some("COM_0018" | "COM_0003" | "CONT_0001")
+    ) || lower.contains("does not exist or is inaccessible");
+    match code {
+        429 | 500 | 502 | 503 | 504 => Attempt::Retry {
+            status: code as u16,
+            retry_after,
+        },
+        498 | 499 => Attempt::Fatal(Error::InvalidToken {
+            service: SERVICE,
+            code,
+            message,
+        }),
+        403 => Attempt::Fatal(Error::Permission {
+            service: SERVICE,
+            operation: operation.to_string(),
+            message,
+        }),
+        _ if not_found => Attempt::Fatal(Error::NotFound {
+            what: format!("{operation}: {message}"),
+        }),
+        _ if lower.contains("already exists") => {
+            Attempt::Fatal(Error::AlreadyExists { what: message })
+        }
+        _ => Attempt::Fatal(Error::Api {
+            service: SERVICE,
+            operation: operation.to_string(),
+            code,
+            message_code,
+            message,
+        }),
+    }
+}
+
+/// Maps a `{"status":"error","messages":[...]}` answer (portaladmin style).
+fn classify_status_error(operation: &str, value: &Value) -> Error {
+    let message = match value.get("messages") {
+        Some(Value::Array(messages)) => messages
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => value
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("the operation failed")
+            .to_string(),
+    };
+    let code = value.get("code").and_then(Value::as_i64).unwrap_or(400);
+    if message.to_ascii_lowercase().contains("already exists") {
+        Error::AlreadyExists { what: message }
+    } else {
+        Error::Api {
+            service: SERVICE,
+            operation: operation.to_string(),
+            code,
+            message_code: None,
+            message,
+        }
+    }
+}
+
+fn not_found_as_none<T>(result: Result<T, Error>) -> Result<Option<T>, Error> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(Error::NotFound { .. }) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+/// The operation name used in errors and logs: the path with ids left out.
+fn operation_name(path: &str) -> String {
+    let segments: Vec<&str> = path.split('/').collect();
+    match segments.as_slice() {
+        ["community", "users", _] => "community/users".into(),
+        ["community", "groups", _] => "community/groups".into(),
+        ["community", kind, _, op] => format!("community/{kind}/{op}"),
+        _ => path.to_string(),
+    }
+}
+
+fn path_segment(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+fn transport(operation: &str, error: reqwest::Error) -> Error {
+    // reqwest errors carry the URL; strip it so no query-string token can leak.
+    Error::Transport {
+        service: SERVICE,
+        operation: operation.to_string(),
+        source: Box::new(error.without_url()),
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_codes_are_classified() {
+        let throttled = serde_json::json!({"code": 429, "message": "Too many requests"});
+        assert!(matches!(
+            classify_envelope("invite", &throttled, None),
+            Attempt::Retry { status: 429, .. }
+        ));
+        let expired = serde_json::json!({"code": 498, "message": "Invalid token.", "details": []});
+        assert!(matches!(
+            classify_envelope("invite", &expired, None),
+            Attempt::Fatal(Error::InvalidToken { code: 498, .. })
+        ));
+        let missing = serde_json::json!({"code": 400, "messageCode": "COM_0018",
+            "message": "User does not exist or is inaccessible.", "details": null});
+        assert!(matches!(
+            classify_envelope("community/users", &missing, None),
+            Attempt::Fatal(Error::NotFound { .. })
+        ));
+        let denied = serde_json::json!({"code": 403, "messageCode": "GWM_0003", "message": "You do not have permissions"});
+        assert!(matches!(
+            classify_envelope("invite", &denied, None),
+            Attempt::Fatal(Error::Permission { .. })
+        ));
+    }
+
+    #[test]
+    fn operation_names_leave_ids_out() {
+        assert_eq!(operation_name("community/users/jdoe"), "community/users");
+        assert_eq!(
+            operation_name("community/groups/abc/addUsers"),
+            "community/groups/addUsers"
+        );
+        assert_eq!(operation_name("portals/self/invite"), "portals/self/invite");
+    }
+
+    #[test]
+    fn invitation_without_password_has_no_password_field() {
+        let invitation = Invitation {
+            username: "jdoe_org".into(),
+            first_name: "Jane".into(),
+            last_name: "Doe".into(),
+            email: "jane@example.com".into(),
+            role: Some("org_user".into()),
+            user_type: None,
+            credits: None,
+            password: None,
+            provider: None,
+            idp_username: None,
+        };
+        let json = invitation_json(&invitation);
+        assert!(json.get("password").is_none());
+        assert_eq!(json["userCreditAssignment"], -1.0);
+        assert_eq!(json["fullname"], "Jane Doe");
+    }
+}

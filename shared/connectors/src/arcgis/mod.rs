@@ -1,0 +1,215 @@
+//! ArcGIS Online / Enterprise: the user-directory port, its types, and the
+//! reqwest client that implements it against a portal's `sharing/rest` API.
+
+mod client;
+
+pub use client::{ArcgisClient, ArcgisOptions};
+
+use serde::{Deserialize, Deserializer};
+
+use crate::secrets::SecretString;
+use crate::Error;
+
+/// ArcGIS Online (multi-tenant) or an ArcGIS Enterprise portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortalKind {
+    Online,
+    Enterprise,
+}
+
+/// The organisation as `portals/self` describes it to the signed-in caller.
+#[derive(Debug, Clone)]
+pub struct Portal {
+    pub id: String,
+    pub name: String,
+    pub kind: PortalKind,
+    /// Online's default credits for new members; `None` = unlimited.
+    pub default_credits: Option<f64>,
+    /// The signed-in account, when the token belongs to a member.
+    pub caller: Option<User>,
+}
+
+/// A role: a built-in (`org_admin`, `org_publisher`, `org_user`) or a role id.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+}
+
+/// A user type (license type), e.g. `creatorUT` named "Creator".
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct UserType {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// The org's new-member defaults (`portals/self/userDefaultSettings`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDefaults {
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub role: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub user_license_type: Option<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// A group as `community/groups/{id}` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Group {
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+}
+
+/// A member as the portal describes it (fields rollcall reads).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub username: String,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub full_name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub role_id: Option<String>,
+    #[serde(default)]
+    pub user_license_type_id: Option<String>,
+    #[serde(default)]
+    pub disabled: bool,
+    /// Epoch ms of the last sign-in; `None` when the portal says `-1` (never).
+    #[serde(default, deserialize_with = "epoch_or_never")]
+    pub last_login: Option<i64>,
+    #[serde(default, deserialize_with = "epoch_or_never")]
+    pub created: Option<i64>,
+    #[serde(default)]
+    pub org_id: Option<String>,
+    #[serde(default)]
+    pub provider: Option<String>,
+    #[serde(default)]
+    pub privileges: Vec<String>,
+    /// Ids of the groups the member belongs to (only on the user resource).
+    #[serde(default, deserialize_with = "group_ids")]
+    pub groups: Vec<String>,
+}
+
+/// One member to create on ArcGIS Online through `portals/self/invite`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invitation {
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    /// Role id; `None` leaves the org's default.
+    pub role: Option<String>,
+    /// User type id; `None` leaves the org's default.
+    pub user_type: Option<String>,
+    /// Credits; `None` = unlimited (`-1`).
+    pub credits: Option<f64>,
+    /// With a password the account is created directly; without, the member
+    /// gets an invitation mail.
+    pub password: Option<SecretString>,
+    /// `enterprise` for SAML logins, with `idp_username`.
+    pub provider: Option<String>,
+    pub idp_username: Option<String>,
+}
+
+/// One member to create on ArcGIS Enterprise through *portaladmin* `createUser`.
+pub type EnterpriseMember = Invitation;
+
+/// What the portal said about one username in `community/checkUsernames`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsernameAvailability {
+    Available,
+    Taken,
+    /// The portal did not answer for this name; try and let the create call decide.
+    Unknown,
+}
+
+/// One page of `portals/self/users`.
+#[derive(Debug, Clone, Default)]
+pub struct UserPage {
+    pub total: u64,
+    pub users: Vec<User>,
+    /// 1-based start of the next page; `None` at the end.
+    pub next_start: Option<u64>,
+}
+
+/// The user-directory operations rollcall performs on an ArcGIS org.
+pub trait ArcgisDirectory {
+    /// `portals/self`: which kind of portal, the org id and the caller.
+    async fn portal(&self) -> Result<Portal, Error>;
+    /// Custom roles plus Viewer and Data Editor (the three built-ins are not listed).
+    async fn roles(&self) -> Result<Vec<Role>, Error>;
+    async fn user_types(&self) -> Result<Vec<UserType>, Error>;
+    async fn user_defaults(&self) -> Result<UserDefaults, Error>;
+    /// The group, or `None` when it does not exist or is not visible.
+    async fn group(&self, id: &str) -> Result<Option<Group>, Error>;
+    /// The member, or `None` when no such username is visible.
+    async fn user(&self, username: &str) -> Result<Option<User>, Error>;
+    /// Availability of up to 200 usernames in one call.
+    async fn check_usernames(
+        &self,
+        usernames: &[String],
+    ) -> Result<Vec<(String, UsernameAvailability)>, Error>;
+    /// Invites (creates) Online members; returns the usernames not invited.
+    async fn invite(&self, invitations: &[Invitation]) -> Result<Vec<String>, Error>;
+    /// Creates one Enterprise member (built-in or IdP login).
+    async fn create_enterprise_member(&self, member: &EnterpriseMember) -> Result<(), Error>;
+    /// Adds up to 25 members to a group; returns the usernames not added.
+    async fn add_to_group(
+        &self,
+        group_id: &str,
+        usernames: &[String],
+    ) -> Result<Vec<String>, Error>;
+    /// One page of the org's member list (`portals/self/users`).
+    async fn users_page(&self, start: u64, num: u64) -> Result<UserPage, Error>;
+}
+
+/// Built-in role ids, always valid though `portals/self/roles` does not list them.
+pub const BUILTIN_ROLES: [(&str, &str); 5] = [
+    ("org_admin", "Administrator"),
+    ("org_publisher", "Publisher"),
+    ("org_user", "User"),
+    ("iAAAAAAAAAAAAAAA", "Viewer"),
+    ("iBBBBBBBBBBBBBBB", "Data Editor"),
+];
+
+/// The most users `community/groups/{id}/addUsers` takes in one call.
+pub const ADD_USERS_BATCH: usize = 25;
+/// The most usernames `community/checkUsernames` takes in one call.
+pub const CHECK_USERNAMES_BATCH: usize = 200;
+
+fn empty_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = Option::<String>::deserialize(d)?;
+    Ok(value.filter(|v| !v.trim().is_empty()))
+}
+
+fn epoch_or_never<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let value = Option::<i64>::deserialize(d)?;
+    Ok(value.filter(|v| *v >= 0))
+}
+
+fn group_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum GroupRef {
+        Id(String),
+        Object { id: String },
+    }
+    let groups = Option::<Vec<GroupRef>>::deserialize(d)?.unwrap_or_default();
+    Ok(groups
+        .into_iter()
+        .map(|g| match g {
+            GroupRef::Id(id) | GroupRef::Object { id } => id,
+        })
+        .collect())
+}

@@ -1,0 +1,78 @@
+//! Per-row run reports written to S3 as CSV.
+
+use chrono::NaiveDate;
+
+/// Builds a report CSV in memory.
+pub struct ReportWriter {
+    writer: csv::Writer<Vec<u8>>,
+}
+
+impl ReportWriter {
+    /// A report with these column names.
+    pub fn new(columns: &[&str]) -> Self {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.write_record(columns).expect("write to memory");
+        Self { writer }
+    }
+
+    /// Appends one row. Values that a spreadsheet would run as a formula are
+    /// prefixed with `'` (reports are opened in Excel; names come from users).
+    pub fn row<I, S>(&mut self, values: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let values: Vec<String> = values
+            .into_iter()
+            .map(|v| neutralise_formula(v.as_ref()))
+            .collect();
+        self.writer.write_record(&values).expect("write to memory");
+    }
+
+    /// The finished CSV bytes.
+    pub fn finish(self) -> Vec<u8> {
+        self.writer.into_inner().expect("flush to memory")
+    }
+}
+
+/// `=`, `+`, `-`, `@` (and tab/CR) at the start of a cell make spreadsheets
+/// evaluate it; such values get a leading `'`.
+pub fn neutralise_formula(value: &str) -> String {
+    match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
+        _ => value.to_string(),
+    }
+}
+
+/// `reports/<function>/<yyyy-mm-dd>/<run-id>.csv`
+pub fn report_key(function: &str, date: NaiveDate, run_id: &str) -> String {
+    format!(
+        "reports/{function}/{}/{run_id}.csv",
+        date.format("%Y-%m-%d")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_and_quoting_kept() {
+        let mut report = ReportWriter::new(&["line", "username", "reason"]);
+        report.row(["2", "=HYPERLINK(\"x\")", "a, b"]);
+        let csv = String::from_utf8(report.finish()).unwrap();
+        assert_eq!(
+            csv,
+            "line,username,reason\n2,\"'=HYPERLINK(\"\"x\"\")\",\"a, b\"\n"
+        );
+    }
+
+    #[test]
+    fn key_layout() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        assert_eq!(
+            report_key("onboard", date, "r1"),
+            "reports/onboard/2026-11-22/r1.csv"
+        );
+    }
+}

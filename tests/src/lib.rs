@@ -1,0 +1,10 @@
+//! The rollcall sandbox and test harness.
+//!
+//! - [`sandbox`]: a local simulator of the ArcGIS portal REST API (and later
+//!   Teamworks AMS and Amazon Connect), run in-process by tests or as the
+//!   `sandbox` binary for the local run.
+//! - [`moto`]: helpers that point the real AWS SDK at a moto server and read
+//!   what a user would see (objects, mails).
+
+pub mod moto;
+pub mod sandbox;

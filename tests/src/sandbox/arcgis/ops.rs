@@ -1,0 +1,1101 @@
+//! The portal operations, one function per resource, run under the state lock.
+//!
+//! Every function returns the JSON body to send with HTTP 200: a result, or
+//! the error envelope of §0.5 (the status style of §0.5 for Portal Admin).
+
+use serde_json::{json, Value};
+
+use super::model::{
+    now_ms, valid_email, valid_password, valid_username, ListQuery, Member,
+    MemberType, State, Subject, USER_TYPES,
+};
+use super::request::{
+    admin_error, error, forbidden, group_not_found, invalid_token, not_logged_in, to_admin_style,
+    token_required, user_not_found, Params, Route,
+};
+use super::{InvitationMail, SeedMember};
+
+/// Most users one `addUsers` call takes (§7.2, §11).
+const MAX_GROUP_ADD: usize = 25;
+/// Most users one bulk enable/disable call takes (§6.4).
+const MAX_BULK_DISABLE: usize = 25;
+/// Most names one `checkUsernames` call takes (§5.5).
+const MAX_CHECK_USERNAMES: usize = 200;
+/// Longest token a caller may ask for: two weeks (§1.1, §11).
+const MAX_EXPIRATION_MINUTES: i64 = 20_160;
+
+/// Who is calling, once the token is resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Caller {
+    Anonymous,
+    /// A member, by lower-cased username.
+    Member(String),
+    /// An OAuth app (client_credentials).
+    App(String),
+}
+
+/// What a route demands of the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// No token needed (a bad one is still refused where noted).
+    Public,
+    /// Any signed-in member.
+    Member,
+    /// An org administrator (role `org_admin`).
+    Admin,
+}
+
+fn need(route: &Route) -> Need {
+    match route {
+        Route::Root
+        | Route::Info
+        | Route::GenerateToken
+        | Route::OAuthToken
+        | Route::PortalSelf
+        | Route::OtherOrg
+        | Route::Unknown => Need::Public,
+        Route::OrgUsers
+        | Route::Invite
+        | Route::BulkSetDisabled { .. }
+        | Route::UpdateUserRole
+        | Route::UpdateUserLicenseType
+        | Route::UserDefaultSettings
+        | Route::SetUserDisabled { .. }
+        | Route::CreateUser => Need::Admin,
+        Route::CommunitySelf
+        | Route::GetUser(_)
+        | Route::UpdateUser(_)
+        | Route::DeleteUser(_)
+        | Route::CheckUsernames
+        | Route::Roles
+        | Route::UserLicenseTypes
+        | Route::GetGroup(_)
+        | Route::GroupUsers(_)
+        | Route::AddUsers(_)
+        | Route::RemoveUsers(_) => Need::Member,
+    }
+}
+
+/// Resolves the presented token: expired, unknown, referer-mismatched or
+/// belonging to a disabled/deleted member → 498 (§1.2).
+fn resolve(state: &State, token: Option<&str>, referer: Option<&str>) -> Result<Caller, Value> {
+    let Some(t) = token else {
+        return Ok(Caller::Anonymous);
+    };
+    let tok = state.tokens.get(t).ok_or_else(invalid_token)?;
+    if tok.expires <= now_ms() {
+        return Err(invalid_token());
+    }
+    if state.config.enforce_referer {
+        if let Some(bound) = &tok.referer {
+            if referer != Some(bound.as_str()) {
+                return Err(invalid_token());
+            }
+        }
+    }
+    match &tok.subject {
+        Subject::Member(key) => match state.members.get(key) {
+            Some(m) if !m.disabled => Ok(Caller::Member(key.clone())),
+            _ => Err(invalid_token()),
+        },
+        Subject::App(id) if *id == state.config.app_client_id => Ok(Caller::App(id.clone())),
+        Subject::App(_) => Err(invalid_token()),
+    }
+}
+
+/// Runs one portal call: authentication, permission, then the operation.
+pub(crate) fn dispatch(
+    state: &mut State,
+    route: &Route,
+    token: Option<&str>,
+    referer: Option<&str>,
+    p: &Params,
+) -> Value {
+    let body = authorize_and_run(state, route, token, referer, p);
+    if route.is_portaladmin() {
+        to_admin_style(body)
+    } else {
+        body
+    }
+}
+
+fn authorize_and_run(
+    state: &mut State,
+    route: &Route,
+    token: Option<&str>,
+    referer: Option<&str>,
+    p: &Params,
+) -> Value {
+    // Sign-in endpoints ignore any token they are sent.
+    match route {
+        Route::GenerateToken => return generate_token(state, p),
+        Route::OAuthToken => return oauth_token(state, p),
+        Route::Root => return json!({ "currentVersion": current_version(state) }),
+        Route::Info => return info(state),
+        Route::Unknown => return error(400, None, "Invalid URL", &["Invalid URL"]),
+        Route::OtherOrg => {
+            return error(
+                400,
+                None,
+                "Organization does not exist or is inaccessible.",
+                &[],
+            )
+        }
+        _ => {}
+    }
+    let caller = match resolve(state, token, referer) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    if *route == Route::CommunitySelf {
+        // §2.2: community/self answers COM_0019 rather than 499.
+        return match &caller {
+            Caller::Member(key) => community_self(state, key),
+            _ => not_logged_in(),
+        };
+    }
+    let key = match (need(route), &caller) {
+        (Need::Public, _) => None,
+        (_, Caller::Anonymous) => return token_required(),
+        (_, Caller::App(_)) => return forbidden(),
+        (Need::Admin, Caller::Member(k)) if !state.members[k].is_org_admin() => {
+            return forbidden()
+        }
+        (_, Caller::Member(k)) => Some(k.clone()),
+    };
+    let caller_key = key.as_deref().unwrap_or_default();
+    match route {
+        Route::PortalSelf => portal_self(state, &caller),
+        Route::OrgUsers => org_users(state, p),
+        Route::Invite => invite(state, p),
+        Route::BulkSetDisabled { disable } => bulk_set_disabled(state, caller_key, p, *disable),
+        Route::UpdateUserRole => update_user_role(state, caller_key, p),
+        Route::UpdateUserLicenseType => update_user_license_type(state, p),
+        Route::Roles => roles(state, p),
+        Route::UserLicenseTypes => user_license_types(p),
+        Route::UserDefaultSettings => user_default_settings(state),
+        Route::GetUser(u) => get_user(state, caller_key, u),
+        Route::UpdateUser(u) => update_user(state, caller_key, u, p),
+        Route::SetUserDisabled { username, disable } => {
+            set_user_disabled(state, caller_key, username, *disable)
+        }
+        Route::DeleteUser(u) => delete_user(state, caller_key, u),
+        Route::CheckUsernames => check_usernames(state, p),
+        Route::GetGroup(id) => get_group(state, caller_key, id),
+        Route::GroupUsers(id) => group_users(state, caller_key, id),
+        Route::AddUsers(id) => add_users(state, caller_key, id, p),
+        Route::RemoveUsers(id) => remove_users(state, caller_key, id, p),
+        Route::CreateUser => create_user(state, p),
+        Route::CommunitySelf
+        | Route::Root
+        | Route::Info
+        | Route::GenerateToken
+        | Route::OAuthToken
+        | Route::OtherOrg
+        | Route::Unknown => error(400, None, "Invalid URL", &[]),
+    }
+}
+
+/// The REST version: Enterprise 11.4 reports 2024.2 (§2.1); Online reports a
+/// year-based version [unverified exact value].
+fn current_version(state: &State) -> &'static str {
+    if state.online() {
+        "2025.3"
+    } else {
+        "2024.2"
+    }
+}
+
+fn info(state: &State) -> Value {
+    json!({
+        "owningSystemUrl": state.base_url,
+        "authInfo": {
+            "tokenServicesUrl": format!("{}/sharing/rest/generateToken", state.base_url),
+            "isTokenBasedSecurity": true,
+        },
+    })
+}
+
+fn token_error(detail: &str) -> Value {
+    error(400, None, "Unable to generate token.", &[detail])
+}
+
+/// `generateToken` (§1.1). Usernames are matched case-sensitively, as documented.
+fn generate_token(state: &mut State, p: &Params) -> Value {
+    let Some(username) = p.non_empty("username") else {
+        return token_error("'username' must be specified.");
+    };
+    let Some(password) = p.get("password").filter(|s| !s.is_empty()) else {
+        return token_error("'password' must be specified.");
+    };
+    let client = p
+        .non_empty("client")
+        .unwrap_or("requestip")
+        .to_ascii_lowercase();
+    let referer = match client.as_str() {
+        "referer" => match p.non_empty("referer") {
+            Some(r) => Some(r.to_string()),
+            None => return token_error("'referer' must be specified."),
+        },
+        "ip" if p.non_empty("ip").is_none() => return token_error("'ip' must be specified."),
+        "ip" | "requestip" => None,
+        _ => return token_error("Invalid client type."),
+    };
+    let key = username.to_lowercase();
+    let ok = state.members.get(&key).is_some_and(|m| {
+        m.username == username && m.password.as_deref() == Some(password)
+    });
+    if !ok {
+        return token_error("Invalid username or password.");
+    }
+    if state.members[&key].disabled {
+        // [unverified] wording for a disabled account.
+        return token_error("This account has been disabled.");
+    }
+    let minutes = p
+        .int("expiration")
+        .unwrap_or(60)
+        .clamp(1, MAX_EXPIRATION_MINUTES);
+    let (token, expires) = state.issue_token(Subject::Member(key.clone()), minutes * 60_000, referer);
+    if let Some(m) = state.member_mut(&key) {
+        m.last_login = Some(now_ms());
+    }
+    json!({ "token": token, "expires": expires, "ssl": false })
+}
+
+fn oauth_error(kind: &str, description: &str) -> Value {
+    json!({ "error": {
+        "code": 400,
+        "error": kind,
+        "error_description": description,
+        "message": description,
+        "details": [],
+    }})
+}
+
+/// `oauth2/token` with `client_credentials` for the configured app (§1.3).
+fn oauth_token(state: &mut State, p: &Params) -> Value {
+    if p.non_empty("grant_type") != Some("client_credentials") {
+        return oauth_error("unsupported_grant_type", "Unsupported grant type");
+    }
+    if p.non_empty("client_id") != Some(state.config.app_client_id.as_str()) {
+        return oauth_error("invalid_client", "Invalid client_id");
+    }
+    if p.get("client_secret") != Some(state.config.app_client_secret.as_str()) {
+        return oauth_error("invalid_client", "Invalid client_secret");
+    }
+    let minutes = p
+        .int("expiration")
+        .unwrap_or(120)
+        .clamp(1, MAX_EXPIRATION_MINUTES);
+    let client_id = state.config.app_client_id.clone();
+    let (token, expires) = state.issue_token(Subject::App(client_id), minutes * 60_000, None);
+    json!({ "access_token": token, "expires_in": (expires - now_ms()).max(0) / 1000 })
+}
+
+/// `portals/self` (§2.1): Online or Enterprise flavour, with `user` (or `appInfo`).
+fn portal_self(state: &State, caller: &Caller) -> Value {
+    let host = state
+        .base_url
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .to_string();
+    let mut v = json!({
+        "id": state.config.org_id,
+        "name": "Rollcall Sandbox",
+        "currentVersion": current_version(state),
+        "portalHostname": host,
+        "allSSL": false,
+        "access": "private",
+        "maxTokenExpirationMinutes": -1,
+        "supportsOAuth": true,
+        "supportsHostedServices": true,
+        "created": state.members.values().map(|m| m.created).min().unwrap_or(0),
+        "modified": now_ms(),
+    });
+    if state.online() {
+        v["isPortal"] = json!(false);
+        v["portalMode"] = json!("multitenant");
+        v["portalName"] = json!("ArcGIS Online");
+        v["urlKey"] = json!("rollcall-sandbox");
+        v["customBaseUrl"] = json!("maps.arcgis.com");
+        v["defaultUserCreditAssignment"] = json!(state.config.default_credits.unwrap_or(-1.0));
+        v["creditAssignments"] = json!("enabled");
+        v["subscriptionInfo"] = json!({ "type": "In Organization", "maxUsers": 100_000 });
+    } else {
+        v["isPortal"] = json!(true);
+        v["portalMode"] = json!("singletenant");
+        v["portalName"] = json!("ArcGIS Enterprise");
+        v["urlKey"] = json!(null);
+    }
+    match caller {
+        Caller::Member(key) => {
+            let m = &state.members[key];
+            v["user"] = state.user_json(m, true, false);
+        }
+        Caller::App(id) => {
+            v["appInfo"] = json!({
+                "appId": id,
+                "appOwner": state.config.admin_username,
+                "orgId": state.config.org_id,
+                "privileges": [],
+            });
+        }
+        Caller::Anonymous => {}
+    }
+    v
+}
+
+fn community_self(state: &State, key: &str) -> Value {
+    state.user_json(&state.members[key], true, true)
+}
+
+fn is_admin(state: &State, key: &str) -> bool {
+    state.members.get(key).is_some_and(Member::is_org_admin)
+}
+
+/// `community/users/{u}` (§4): full object for the user themself and org admins,
+/// a reduced one (no e-mail, no groups) for others; other orgs' users keep their `orgId`.
+fn get_user(state: &State, caller: &str, username: &str) -> Value {
+    let Some(m) = state.member(username) else {
+        return user_not_found();
+    };
+    let is_self = m.username.eq_ignore_ascii_case(caller);
+    let full = m.in_org() && (is_self || is_admin(state, caller));
+    state.user_json(m, full, full)
+}
+
+/// `community/checkUsernames` (§5.5): a taken name gets a digit appended.
+fn check_usernames(state: &State, p: &Params) -> Value {
+    let names = p.list("usernames");
+    if names.len() > MAX_CHECK_USERNAMES {
+        return error(
+            400,
+            None,
+            "Unable to check usernames.",
+            &["A maximum of 200 usernames can be checked per request."],
+        );
+    }
+    let out: Vec<Value> = names
+        .iter()
+        .map(|requested| {
+            let suggested = if state.username_taken(requested) {
+                (1u64..)
+                    .map(|n| format!("{requested}{n}"))
+                    .find(|c| !state.username_taken(c))
+                    .unwrap_or_default()
+            } else {
+                requested.clone()
+            };
+            json!({ "requested": requested, "suggested": suggested })
+        })
+        .collect();
+    json!({ "usernames": out })
+}
+
+/// `start` (1-based, default 1) and `num` (default `default_num`, 1..=100) of a page (§0.6).
+fn paging(p: &Params, default_num: i64) -> (usize, usize) {
+    let start = p.int("start").unwrap_or(1).max(1) as usize;
+    let num = p.int("num").unwrap_or(default_num).clamp(1, 100) as usize;
+    (start, num)
+}
+
+/// `nextStart` after a page of `len` rows starting at `start` out of `total` (§0.6).
+fn next_start(start: usize, len: usize, total: usize) -> i64 {
+    let end = start - 1 + len;
+    if len > 0 && end < total {
+        (end + 1) as i64
+    } else {
+        -1
+    }
+}
+
+/// `portals/self/users` (§3.1): the org list, not subject to the 10,000 search cap.
+fn org_users(state: &mut State, p: &Params) -> Value {
+    let (start, num) = paging(p, 10);
+    let sort_field = p
+        .non_empty("sortField")
+        .unwrap_or("username")
+        .to_ascii_lowercase();
+    let q = ListQuery {
+        sort_field,
+        descending: p
+            .non_empty("sortOrder")
+            .is_some_and(|o| o.eq_ignore_ascii_case("desc")),
+        exclude_system: p.flag("excludeSystemUsers").unwrap_or(false),
+        role: p.non_empty("role").map(str::to_string),
+        user_type: p.non_empty("userLicenseType").map(str::to_string),
+        provider: p.non_empty("provider").map(str::to_string),
+    };
+    let (total, page) = {
+        let all = state.list_keys(&q);
+        let total = all.len();
+        let from = (start - 1).min(total);
+        let to = (from + num).min(total);
+        (total, all[from..to].to_vec())
+    };
+    let users: Vec<Value> = page
+        .iter()
+        .filter_map(|k| state.members.get(k))
+        .map(|m| state.user_json(m, true, false))
+        .collect();
+    json!({
+        "total": total,
+        "start": start,
+        "num": num,
+        "nextStart": next_start(start, users.len(), total),
+        "users": users,
+    })
+}
+
+/// A string field of an invitation (numbers accepted as text); blank → `None`.
+fn inv_str(inv: &Value, key: &str) -> Option<String> {
+    match inv.get(key)? {
+        Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn invite_error(detail: &str) -> Value {
+    error(400, None, "Unable to invite users.", &[detail])
+}
+
+/// `portals/self/invite` (§5.1, Online only). Per-user failures go to
+/// `notInvited` with `success: true`; the envelope is kept for malformed requests.
+fn invite(state: &mut State, p: &Params) -> Value {
+    if !state.online() {
+        // [unverified] Enterprise creates members through portaladmin createUser (§5.2).
+        return invite_error("Inviting users is not supported on this portal; use createUser.");
+    }
+    let Some(raw) = p.non_empty("invitationList") else {
+        return invite_error("'invitationList' must be specified.");
+    };
+    let Ok(list) = serde_json::from_str::<Value>(raw) else {
+        return invite_error("'invitationList' is not valid JSON.");
+    };
+    let Some(invitations) = list.get("invitations").and_then(Value::as_array) else {
+        return invite_error("'invitationList' must hold an 'invitations' array.");
+    };
+    if let Some(max) = state.config.max_invitations_per_call {
+        if invitations.len() > max {
+            return invite_error(&format!(
+                "A maximum of {max} invitations can be sent per request."
+            ));
+        }
+    }
+    let message = p.non_empty("message").map(str::to_string);
+    let mut not_invited = Vec::new();
+    for inv in invitations {
+        match invite_one(state, inv, message.as_deref()) {
+            Ok(()) => {}
+            Err(name) => not_invited.push(name),
+        }
+    }
+    json!({ "success": true, "notInvited": not_invited })
+}
+
+/// Creates one invited member; `Err(username)` when it belongs in `notInvited`.
+fn invite_one(state: &mut State, inv: &Value, message: Option<&str>) -> Result<(), String> {
+    let username = inv_str(inv, "username").unwrap_or_default();
+    let reject = || Err(username.clone());
+    if !valid_username(&username, 3, 128) || state.username_taken(&username) {
+        return reject();
+    }
+    let email = inv_str(inv, "email").unwrap_or_default();
+    if !valid_email(&email) {
+        return reject();
+    }
+    let role_in = inv_str(inv, "role").unwrap_or_else(|| state.defaults.role.clone());
+    let Some((role, role_id)) = state.resolve_role(&role_in) else {
+        return reject();
+    };
+    let user_type =
+        inv_str(inv, "userLicenseType").unwrap_or_else(|| state.defaults.user_type.clone());
+    if !State::valid_user_type(&user_type) {
+        return reject();
+    }
+    let idp_username = inv_str(inv, "idpUsername");
+    let provider = inv_str(inv, "targetUserProvider")
+        .unwrap_or_else(|| if idp_username.is_some() { "enterprise" } else { "arcgis" }.into());
+    if provider != "arcgis" && provider != "enterprise" {
+        return reject();
+    }
+    let password = if provider == "arcgis" {
+        inv_str(inv, "password")
+    } else {
+        None
+    };
+    if password.as_deref().is_some_and(|pw| !valid_password(pw)) {
+        return reject();
+    }
+    let credits = match inv.get("userCreditAssignment") {
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+        _ => state.config.default_credits.or(Some(-1.0)),
+    }
+    .filter(|c| *c >= 0.0);
+    // Groups: a comma string (§5.1), also accepted as an array; unknown ids are
+    // skipped [unverified]; absent → the default groups (§5.6).
+    let groups: Vec<String> = match inv.get("groups") {
+        None | Some(Value::Null) => state.defaults.groups.clone(),
+        Some(Value::String(s)) => super::request::parse_list(s),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        Some(_) => Vec::new(),
+    }
+    .into_iter()
+    .filter(|g| state.groups.contains_key(g))
+    .collect();
+    let first_name = inv_str(inv, "firstname").unwrap_or_default();
+    let last_name = inv_str(inv, "lastname").unwrap_or_default();
+    let full_name = inv_str(inv, "fullname");
+    let now = now_ms();
+    let invited = provider == "arcgis" && password.is_none();
+    state.seed_member(SeedMember {
+        username: username.clone(),
+        first_name,
+        last_name,
+        email: email.clone(),
+        role,
+        role_id,
+        user_type,
+        last_login: None,
+        created: now,
+        disabled: false,
+        org_id: None,
+        groups,
+        password,
+        provider,
+        idp_username,
+        credits,
+        items: 0,
+        invited,
+    });
+    if let Some(m) = state.member_mut(&username) {
+        if let Some(f) = full_name {
+            m.full_name = f;
+        }
+    }
+    if invited {
+        state.invitations.push(InvitationMail {
+            username,
+            email,
+            message: message.map(str::to_string),
+            sent_at: now,
+        });
+    }
+    Ok(())
+}
+
+/// *portaladmin* `security/users/createUser` (§5.2, Enterprise only).
+fn create_user(state: &mut State, p: &Params) -> Value {
+    let Some(raw_username) = p.non_empty("username") else {
+        return admin_error(400, "'username' must be specified.");
+    };
+    let provider = p.non_empty("provider").unwrap_or("arcgis").to_string();
+    if provider != "arcgis" && provider != "enterprise" {
+        return admin_error(400, &format!("Invalid provider '{provider}'."));
+    }
+    let idp_username = p.non_empty("idpUsername").map(str::to_string);
+    if provider == "enterprise" && idp_username.is_none() {
+        return admin_error(400, "'idpUsername' is required for enterprise accounts.");
+    }
+    // §4: `DOMAIN\user` is stored as `user@DOMAIN`.
+    let username = match raw_username.split_once('\\') {
+        Some((domain, user)) => format!("{user}@{domain}"),
+        None => raw_username.to_string(),
+    };
+    if !valid_username(&username, 6, 24) {
+        return admin_error(
+            400,
+            &format!("Invalid username '{username}': use 6 to 24 letters, digits or _ . @ -."),
+        );
+    }
+    let password = if provider == "arcgis" {
+        match p.get("password").filter(|s| !s.is_empty()) {
+            Some(pw) if valid_password(pw) => Some(pw.to_string()),
+            Some(_) => return admin_error(400, "Password does not meet the password policy."),
+            None => return admin_error(400, "'password' is required for arcgis accounts."),
+        }
+    } else {
+        None
+    };
+    let (Some(first_name), Some(last_name)) = (p.non_empty("firstname"), p.non_empty("lastname"))
+    else {
+        return admin_error(400, "'firstname' and 'lastname' must be specified.");
+    };
+    let email = p.non_empty("email").unwrap_or_default();
+    if !valid_email(email) {
+        return admin_error(400, "A valid 'email' must be specified.");
+    }
+    let apply_defaults = p.flag("applyDefaults").unwrap_or(false);
+    let default_role = if apply_defaults {
+        state.defaults.role.clone()
+    } else {
+        "org_user".to_string()
+    };
+    let role_in = p
+        .non_empty("role")
+        .map(str::to_string)
+        .unwrap_or(default_role);
+    let Some((role, role_id)) = state.resolve_role(&role_in) else {
+        return admin_error(400, &format!("Invalid role '{role_in}'."));
+    };
+    // Docs call userLicenseTypeId required; the sandbox falls back to the defaults.
+    let user_type = p
+        .non_empty("userLicenseTypeId")
+        .map(str::to_string)
+        .unwrap_or_else(|| state.defaults.user_type.clone());
+    if !State::valid_user_type(&user_type) {
+        return admin_error(400, &format!("Invalid user type '{user_type}'."));
+    }
+    if state.username_taken(&username) {
+        // [unverified] duplicate shape and wording (§5.2, §5.4).
+        return json!({
+            "status": "error",
+            "messages": [format!("User '{username}' already exists.")],
+            "code": 409,
+        });
+    }
+    let groups = if apply_defaults {
+        state.defaults.groups.clone()
+    } else {
+        Vec::new()
+    };
+    let groups = groups
+        .into_iter()
+        .filter(|g| state.groups.contains_key(g))
+        .collect();
+    let description = p.get("description").unwrap_or_default().to_string();
+    state.seed_member(SeedMember {
+        username: username.clone(),
+        first_name: first_name.to_string(),
+        last_name: last_name.to_string(),
+        email: email.to_string(),
+        role,
+        role_id,
+        user_type,
+        last_login: None,
+        created: now_ms(),
+        disabled: false,
+        org_id: None,
+        groups,
+        password,
+        provider,
+        idp_username,
+        credits: None,
+        items: 0,
+        invited: false,
+    });
+    if let Some(m) = state.member_mut(&username) {
+        m.description = description;
+    }
+    json!({ "status": "success" })
+}
+
+fn update_error(detail: &str) -> Value {
+    error(400, None, "Unable to update user.", &[detail])
+}
+
+/// `community/users/{u}/update` (§6.1): only supplied fields change; with
+/// `clearEmptyFields=true` a supplied empty value clears the field.
+fn update_user(state: &mut State, caller: &str, username: &str, p: &Params) -> Value {
+    let Some(target) = state.member(username) else {
+        return user_not_found();
+    };
+    let key = target.username.to_lowercase();
+    if !target.in_org() {
+        return user_not_found();
+    }
+    if key != caller && !is_admin(state, caller) {
+        return forbidden();
+    }
+    let clear = p.flag("clearEmptyFields").unwrap_or(false);
+    // Some(new value) when the field is to change.
+    let field = |name: &str| -> Option<String> {
+        let v = p.get(name)?.trim().to_string();
+        (clear || !v.is_empty()).then_some(v)
+    };
+    if let Some(email) = field("email") {
+        if !valid_email(&email) {
+            return update_error("Invalid email address.");
+        }
+    }
+    if let Some(pw) = p.get("password").filter(|s| !s.is_empty()) {
+        if !valid_password(pw) {
+            return update_error("Password does not meet the password policy.");
+        }
+    }
+    let esri_access = field("userType");
+    if let Some(t) = &esri_access {
+        if !state.online() || (t != "arcgisonly" && t != "both") {
+            return update_error("Invalid userType.");
+        }
+    }
+    if let Some(a) = field("access") {
+        if !matches!(a.as_str(), "private" | "org" | "public") {
+            return update_error("Invalid access.");
+        }
+    }
+    let first = field("firstName");
+    let last = field("lastName");
+    let full = field("fullname");
+    let email = field("email");
+    let description = field("description");
+    let access = field("access");
+    let idp = field("idpUsername");
+    let password = p
+        .get("password")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let Some(m) = state.member_mut(&key) else {
+        return user_not_found();
+    };
+    let names_changed = first.is_some() || last.is_some();
+    if let Some(v) = first {
+        m.first_name = v;
+    }
+    if let Some(v) = last {
+        m.last_name = v;
+    }
+    match full {
+        Some(v) => m.full_name = v,
+        None if names_changed => {
+            m.full_name = format!("{} {}", m.first_name, m.last_name)
+                .trim()
+                .to_string()
+        }
+        None => {}
+    }
+    if let Some(v) = email {
+        m.email = v;
+    }
+    if let Some(v) = description {
+        m.description = v;
+    }
+    if let Some(v) = access {
+        m.access = v;
+    }
+    if let Some(v) = idp {
+        m.idp_username = Some(v).filter(|s| !s.is_empty());
+    }
+    if let Some(v) = esri_access {
+        m.esri_access = Some(v);
+    }
+    if let Some(v) = password {
+        m.password = Some(v);
+    }
+    m.modified = now_ms();
+    json!({ "success": true, "username": m.username })
+}
+
+/// `community/users/{u}/disable|enable` (§6.4).
+fn set_user_disabled(state: &mut State, caller: &str, username: &str, disable: bool) -> Value {
+    let Some(target) = state.member(username).filter(|m| m.in_org()) else {
+        return user_not_found();
+    };
+    let key = target.username.to_lowercase();
+    if disable && key == caller {
+        // [unverified] an admin cannot disable their own account.
+        return error(
+            400,
+            None,
+            "Unable to disable user.",
+            &["You cannot disable your own account."],
+        );
+    }
+    let m = state.member_mut(&key).expect("checked above");
+    m.disabled = disable;
+    m.modified = now_ms();
+    json!({ "success": true, "username": m.username })
+}
+
+/// `portals/self/disableUsers|enableUsers` (§6.4): ≤25 names, per-user `status`.
+fn bulk_set_disabled(state: &mut State, caller: &str, p: &Params, disable: bool) -> Value {
+    let users = p.list("users");
+    if users.is_empty() {
+        return error(400, None, "'users' must be specified.", &[]);
+    }
+    if users.len() > MAX_BULK_DISABLE {
+        return error(
+            400,
+            None,
+            "Unable to update users.",
+            &["A maximum of 25 users can be updated per request."],
+        );
+    }
+    let results: Vec<Value> = users
+        .iter()
+        .map(|u| {
+            let body = set_user_disabled(state, caller, u, disable);
+            match body.get("error") {
+                None => json!({ "username": body["username"], "status": true }),
+                // [unverified] shape of a per-user failure.
+                Some(e) => json!({ "username": u, "status": false, "error": e }),
+            }
+        })
+        .collect();
+    json!({ "results": results })
+}
+
+/// `community/users/{u}/delete` (§6.5): refused while the user owns items or groups.
+fn delete_user(state: &mut State, caller: &str, username: &str) -> Value {
+    let Some(target) = state.member(username).filter(|m| m.in_org()) else {
+        return user_not_found();
+    };
+    let key = target.username.to_lowercase();
+    let canonical = target.username.clone();
+    if key != caller && !is_admin(state, caller) {
+        return forbidden();
+    }
+    if target.items > 0 || state.owns_groups(&key) {
+        // [unverified] wording: the docs only say content and groups must go first.
+        return error(
+            400,
+            None,
+            "Unable to delete user.",
+            &["User owns items or groups. Reassign or delete them before deleting the user."],
+        );
+    }
+    state.remove_member(&key);
+    json!({ "success": true, "username": canonical })
+}
+
+/// `portals/self/updateUserRole` (§6.2).
+fn update_user_role(state: &mut State, caller: &str, p: &Params) -> Value {
+    let fail = |d: &str| error(400, None, "Unable to update user role.", &[d]);
+    let Some(user) = p.non_empty("user") else {
+        return fail("'user' parameter required or invalid.");
+    };
+    let Some(key) = state
+        .member(user)
+        .filter(|m| m.in_org())
+        .map(|m| m.username.to_lowercase())
+    else {
+        return fail("'user' parameter required or invalid.");
+    };
+    let Some(role_in) = p.non_empty("role") else {
+        return fail("'role' parameter required or invalid.");
+    };
+    let Some((role, role_id)) = state.resolve_role(role_in) else {
+        return fail("'role' parameter required or invalid.");
+    };
+    if key == caller && role != "org_admin" {
+        // [unverified] an admin cannot demote themselves.
+        return fail("You cannot change your own role.");
+    }
+    let m = state.member_mut(&key).expect("checked above");
+    m.role = role;
+    m.role_id = role_id;
+    m.modified = now_ms();
+    json!({ "success": true, "username": m.username })
+}
+
+/// `portals/self/updateUserLicenseType` (§6.3): per-user `status`, no `success`.
+fn update_user_license_type(state: &mut State, p: &Params) -> Value {
+    let users = p.list("users");
+    let Some(user_type) = p.non_empty("userLicenseType") else {
+        return error(400, None, "'userLicenseType' must be specified.", &[]);
+    };
+    if !State::valid_user_type(user_type) {
+        return error(
+            400,
+            None,
+            "Unable to update user license type.",
+            &["Invalid user license type."],
+        );
+    }
+    let now = now_ms();
+    let results: Vec<Value> = users
+        .iter()
+        .map(|u| match state.member_mut(u).filter(|m| m.in_org()) {
+            Some(m) => {
+                m.user_type = user_type.to_string();
+                m.modified = now;
+                json!({ "username": m.username, "status": true })
+            }
+            None => json!({ "username": u, "status": false, "error": user_not_found()["error"] }),
+        })
+        .collect();
+    json!({ "results": results })
+}
+
+/// `portals/self/roles` (§8): custom roles plus Viewer and Data Editor, paged.
+fn roles(state: &State, p: &Params) -> Value {
+    let (start, num) = paging(p, 10);
+    let with_privileges = p.flag("returnPrivileges").unwrap_or(false);
+    let total = state.roles.len();
+    let from = (start - 1).min(total);
+    let to = (from + num).min(total);
+    let roles: Vec<Value> = state.roles[from..to]
+        .iter()
+        .map(|r| {
+            let mut v = json!({
+                "id": r.id,
+                "name": r.name,
+                "description": r.description,
+                "created": r.created,
+                "modified": r.created,
+            });
+            if with_privileges {
+                v["privileges"] = json!(r.privileges);
+            }
+            v
+        })
+        .collect();
+    json!({
+        "total": total,
+        "start": start,
+        "num": num,
+        "nextStart": next_start(start, roles.len(), total),
+        "roles": roles,
+    })
+}
+
+/// `portals/self/userLicenseTypes` (§9).
+fn user_license_types(p: &Params) -> Value {
+    let (start, num) = paging(p, 100);
+    let total = USER_TYPES.len();
+    let from = (start - 1).min(total);
+    let to = (from + num).min(total);
+    let types: Vec<Value> = USER_TYPES[from..to]
+        .iter()
+        .map(|(id, name)| {
+            json!({
+                "id": id,
+                "name": name,
+                "description": format!("{name} user type"),
+                "isEsriDefault": true,
+            })
+        })
+        .collect();
+    json!({
+        "total": total,
+        "start": start,
+        "num": num,
+        "nextStart": next_start(start, types.len(), total),
+        "userLicenseTypes": types,
+    })
+}
+
+/// `portals/self/userDefaultSettings` (§5.6); `userType` only on Online.
+fn user_default_settings(state: &State) -> Value {
+    let d = &state.defaults;
+    let mut v = json!({
+        "role": d.role,
+        "userLicenseType": d.user_type,
+        "groups": d.groups,
+        "apps": [],
+        "appBundles": [],
+        "categories": [],
+    });
+    if state.online() {
+        v["userType"] = json!("arcgisonly");
+    }
+    v
+}
+
+/// Org members and group members may see a group (groups are `access: org`).
+fn group_visible(state: &State, caller: &str, id: &str) -> bool {
+    let in_org = state.members.get(caller).is_some_and(Member::in_org);
+    state
+        .groups
+        .get(id)
+        .is_some_and(|g| in_org || g.members.contains_key(caller))
+}
+
+/// `community/groups/{id}` (§7.1).
+fn get_group(state: &State, caller: &str, id: &str) -> Value {
+    if !group_visible(state, caller, id) {
+        return group_not_found();
+    }
+    state.group_json(&state.groups[id], Some(caller))
+}
+
+/// `community/groups/{id}/users` (§7.4): owner, admins (incl. owner), members.
+fn group_users(state: &State, caller: &str, id: &str) -> Value {
+    if !group_visible(state, caller, id) {
+        return group_not_found();
+    }
+    let g = &state.groups[id];
+    let owner = state
+        .members
+        .get(&g.owner)
+        .map_or(g.owner.clone(), |m| m.username.clone());
+    json!({
+        "owner": owner,
+        "admins": state.group_usernames(g, |t| t != MemberType::Member),
+        "users": state.group_usernames(g, |t| t == MemberType::Member),
+    })
+}
+
+/// Org admins, and the group's owner and managers, may change its membership.
+fn may_manage_group(state: &State, caller: &str, id: &str) -> bool {
+    is_admin(state, caller)
+        || state.groups[id]
+            .members
+            .get(caller)
+            .is_some_and(|t| *t != MemberType::Member)
+}
+
+/// `community/groups/{id}/addUsers` (§7.2): ≤25 names per call; unknown users,
+/// other orgs' users and users at the 512-group limit go to `notAdded`.
+fn add_users(state: &mut State, caller: &str, id: &str, p: &Params) -> Value {
+    if !group_visible(state, caller, id) {
+        return group_not_found();
+    }
+    if !may_manage_group(state, caller, id) {
+        return forbidden();
+    }
+    let users = p.list("users");
+    let admins = p.list("admins");
+    if users.len() + admins.len() > MAX_GROUP_ADD {
+        // [unverified] wording; the 25-user limit itself is documented.
+        return error(
+            400,
+            None,
+            "Unable to add users to the group.",
+            &["A maximum of 25 users can be added to a group per request."],
+        );
+    }
+    let mut not_added = Vec::new();
+    let wanted = users
+        .iter()
+        .map(|u| (u, MemberType::Member))
+        .chain(admins.iter().map(|u| (u, MemberType::Admin)));
+    for (name, as_type) in wanted {
+        let key = name.to_lowercase();
+        let ok = match state.members.get(&key) {
+            Some(m) if m.in_org() => m.groups.contains(id) || m.groups.len() < 512,
+            _ => false,
+        };
+        if ok {
+            state.join_group(id, &key, as_type);
+        } else {
+            not_added.push(name.clone());
+        }
+    }
+    json!({ "notAdded": not_added })
+}
+
+/// `community/groups/{id}/removeUsers` (§7.3): non-members and the owner go to `notRemoved`.
+fn remove_users(state: &mut State, caller: &str, id: &str, p: &Params) -> Value {
+    if !group_visible(state, caller, id) {
+        return group_not_found();
+    }
+    if !may_manage_group(state, caller, id) {
+        return forbidden();
+    }
+    let mut not_removed = Vec::new();
+    for name in p.list("users").iter().chain(p.list("admins").iter()) {
+        if !state.leave_group(id, &name.to_lowercase()) {
+            not_removed.push(name.clone());
+        }
+    }
+    json!({ "notRemoved": not_removed })
+}
