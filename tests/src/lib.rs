@@ -5,6 +5,12 @@
 //!   `sandbox` binary for the local run.
 //! - [`moto`]: helpers that point the real AWS SDK at a moto server and read
 //!   what a user would see (objects, mails).
+//! - [`lambda`]: a local Lambda runtime API that drives the real function
+//!   binaries.
+//! - [`world`]: the moto + sandbox set-up shared by the onboarding tests,
+//!   the benchmark and the local run.
 
+pub mod lambda;
 pub mod moto;
 pub mod sandbox;
+pub mod world;

@@ -35,9 +35,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         let (name, value) = match flag.split_once('=') {
             Some((n, v)) => (n.to_string(), v.to_string()),
             None => {
-                let v = argv
-                    .next()
-                    .ok_or_else(|| format!("{flag} needs a value"))?;
+                let v = argv.next().ok_or_else(|| format!("{flag} needs a value"))?;
                 (flag, v)
             }
         };
@@ -52,7 +50,11 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut config = match mode {
         "online" => SandboxConfig::online(),
         "enterprise" => SandboxConfig::enterprise(),
-        other => return Err(format!("--mode must be online or enterprise, not {other:?}")),
+        other => {
+            return Err(format!(
+                "--mode must be online or enterprise, not {other:?}"
+            ))
+        }
     };
     let mut port = 0u16;
     for (name, value) in flags {
@@ -76,9 +78,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                     .ok_or_else(|| format!("--fault-rate needs 0.0 to 1.0, got {value:?}"))?
             }
             "--retry-after-secs" => config.retry_after_secs = num("seconds")?,
-            "--token-lifetime-secs" => {
-                config.token_lifetime = Duration::from_secs(num("seconds")?)
-            }
+            "--token-lifetime-secs" => config.token_lifetime = Duration::from_secs(num("seconds")?),
             "--seed" => config.seed = num("an integer")?,
             "--seed-groups" => {
                 config.groups = value

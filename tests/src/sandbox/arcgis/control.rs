@@ -115,7 +115,9 @@ fn apply_knobs(st: &mut State, body: &Value) -> Result<(), String> {
             v => Some(
                 v.as_u64()
                     .and_then(|n| usize::try_from(n).ok())
-                    .ok_or_else(|| "max_invitations_per_call must be an integer or null".to_string())?,
+                    .ok_or_else(|| {
+                        "max_invitations_per_call must be an integer or null".to_string()
+                    })?,
             ),
         };
     }
@@ -138,7 +140,10 @@ fn apply_knobs(st: &mut State, body: &Value) -> Result<(), String> {
 }
 
 /// `POST /sandbox/config`: change knobs; answers the knobs now in force.
-pub(super) async fn config(AxState(shared): AxState<Arc<Shared>>, Json(body): Json<Value>) -> Response {
+pub(super) async fn config(
+    AxState(shared): AxState<Arc<Shared>>,
+    Json(body): Json<Value>,
+) -> Response {
     let mut st = shared.lock();
     match apply_knobs(&mut st, &body) {
         Ok(()) => Json(knobs(&st.config)).into_response(),
@@ -191,8 +196,12 @@ fn seed_from_json(v: Value) -> Result<SeedMember, String> {
 }
 
 /// `POST /sandbox/members`: seed one member object or an array of them.
-pub(super) async fn members(AxState(shared): AxState<Arc<Shared>>, Json(body): Json<Value>) -> Response {
-    let seeds: Result<Vec<SeedMember>, String> = one_or_many(body).into_iter().map(seed_from_json).collect();
+pub(super) async fn members(
+    AxState(shared): AxState<Arc<Shared>>,
+    Json(body): Json<Value>,
+) -> Response {
+    let seeds: Result<Vec<SeedMember>, String> =
+        one_or_many(body).into_iter().map(seed_from_json).collect();
     match seeds {
         Ok(seeds) => {
             let n = seeds.len();
@@ -207,10 +216,17 @@ pub(super) async fn members(AxState(shared): AxState<Arc<Shared>>, Json(body): J
 }
 
 /// `POST /sandbox/groups`: seed `{"id","title","owner"?}` or an array of them.
-pub(super) async fn groups(AxState(shared): AxState<Arc<Shared>>, Json(body): Json<Value>) -> Response {
+pub(super) async fn groups(
+    AxState(shared): AxState<Arc<Shared>>,
+    Json(body): Json<Value>,
+) -> Response {
     let mut parsed = Vec::new();
     for g in one_or_many(body) {
-        let Some(id) = g.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()) else {
+        let Some(id) = g
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        else {
             return bad_request("each group needs an id".into());
         };
         let title = g.get("title").and_then(Value::as_str).unwrap_or(id);

@@ -202,7 +202,13 @@ impl SeedMember {
         let local: String = username
             .to_lowercase()
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         Self {
             username: username.to_string(),
@@ -641,7 +647,11 @@ async fn portal(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
         tokio::time::sleep(latency).await;
     }
     if let Some(kind) = fault {
-        tracing::debug!(operation = route.operation(), ?kind, "sandbox: injected fault");
+        tracing::debug!(
+            operation = route.operation(),
+            ?kind,
+            "sandbox: injected fault"
+        );
         return fault_response(kind, retry_after);
     }
     // Portal Admin does not exist on ArcGIS Online.
@@ -747,7 +757,10 @@ fn fault_response(kind: FaultKind, retry_after: u64) -> Response {
         FaultKind::HttpTooManyRequests => (
             StatusCode::TOO_MANY_REQUESTS,
             [
-                (header::CONTENT_TYPE, "application/json; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_TYPE,
+                    "application/json; charset=utf-8".to_string(),
+                ),
                 (header::RETRY_AFTER, retry_after.to_string()),
             ],
             error(429, None, "Too many requests. Please try again later.", &[]).to_string(),
@@ -769,7 +782,13 @@ fn fault_response(kind: FaultKind, retry_after: u64) -> Response {
             .into_response(),
         FaultKind::EnvelopeUnavailable => (
             json,
-            error(503, None, "Service unavailable. Please try again later.", &[]).to_string(),
+            error(
+                503,
+                None,
+                "Service unavailable. Please try again later.",
+                &[],
+            )
+            .to_string(),
         )
             .into_response(),
     }

@@ -256,7 +256,7 @@ impl State {
         let mut state = State {
             initial: config.clone(),
             faults: FaultInjector::new(config.seed),
-            ids: SplitMix64::new(config.seed ^ 0x5EED_1D5),
+            ids: SplitMix64::new(config.seed ^ 0x05EE_D1D5),
             config,
             base_url,
             members: BTreeMap::new(),
@@ -342,9 +342,7 @@ impl State {
     /// Inserts (or replaces) a seeded account, keeping group memberships consistent.
     pub(crate) fn seed_member(&mut self, seed: SeedMember) {
         let key = seed.username.to_lowercase();
-        if self.members.contains_key(&key) {
-            self.remove_member(&key);
-        }
+        let replaced = self.remove_member(&key).is_some();
         let (role, role_id) = match self.resolve_role(&seed.role) {
             Some((r, id)) => (r, id.or(seed.role_id.clone())),
             None => (seed.role.clone(), seed.role_id.clone()),
@@ -382,6 +380,18 @@ impl State {
         };
         self.members.insert(key.clone(), member);
         self.touch();
+        if replaced {
+            // Keep the groups the replaced account owned.
+            let owned: Vec<String> = self
+                .groups
+                .values()
+                .filter(|g| g.owner == key)
+                .map(|g| g.id.clone())
+                .collect();
+            for gid in owned {
+                self.set_group_owner(&gid, &key);
+            }
+        }
         for gid in seed.groups {
             if !self.groups.contains_key(&gid) {
                 self.seed_group(&gid, &gid, None);
@@ -637,7 +647,11 @@ impl State {
     }
 
     /// Canonical usernames of a group's members of one kind.
-    pub(crate) fn group_usernames(&self, g: &Group, pick: impl Fn(MemberType) -> bool) -> Vec<String> {
+    pub(crate) fn group_usernames(
+        &self,
+        g: &Group,
+        pick: impl Fn(MemberType) -> bool,
+    ) -> Vec<String> {
         let mut names: Vec<String> = g
             .members
             .iter()
@@ -659,7 +673,8 @@ impl State {
     /// paging a 100,000-member org costs one sort, not one per page.
     pub(crate) fn list_keys(&mut self, q: &ListQuery) -> &[String] {
         let query = format!("{q:?}");
-        let fresh = matches!(&self.list_cache, Some(c) if c.query == query && c.version == self.version);
+        let fresh =
+            matches!(&self.list_cache, Some(c) if c.query == query && c.version == self.version);
         if !fresh {
             let mut rows: Vec<&Member> = self
                 .members
@@ -667,9 +682,9 @@ impl State {
                 .filter(|m| m.in_org())
                 .filter(|m| !(q.exclude_system && is_system_user(&m.username)))
                 .filter(|m| {
-                    q.role.as_deref().is_none_or(|r| {
-                        m.role == r || m.role_id.as_deref() == Some(r)
-                    })
+                    q.role
+                        .as_deref()
+                        .is_none_or(|r| m.role == r || m.role_id.as_deref() == Some(r))
                 })
                 .filter(|m| q.user_type.as_deref().is_none_or(|t| m.user_type == t))
                 .filter(|m| q.provider.as_deref().is_none_or(|p| m.provider == p))
@@ -715,7 +730,12 @@ impl State {
     }
 
     /// Issues a token for `subject`, living `lifetime_ms` (capped by the lifetime knob).
-    pub(crate) fn issue_token(&mut self, subject: Subject, lifetime_ms: i64, referer: Option<String>) -> (String, i64) {
+    pub(crate) fn issue_token(
+        &mut self,
+        subject: Subject,
+        lifetime_ms: i64,
+        referer: Option<String>,
+    ) -> (String, i64) {
         let cap = i64::try_from(self.config.token_lifetime.as_millis()).unwrap_or(i64::MAX);
         let expires = now_ms().saturating_add(lifetime_ms.min(cap));
         let token = format!("sbx{}", uuid::Uuid::new_v4().simple());

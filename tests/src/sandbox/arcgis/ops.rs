@@ -6,8 +6,8 @@
 use serde_json::{json, Value};
 
 use super::model::{
-    now_ms, valid_email, valid_password, valid_username, ListQuery, Member,
-    MemberType, State, Subject, USER_TYPES,
+    now_ms, valid_email, valid_password, valid_username, ListQuery, Member, MemberType, State,
+    Subject, USER_TYPES,
 };
 use super::request::{
     admin_error, error, forbidden, group_not_found, invalid_token, not_logged_in, to_admin_style,
@@ -158,9 +158,7 @@ fn authorize_and_run(
         (Need::Public, _) => None,
         (_, Caller::Anonymous) => return token_required(),
         (_, Caller::App(_)) => return forbidden(),
-        (Need::Admin, Caller::Member(k)) if !state.members[k].is_org_admin() => {
-            return forbidden()
-        }
+        (Need::Admin, Caller::Member(k)) if !state.members[k].is_org_admin() => return forbidden(),
         (_, Caller::Member(k)) => Some(k.clone()),
     };
     let caller_key = key.as_deref().unwrap_or_default();
@@ -242,9 +240,10 @@ fn generate_token(state: &mut State, p: &Params) -> Value {
         _ => return token_error("Invalid client type."),
     };
     let key = username.to_lowercase();
-    let ok = state.members.get(&key).is_some_and(|m| {
-        m.username == username && m.password.as_deref() == Some(password)
-    });
+    let ok = state
+        .members
+        .get(&key)
+        .is_some_and(|m| m.username == username && m.password.as_deref() == Some(password));
     if !ok {
         return token_error("Invalid username or password.");
     }
@@ -256,7 +255,8 @@ fn generate_token(state: &mut State, p: &Params) -> Value {
         .int("expiration")
         .unwrap_or(60)
         .clamp(1, MAX_EXPIRATION_MINUTES);
-    let (token, expires) = state.issue_token(Subject::Member(key.clone()), minutes * 60_000, referer);
+    let (token, expires) =
+        state.issue_token(Subject::Member(key.clone()), minutes * 60_000, referer);
     if let Some(m) = state.member_mut(&key) {
         m.last_login = Some(now_ms());
     }
@@ -517,8 +517,14 @@ fn invite_one(state: &mut State, inv: &Value, message: Option<&str>) -> Result<(
         return reject();
     }
     let idp_username = inv_str(inv, "idpUsername");
-    let provider = inv_str(inv, "targetUserProvider")
-        .unwrap_or_else(|| if idp_username.is_some() { "enterprise" } else { "arcgis" }.into());
+    let provider = inv_str(inv, "targetUserProvider").unwrap_or_else(|| {
+        if idp_username.is_some() {
+            "enterprise"
+        } else {
+            "arcgis"
+        }
+        .into()
+    });
     if provider != "arcgis" && provider != "enterprise" {
         return reject();
     }

@@ -297,7 +297,7 @@ pub(crate) fn percent_decode(s: &str, plus_as_space: bool) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Where the token came from; all four are accepted (§0.4).
+/// The token of a `Bearer` header (`X-Esri-Authorization` or `Authorization`, §0.4).
 pub(crate) fn bearer(header: Option<&str>) -> Option<String> {
     let h = header?.trim();
     let (scheme, rest) = h.split_once(' ')?;
@@ -308,7 +308,12 @@ pub(crate) fn bearer(header: Option<&str>) -> Option<String> {
 }
 
 /// The sharing/rest error envelope, answered with HTTP 200 (§0.5).
-pub(crate) fn error(code: u16, message_code: Option<&str>, message: &str, details: &[&str]) -> Value {
+pub(crate) fn error(
+    code: u16,
+    message_code: Option<&str>,
+    message: &str,
+    details: &[&str],
+) -> Value {
     let mut e = json!({ "code": code, "message": message, "details": details });
     if let Some(mc) = message_code {
         e["messageCode"] = json!(mc);

@@ -1,0 +1,183 @@
+//! The set-up every onboarding end-to-end test, the benchmark and the local
+//! run share: a bucket, a verified sender and an ArcGIS secret in moto, a
+//! sandbox portal, and the real adapters pointed at both.
+
+use std::time::Duration;
+
+use aws_lambda_events::s3::S3Event;
+use connectors::arcgis::{ArcgisClient, ArcgisOptions};
+use connectors::aws::{AwsClients, S3Store, SesMailer};
+use connectors::retry::RetryPolicy;
+use connectors::secrets::{Credentials, SecretSource};
+use lambda_runtime::{Context, LambdaEvent};
+use onboard::{Handler, OnboardConfig};
+use serde_json::json;
+
+use crate::moto::{unique_name, Moto};
+use crate::sandbox::{ArcgisSandbox, SandboxConfig};
+
+/// The handler type with every real adapter.
+pub type RealHandler = Handler<S3Store, SesMailer, ArcgisClient>;
+
+/// Moto plus a sandbox portal, named uniquely so tests run in parallel.
+pub struct OnboardWorld {
+    pub moto: Moto,
+    pub sandbox: ArcgisSandbox,
+    pub bucket: String,
+    pub mail_from: String,
+    pub admin_email: String,
+    pub secret_id: String,
+}
+
+impl OnboardWorld {
+    /// A fresh bucket, sender, admin address and secret holding the
+    /// sandbox admin's credentials.
+    pub async fn new(config: SandboxConfig) -> Self {
+        let moto = Moto::connect().await;
+        let sandbox = ArcgisSandbox::start(config).await;
+        let bucket = unique_name("rollcall");
+        moto.create_bucket(&bucket).await;
+        let tag = unique_name("t");
+        let mail_from = format!("rollcall-{tag}@example.org");
+        let admin_email = format!("admins-{tag}@example.org");
+        moto.verify_sender(&mail_from).await;
+        let secret_id = format!("rollcall/arcgis/{tag}");
+        let secret =
+            json!({"username": sandbox.admin_username(), "password": sandbox.admin_password()});
+        moto.create_secret(&secret_id, &secret.to_string()).await;
+        Self {
+            moto,
+            sandbox,
+            bucket,
+            mail_from,
+            admin_email,
+            secret_id,
+        }
+    }
+
+    /// The configuration a deployment would have, mailing this world's admin.
+    pub fn config(&self) -> OnboardConfig {
+        OnboardConfig {
+            mail_from: self.mail_from.clone(),
+            admin_emails: vec![self.admin_email.clone()],
+            ..OnboardConfig::default()
+        }
+    }
+
+    /// The ArcGIS client as `main` builds it: credentials from Secrets Manager.
+    pub async fn arcgis_client(&self) -> ArcgisClient {
+        let aws = AwsClients::from_conf(&self.moto.conf);
+        let secret = aws
+            .secrets
+            .secret_string(&self.secret_id)
+            .await
+            .expect("read the secret");
+        let credentials = Credentials::from_secret(&self.secret_id, &secret).expect("credentials");
+        let options = ArcgisOptions {
+            retry: RetryPolicy {
+                min_delay: Duration::from_millis(10),
+                max_delay: Duration::from_millis(200),
+                ..RetryPolicy::default()
+            },
+            ..ArcgisOptions::default()
+        };
+        ArcgisClient::new(&self.sandbox.url(), credentials, options).expect("client")
+    }
+
+    /// The real handler against moto and the sandbox.
+    pub async fn handler(&self, config: OnboardConfig) -> RealHandler {
+        let aws = AwsClients::from_conf(&self.moto.conf);
+        Handler {
+            store: aws.s3,
+            mailer: aws.mail,
+            arcgis: self.arcgis_client().await,
+            config,
+        }
+    }
+
+    /// Uploads a CSV as an admin would; returns its ETag.
+    pub async fn drop_csv(&self, key: &str, body: &str) -> String {
+        self.moto
+            .put_object(&self.bucket, key, body.as_bytes(), &[])
+            .await
+    }
+
+    /// The object's text, or `None` when it is gone.
+    pub async fn text(&self, key: &str) -> Option<String> {
+        self.moto
+            .get_object(&self.bucket, key)
+            .await
+            .map(|(body, _, _)| String::from_utf8(body).expect("UTF-8 object"))
+    }
+
+    /// The text of an `s3://bucket/key` URI from this world's bucket.
+    pub async fn text_at(&self, uri: &str) -> String {
+        let prefix = format!("s3://{}/", self.bucket);
+        let key = uri
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{uri} is not in {prefix}"));
+        self.text(key)
+            .await
+            .unwrap_or_else(|| panic!("{uri} does not exist"))
+    }
+
+    /// The S3 notification Lambda would deliver for `key`.
+    pub fn event(&self, key: &str) -> LambdaEvent<S3Event> {
+        LambdaEvent::new(s3_event(&self.bucket, key), Context::default())
+    }
+
+    /// Environment for the function binary, as the SAM template sets it.
+    pub fn function_env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.moto.url()),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+            ("ARCGIS_URL", &self.sandbox.url()),
+            ("ARCGIS_SECRET_ID", &self.secret_id),
+            ("MAIL_FROM", &self.mail_from),
+            ("ADMIN_EMAILS", &self.admin_email),
+            ("DRY_RUN", "false"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+}
+
+/// An S3 `ObjectCreated:Put` notification for `key`, encoded as S3 does
+/// (form-style: space as `+`, other reserved bytes percent-encoded).
+pub fn s3_event(bucket: &str, key: &str) -> S3Event {
+    let value = json!({"Records": [{
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventTime": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
+        "requestParameters": {"sourceIPAddress": "203.0.113.5"},
+        "responseElements": {},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "onboard",
+            "bucket": {"name": bucket, "arn": format!("arn:aws:s3:::{bucket}")},
+            "object": {"key": encode_key(key), "size": 1}
+        }
+    }]});
+    serde_json::from_value(value).expect("a valid S3 event")
+}
+
+/// Encodes a key the way S3 event notifications do.
+pub fn encode_key(key: &str) -> String {
+    let mut out = String::new();
+    for byte in key.bytes() {
+        match byte {
+            b' ' => out.push('+'),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(byte as char)
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
