@@ -338,17 +338,25 @@ impl Moto {
     /// `GET /moto-api/data.json`, `ses.Message`). Prefer [`Moto::sent_mails_to`].
     pub async fn sent_mails(&self) -> Vec<SentMail> {
         let url = format!("{}/moto-api/data.json", self.url);
-        let data: Value = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .unwrap_or_else(|e| panic!("GET {url}: {e}"))
-            .json()
-            .await
-            .unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"));
-        parse_sent_mails(&data)
+        // moto dumps every model it tracks; a write racing with the dump (from
+        // a test running in parallel) can make one dump fail with HTTP 500,
+        // so a failed dump is read again.
+        let mut last_error = String::new();
+        for _ in 0..20 {
+            let response = self.http.get(&url).send().await;
+            match response.and_then(|r| r.error_for_status()) {
+                Ok(response) => {
+                    let data: Value = response
+                        .json()
+                        .await
+                        .unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"));
+                    return parse_sent_mails(&data);
+                }
+                Err(e) => last_error = e.to_string(),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("GET {url}: {last_error}");
     }
 
     /// The messages with `address` among their To, Cc or Bcc recipients, in

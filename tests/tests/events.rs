@@ -97,8 +97,12 @@ fn s3_put_names_the_bucket_and_the_encoded_key() {
         record.s3.object.key.as_deref(),
         Some("inbox/arcgis/new+starters.csv")
     );
-    // DECODED KEY: once the onboard crate exposes its key decoder, assert here
-    // that it turns this raw key into "inbox/arcgis/new starters.csv".
+    let objects = onboard::event::objects(&serde_json::from_str(ONBOARD_S3_EVENTS[0].1).unwrap());
+    assert_eq!(objects[0].key, "inbox/arcgis/new starters.csv");
+    assert_eq!(
+        onboard::event::route(&objects[0].key),
+        onboard::event::Route::Arcgis { dry_run: false }
+    );
 }
 
 #[test]
@@ -109,7 +113,12 @@ fn s3_put_dry_run_is_under_the_dry_run_folder() {
         record.s3.object.key.as_deref(),
         Some("inbox/arcgis/dry-run/new+starters.csv")
     );
-    // DECODED KEY: "inbox/arcgis/dry-run/new starters.csv".
+    let objects = onboard::event::objects(&serde_json::from_str(ONBOARD_S3_EVENTS[1].1).unwrap());
+    assert_eq!(objects[0].key, "inbox/arcgis/dry-run/new starters.csv");
+    assert_eq!(
+        onboard::event::route(&objects[0].key),
+        onboard::event::Route::Arcgis { dry_run: true }
+    );
 }
 
 #[test]

@@ -55,7 +55,7 @@ fn cfn_lint_finds_nothing_in_the_template() {
     {
         Ok(output) => output,
         Err(err) if err.kind() == ErrorKind::NotFound => panic!(
-            "cfn-lint is not on PATH: run the project's test command (.ci/run), \
+            "cfn-lint is not on PATH: run the project test command (scripts/test), \
              which installs it, or `pip install cfn-lint`"
         ),
         Err(err) => panic!("cannot run cfn-lint: {err}"),

@@ -12,9 +12,9 @@ use onboard::{Handler, OnboardConfig};
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let var = |name: &str| std::env::var(name).ok();
-    let config = OnboardConfig::from_vars(var).expect("onboard configuration");
-    let arcgis_url = required(&var, "ARCGIS_URL").expect("ARCGIS_URL");
-    let secret_id = required(&var, "ARCGIS_SECRET_ID").expect("ARCGIS_SECRET_ID");
+    let config = OnboardConfig::from_vars(var).unwrap_or_else(|e| panic!("{e}"));
+    let arcgis_url = required(&var, "ARCGIS_URL").unwrap_or_else(|e| panic!("{e}"));
+    let secret_id = required(&var, "ARCGIS_SECRET_ID").unwrap_or_else(|e| panic!("{e}"));
 
     let aws = AwsClients::from_env().await;
     let secret = aws
