@@ -37,19 +37,31 @@ async fn main() {
     let rows: usize = option("--rows", "1000").parse().expect("--rows N");
     let latency = option("--latency-ms", "50");
     let mode = option("--mode", "online");
-    let concurrency: usize = option("--concurrency", "8").parse().expect("--concurrency N");
+    let concurrency: usize = option("--concurrency", "8")
+        .parse()
+        .expect("--concurrency N");
 
     // The sandbox portal in its own process.
     let sandbox_bin = std::env::current_exe().unwrap().with_file_name("sandbox");
     let mut sandbox = Command::new(&sandbox_bin)
-        .args(["--mode", &mode, "--latency-ms", &latency, "--seed-groups", GROUP])
+        .args([
+            "--mode",
+            &mode,
+            "--latency-ms",
+            &latency,
+            "--seed-groups",
+            GROUP,
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("start {}: {e}", sandbox_bin.display()));
     let mut lines = BufReader::new(sandbox.stdout.take().unwrap()).lines();
     let url = loop {
-        let line = lines.next().expect("sandbox output").expect("sandbox output");
+        let line = lines
+            .next()
+            .expect("sandbox output")
+            .expect("sandbox output");
         if let Some(url) = line.strip_prefix("SANDBOX_URL=") {
             break url.to_string();
         }
@@ -63,11 +75,16 @@ async fn main() {
     moto.verify_sender("rollcall@example.org").await;
     let secret = serde_json::json!({"username": "rollcall_admin", "password": "sandbox-password"});
     moto.create_secret(&bucket, &secret.to_string()).await;
-    let mut csv = String::from("username,password,firstname,lastname,email,user type,role,groups\n");
+    let mut csv =
+        String::from("username,password,firstname,lastname,email,user type,role,groups\n");
     for i in 0..rows {
         // Online: half create directly, half get invitations. Enterprise
         // built-in accounts always need a password.
-        let password = if i % 2 == 0 || mode == "enterprise" { "Bench-Password1!" } else { "" };
+        let password = if i % 2 == 0 || mode == "enterprise" {
+            "Bench-Password1!"
+        } else {
+            ""
+        };
         csv.push_str(&format!(
             "bench.user{i:05},{password},Bench,User{i},bench.user{i}@example.org,Creator,User,{GROUP}\n"
         ));
@@ -80,15 +97,24 @@ async fn main() {
     use connectors::secrets::SecretSource;
     let secret = aws.secrets.secret_string(&bucket).await.unwrap();
     let credentials = connectors::secrets::Credentials::from_secret(&bucket, &secret).unwrap();
-    let arcgis = connectors::arcgis::ArcgisClient::new(&url, credentials, Default::default()).unwrap();
+    let arcgis =
+        connectors::arcgis::ArcgisClient::new(&url, credentials, Default::default()).unwrap();
     let config = onboard::OnboardConfig {
         mail_from: "rollcall@example.org".into(),
         admin_emails: vec!["admins@example.org".into()],
         concurrency,
         ..Default::default()
     };
-    let handler = onboard::Handler { store: aws.s3, mailer: aws.mail, arcgis, config };
-    let event = lambda_runtime::LambdaEvent::new(s3_event(&bucket, key), lambda_runtime::Context::default());
+    let handler = onboard::Handler {
+        store: aws.s3,
+        mailer: aws.mail,
+        arcgis,
+        config,
+    };
+    let event = lambda_runtime::LambdaEvent::new(
+        s3_event(&bucket, key),
+        lambda_runtime::Context::default(),
+    );
     let rss_before = peak_rss_kib();
 
     let started = Instant::now();
@@ -102,15 +128,27 @@ async fn main() {
         .await
         .unwrap();
     let _ = sandbox.kill();
+    let _ = sandbox.wait();
     let counts = &response.counts;
-    assert_eq!(counts.created + counts.invited, rows, "every row onboarded: {counts:?}");
+    assert_eq!(
+        counts.created + counts.invited,
+        rows,
+        "every row onboarded: {counts:?}"
+    );
     println!("onboard benchmark: {rows} rows, {mode}, {latency} ms per portal call, concurrency {concurrency}");
     println!("  wall time          {:.2} s", wall.as_secs_f64());
-    println!("  outcomes           created {} invited {} failed {}", counts.created, counts.invited, counts.failed);
+    println!(
+        "  outcomes           created {} invited {} failed {}",
+        counts.created, counts.invited, counts.failed
+    );
     println!("  portal calls       {}", state["calls"]["total"]);
     for (operation, n) in state["calls"]["by_operation"].as_object().unwrap() {
         println!("    {operation:<20} {n}");
     }
-    println!("  peak RSS           {:.1} MiB (before the run: {:.1} MiB)", peak_rss_kib() as f64 / 1024.0, rss_before as f64 / 1024.0);
+    println!(
+        "  peak RSS           {:.1} MiB (before the run: {:.1} MiB)",
+        peak_rss_kib() as f64 / 1024.0,
+        rss_before as f64 / 1024.0
+    );
     println!("  csv rewritten      {}", response.csv_rewritten);
 }
