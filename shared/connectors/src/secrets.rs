@@ -104,4 +104,13 @@ impl Credentials {
     }
 }
 
-pub use crate::aws::SecretsManagerSource;
+/// Reads and parses the credentials in secret `secret_id`.
+pub async fn load_credentials<S: SecretSource>(
+    source: &S,
+    secret_id: &str,
+) -> Result<Credentials, Error> {
+    let secret = source.secret_string(secret_id).await?;
+    Credentials::from_secret(secret_id, &secret)
+}
+
+pub use crate::aws::{CachedSecrets, SecretsManagerSource};

@@ -61,7 +61,8 @@ pub struct ArcgisClient {
     http: reqwest::Client,
     rest: String,
     admin: String,
-    credentials: Credentials,
+    /// Swapped when the secret rotates; read at each sign-in.
+    credentials: std::sync::RwLock<Credentials>,
     options: ArcgisOptions,
     token: Mutex<Option<Token>>,
 }
@@ -115,22 +116,29 @@ impl ArcgisClient {
             http,
             rest: format!("{root}/sharing/rest"),
             admin: format!("{root}/portaladmin"),
-            credentials,
+            credentials: std::sync::RwLock::new(credentials),
             options,
             token: Mutex::new(None),
         })
     }
 
-    /// Replaces the credentials (after a secret rotation) and drops the token.
-    pub async fn set_credentials(&mut self, credentials: Credentials) {
-        self.credentials = credentials;
-        *self.token.get_mut() = None;
+    /// Uses new credentials from the next sign-in on (after a secret
+    /// rotation); the current token is dropped. Unchanged credentials are a no-op.
+    pub async fn set_credentials(&self, credentials: Credentials) {
+        {
+            let mut current = self.credentials.write().unwrap_or_else(|e| e.into_inner());
+            if *current == credentials {
+                return;
+            }
+            *current = credentials;
+        }
+        *self.token.lock().await = None;
     }
 
     /// The username rollcall signs in as, when it signs in as a member.
-    pub fn signed_in_username(&self) -> Option<&str> {
-        match &self.credentials {
-            Credentials::Account { username, .. } => Some(username),
+    pub fn signed_in_username(&self) -> Option<String> {
+        match &*self.credentials.read().unwrap_or_else(|e| e.into_inner()) {
+            Credentials::Account { username, .. } => Some(username.clone()),
             Credentials::App { .. } => None,
         }
     }
@@ -153,7 +161,12 @@ impl ArcgisClient {
 
     async fn sign_in(&self) -> Result<Token, Error> {
         let issued = now_ms();
-        let (path, form): (&str, Vec<(&str, String)>) = match &self.credentials {
+        let credentials = self
+            .credentials
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let (path, form): (&str, Vec<(&str, String)>) = match &credentials {
             Credentials::Account { username, password } => (
                 "generateToken",
                 vec![
