@@ -1,8 +1,12 @@
 //! The sample events in `events/` are what `cargo lambda invoke --data-file`
 //! and the Lambda console send: they must stay valid Lambda payloads.
 
+use std::path::Path;
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
-use serde_json::Value;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
 
 /// Every sample event of the onboard function: (file name, its text).
 const ONBOARD_S3_EVENTS: &[(&str, &str)] = &[
@@ -14,6 +18,35 @@ const ONBOARD_S3_EVENTS: &[(&str, &str)] = &[
         "s3-put-dry-run.json",
         include_str!("../../events/onboard/s3-put-dry-run.json"),
     ),
+];
+
+/// The sweep's EventBridge sample: what the daily schedule delivers.
+const SWEEP_SCHEDULED: (&str, &str) = (
+    "scheduled.json",
+    include_str!("../../events/sweep/scheduled.json"),
+);
+
+/// The sweep's console test invocations: (file name, its text).
+const SWEEP_CONSOLE_EVENTS: &[(&str, &str)] = &[
+    (
+        "console-dry-run.json",
+        include_str!("../../events/sweep/console-dry-run.json"),
+    ),
+    (
+        "console-overrides.json",
+        include_str!("../../events/sweep/console-overrides.json"),
+    ),
+];
+
+/// The keys a console invocation of the sweep may hold (all optional).
+const SWEEP_CONSOLE_KEYS: &[&str] = &[
+    "dry_run",
+    "now",
+    "notify_after_days",
+    "disable_after_days",
+    "notice_days",
+    "new_account_grace_days",
+    "max_disables_per_run",
 ];
 
 /// GIVEN a sample file WHEN it is parsed as the function's payload type THEN it
@@ -121,14 +154,129 @@ fn s3_put_dry_run_is_under_the_dry_run_folder() {
     );
 }
 
+fn sweep_scheduled_event() -> EventBridgeEvent<Value> {
+    let (name, text) = SWEEP_SCHEDULED;
+    serde_json::from_str(text)
+        .unwrap_or_else(|err| panic!("events/sweep/{name} is not an EventBridgeEvent: {err}"))
+}
+
+fn at(rfc3339: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap_or_else(|err| panic!("{rfc3339:?} is not RFC 3339: {err}"))
+        .with_timezone(&Utc)
+}
+
 #[test]
-fn every_onboard_sample_is_checked_here() {
-    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/onboard");
-    for entry in std::fs::read_dir(&folder).expect("events/onboard/ exists") {
+fn sweep_scheduled_event_is_the_envelope_an_eventbridge_rule_delivers() {
+    // GIVEN events/sweep/scheduled.json WHEN it is parsed as an EventBridge event
+    let event = sweep_scheduled_event();
+
+    // THEN it is a scheduled rule's "Scheduled Event" at 06:00 UTC, the default
+    // schedule, with the rule's ARN and an empty detail.
+    assert_eq!(event.detail_type, "Scheduled Event");
+    assert_eq!(event.source, "aws.events");
+    assert_eq!(event.time, Some(at("2026-11-23T06:00:00Z")));
+    let resources = event.resources.as_deref().unwrap_or_default();
+    assert!(
+        matches!(resources, [rule] if rule.starts_with("arn:aws:events:") && rule.contains(":rule/")),
+        "events/sweep/scheduled.json: resources must be the one rule ARN: {resources:?}"
+    );
+    assert_eq!(event.detail, json!({}));
+}
+
+#[test]
+fn sweep_scheduled_event_loses_no_field_when_parsed() {
+    // A misspelt key (`detail_type`, `Time`) would parse and read as absent.
+    let (name, text) = SWEEP_SCHEDULED;
+    let original: Value = serde_json::from_str(text).unwrap();
+    let round_trip = serde_json::to_value(sweep_scheduled_event()).unwrap();
+    if let Some(path) = first_difference(&original, &round_trip, "$") {
+        panic!("events/sweep/{name}: {path} is not a field of EventBridgeEvent (or changed)");
+    }
+}
+
+#[test]
+fn sweep_console_events_hold_only_documented_keys_with_valid_values() {
+    for (name, text) in SWEEP_CONSOLE_EVENTS {
+        // GIVEN a console sample WHEN it is read as JSON
+        let value: Value = serde_json::from_str(text)
+            .unwrap_or_else(|err| panic!("events/sweep/{name} is not JSON: {err}"));
+        let Value::Object(fields) = value else {
+            panic!("events/sweep/{name} is not a JSON object");
+        };
+        // THEN every key is one the sweep accepts, with a value of its type
+        for (key, value) in &fields {
+            assert!(
+                SWEEP_CONSOLE_KEYS.contains(&key.as_str()),
+                "events/sweep/{name}: unknown key {key:?}; the sweep accepts {SWEEP_CONSOLE_KEYS:?}"
+            );
+            match key.as_str() {
+                "dry_run" => assert!(value.is_boolean(), "events/sweep/{name}: {key} is a bool"),
+                "now" => {
+                    let text = value.as_str().unwrap_or_else(|| {
+                        panic!("events/sweep/{name}: {key} is an RFC 3339 string")
+                    });
+                    at(text);
+                }
+                _ => assert!(
+                    value.is_u64(),
+                    "events/sweep/{name}: {key} is a whole number of days/accounts, not {value}"
+                ),
+            }
+        }
+    }
+}
+
+#[test]
+fn sweep_console_samples_are_dry_runs_at_the_scheduled_time() {
+    // A console sample must never disable anyone when tried on a live stack.
+    let [(_, dry_run), (_, overrides)] = SWEEP_CONSOLE_EVENTS else {
+        panic!("two console samples");
+    };
+    let dry_run: Value = serde_json::from_str(dry_run).unwrap();
+    assert_eq!(
+        dry_run,
+        json!({"dry_run": true, "now": "2026-11-23T06:00:00Z"})
+    );
+    let overrides: Value = serde_json::from_str(overrides).unwrap();
+    assert_eq!(
+        overrides,
+        json!({
+            "dry_run": true,
+            "now": "2026-11-23T06:00:00Z",
+            "notify_after_days": 30,
+            "disable_after_days": 45,
+            "notice_days": 7,
+        })
+    );
+}
+
+/// GIVEN a folder of samples THEN each file in it is one a test here parses.
+fn assert_every_sample_is_listed(function: &str, listed: &[&str]) {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(function);
+    let entries = std::fs::read_dir(&folder)
+        .unwrap_or_else(|err| panic!("events/{function}/ cannot be read: {err}"));
+    for entry in entries {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         assert!(
-            ONBOARD_S3_EVENTS.iter().any(|(listed, _)| *listed == name),
-            "events/onboard/{name} is not in ONBOARD_S3_EVENTS, so no test parses it"
+            listed.contains(&name.as_str()),
+            "events/{function}/{name} is not listed in tests/tests/events.rs, so no test parses it"
         );
     }
+}
+
+#[test]
+fn every_onboard_sample_is_checked_here() {
+    let listed: Vec<&str> = ONBOARD_S3_EVENTS.iter().map(|(name, _)| *name).collect();
+    assert_every_sample_is_listed("onboard", &listed);
+}
+
+#[test]
+fn every_sweep_sample_is_checked_here() {
+    let listed: Vec<&str> = std::iter::once(SWEEP_SCHEDULED.0)
+        .chain(SWEEP_CONSOLE_EVENTS.iter().map(|(name, _)| *name))
+        .collect();
+    assert_every_sample_is_listed("sweep", &listed);
 }

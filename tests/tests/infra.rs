@@ -37,6 +37,119 @@ fn template_lines() -> Vec<String> {
         .collect()
 }
 
+/// A part of the template: its lines as (indentation, content), comments and
+/// blank lines removed. Enough YAML for the block style the template uses.
+#[derive(Clone, Debug)]
+struct Block(Vec<(usize, String)>);
+
+impl Block {
+    fn template() -> Self {
+        let text = template_text();
+        Block(
+            text.lines()
+                .map(|line| {
+                    let line = match line.find(" #") {
+                        Some(comment) => &line[..comment],
+                        None => line,
+                    };
+                    let content = line.trim_start();
+                    (line.len() - content.len(), content.trim_end().to_owned())
+                })
+                .filter(|(_, content)| !content.is_empty() && !content.starts_with('#'))
+                .collect(),
+        )
+    }
+
+    fn indent(&self) -> usize {
+        self.0.iter().map(|(indent, _)| *indent).min().unwrap_or(0)
+    }
+
+    /// The lines nested under `key:` (or `key: !Tag`) among this block's
+    /// least-indented lines (so a deeper key of the same name does not match).
+    fn get(&self, key: &str) -> Option<Block> {
+        let indent = self.indent();
+        let header = format!("{key}:");
+        let start = self.0.iter().position(|(at, content)| {
+            let rest = content.strip_prefix(&header).filter(|_| *at == indent);
+            rest.is_some_and(|rest| {
+                let rest = rest.trim();
+                rest.is_empty() || (rest.starts_with('!') && !rest.contains(' '))
+            })
+        })?;
+        Some(Block(
+            self.0[start + 1..]
+                .iter()
+                .take_while(|(at, _)| *at > indent)
+                .cloned()
+                .collect(),
+        ))
+    }
+
+    /// The block under a path of mapping keys; panics naming the path.
+    fn at(&self, path: &[&str]) -> Block {
+        path.iter().fold(self.clone(), |block, key| {
+            block
+                .get(key)
+                .unwrap_or_else(|| panic!("infra/template.yaml has no {path:?} (at `{key}`)"))
+        })
+    }
+
+    /// The value written on the `key: value` line among the least-indented lines.
+    fn value(&self, key: &str) -> Option<String> {
+        let indent = self.indent();
+        let prefix = format!("{key}:");
+        self.0.iter().find_map(|(at, content)| {
+            let value = content.strip_prefix(&prefix).filter(|_| *at == indent)?;
+            Some(value.trim().to_owned())
+        })
+    }
+
+    /// The items of a block sequence, each with its `- ` removed so that its
+    /// first key lines up with the others.
+    fn items(&self) -> Vec<Block> {
+        let indent = self.indent();
+        let mut items: Vec<Block> = Vec::new();
+        for (at, content) in &self.0 {
+            match content.strip_prefix("- ").filter(|_| *at == indent) {
+                Some(first) => items.push(Block(vec![(at + 2, first.to_owned())])),
+                None => items
+                    .last_mut()
+                    .expect("a sequence starts with `- `")
+                    .0
+                    .push((*at, content.clone())),
+            }
+        }
+        items
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.0.iter().map(|(_, content)| content.clone()).collect()
+    }
+}
+
+/// The lines nested under a path of mapping keys, e.g. `["Parameters",
+/// "SweepDryRun"]`, with indentation and comments removed.
+fn template_block(path: &[&str]) -> Vec<String> {
+    Block::template().at(path).lines()
+}
+
+/// `(Action, Resource)` of each statement of a `Statement:` block, as written
+/// on their lines (`!Sub` alone when the value continues below).
+fn statements(block: &Block) -> Vec<(String, String)> {
+    block
+        .items()
+        .into_iter()
+        .map(|statement| {
+            let value = |key: &str| {
+                statement
+                    .value(key)
+                    .unwrap_or_else(|| panic!("a statement has no `{key}`: {statement:?}"))
+            };
+            (value("Action"), value("Resource"))
+        })
+        .collect()
+}
+
 fn assert_has_line(lines: &[String], wanted: &str, why: &str) {
     assert!(
         lines.iter().any(|line| line == wanted),
@@ -201,6 +314,258 @@ fn samconfig_deploys_the_rollcall_stack_with_the_beta_build() {
         assert!(
             text.lines().any(|line| line.trim() == wanted),
             "infra/samconfig.toml has no line `{wanted}`"
+        );
+    }
+}
+
+const SWEEP: &[&str] = &["Resources", "SweepFunction"];
+
+fn sweep_block(below: &[&str]) -> Vec<String> {
+    let path: Vec<&str> = SWEEP.iter().chain(below).copied().collect();
+    template_block(&path)
+}
+
+#[test]
+fn sweep_runs_daily_on_a_scheduled_rule_that_can_be_switched_off() {
+    // GIVEN the sweep's event source
+    let daily = sweep_block(&["Properties", "Events", "Daily"]);
+    // THEN it is an EventBridge rule (whose event is the "Scheduled Event"
+    // envelope the function parses), on the parameter's schedule, that the
+    // parameter can disable, and with no constant Input replacing the envelope.
+    assert_has_line(
+        &daily,
+        "Type: Schedule",
+        "an EventBridge rule delivers the Scheduled Event envelope (ScheduleV2 does not)",
+    );
+    assert_has_line(
+        &daily,
+        "Schedule: !Ref SweepSchedule",
+        "the schedule is a parameter",
+    );
+    assert_has_line(
+        &daily,
+        "State: !If [SweepScheduleOn, ENABLED, DISABLED]",
+        "SweepScheduleEnabled switches the rule (SAM's Enabled takes no parameter)",
+    );
+    assert!(
+        !daily.iter().any(|line| line.starts_with("Input:")),
+        "a constant Input would replace the envelope: {daily:?}"
+    );
+    let lines = template_lines();
+    assert!(
+        !lines.iter().any(|line| line == "Type: ScheduleV2"),
+        "EventBridge Scheduler delivers a constant input, not the Scheduled Event envelope"
+    );
+    assert_has_line(
+        &lines,
+        "SweepScheduleOn: !Equals [!Ref SweepScheduleEnabled, \"true\"]",
+        "the switch is the SweepScheduleEnabled parameter",
+    );
+
+    let schedule = template_block(&["Parameters", "SweepSchedule"]);
+    assert_has_line(
+        &schedule,
+        "Default: cron(0 6 * * ? *)",
+        "daily at 06:00 UTC",
+    );
+    let enabled = template_block(&["Parameters", "SweepScheduleEnabled"]);
+    assert_has_line(&enabled, "Default: \"true\"", "the schedule is on");
+}
+
+#[test]
+fn sweep_is_a_dry_run_unless_configured_otherwise() {
+    let parameter = template_block(&["Parameters", "SweepDryRun"]);
+    assert_has_line(
+        &parameter,
+        "Default: \"true\"",
+        "the sweep defaults to dry run",
+    );
+    assert_has_line(
+        &parameter,
+        "AllowedValues: [\"true\", \"false\"]",
+        "DRY_RUN is true or false",
+    );
+    let variables = sweep_block(&["Properties", "Environment", "Variables"]);
+    assert_has_line(
+        &variables,
+        "DRY_RUN: !Ref SweepDryRun",
+        "the sweep's DRY_RUN is its own parameter, not onboard's",
+    );
+    // Onboard keeps its own switch.
+    let onboard = template_block(&[
+        "Resources",
+        "OnboardFunction",
+        "Properties",
+        "Environment",
+        "Variables",
+    ]);
+    assert_has_line(&onboard, "DRY_RUN: !Ref DryRun", "onboard keeps DryRun");
+}
+
+#[test]
+fn sweep_gets_exactly_the_configuration_contract() {
+    let variables = sweep_block(&["Properties", "Environment", "Variables"]);
+    let expected = [
+        "DRY_RUN: !Ref SweepDryRun",
+        "MAIL_FROM: !Ref MailFrom",
+        "ADMIN_EMAILS: !Ref AdminEmails",
+        "ARCGIS_URL: !Ref ArcgisUrl",
+        "ARCGIS_SECRET_ID: !Ref ArcgisSecretArn",
+        "REPORT_BUCKET: !Ref Bucket",
+        "NOTIFY_AFTER_DAYS: !Ref NotifyAfterDays",
+        "DISABLE_AFTER_DAYS: !Ref DisableAfterDays",
+        "NOTICE_DAYS: !Ref NoticeDays",
+        "NEW_ACCOUNT_GRACE_DAYS: !Ref NewAccountGraceDays",
+        "PROTECTED_USERS: !Ref ProtectedUsers",
+        "PROTECTED_GROUPS: !Ref ProtectedGroups",
+        "MAX_DISABLES_PER_RUN: !Ref MaxDisablesPerRun",
+        "SIGN_IN_URL: !Ref SignInUrl",
+        "SUPPORT_CONTACT: !Ref SupportContact",
+    ];
+    let mut got = variables.clone();
+    got.sort();
+    let mut want: Vec<String> = expected.iter().map(|line| (*line).to_owned()).collect();
+    want.sort();
+    assert_eq!(got, want, "the sweep's environment");
+
+    for (parameter, default) in [
+        ("NotifyAfterDays", "60"),
+        ("DisableAfterDays", "90"),
+        ("NoticeDays", "14"),
+        ("NewAccountGraceDays", "30"),
+        ("MaxDisablesPerRun", "50"),
+        ("ProtectedUsers", "\"\""),
+        ("ProtectedGroups", "\"\""),
+        ("SignInUrl", "\"\""),
+        ("SupportContact", "\"\""),
+    ] {
+        let block = template_block(&["Parameters", parameter]);
+        assert_has_line(
+            &block,
+            &format!("Default: {default}"),
+            &format!("{parameter} defaults to {default}"),
+        );
+    }
+    assert_has_line(
+        &template_block(&["Parameters", "NoticeDays"]),
+        "MinValue: 1",
+        "a notice period is at least a day",
+    );
+    assert_has_line(
+        &template_block(&["Parameters", "MaxDisablesPerRun"]),
+        "MinValue: 0",
+        "the cap cannot be negative",
+    );
+}
+
+#[test]
+fn sweep_is_built_by_cargo_lambda_and_may_run_fifteen_minutes() {
+    let metadata = sweep_block(&["Metadata"]);
+    assert_has_line(
+        &metadata,
+        "BuildMethod: rust-cargolambda",
+        "sam build uses cargo-lambda",
+    );
+    assert_has_line(&metadata, "Binary: sweep", "the sweep crate's binary");
+    let properties = sweep_block(&["Properties"]);
+    for (wanted, why) in [
+        ("CodeUri: ..", "cargo-lambda builds from the workspace root"),
+        (
+            "Timeout: 900",
+            "the sweep watches the deadline of the longest timeout",
+        ),
+        ("MemorySize: 512", "the sweep's memory"),
+    ] {
+        assert_has_line(&properties, wanted, why);
+    }
+}
+
+#[test]
+fn a_failed_sweep_is_not_retried_and_goes_to_the_failure_queue() {
+    let config = sweep_block(&["Properties", "EventInvokeConfig"]);
+    for (wanted, why) in [
+        (
+            "MaximumRetryAttempts: 0",
+            "the circuit breaker fails on purpose; tomorrow's run is the retry",
+        ),
+        ("MaximumEventAgeInSeconds: 3600", "a stale run is dropped"),
+        ("Type: SQS", "failed events are kept"),
+        (
+            "Destination: !GetAtt FailureQueue.Arn",
+            "failed events go to the failure queue",
+        ),
+    ] {
+        assert_has_line(&config, wanted, why);
+    }
+}
+
+#[test]
+fn sweep_may_touch_only_its_state_reports_and_mail_templates() {
+    // GIVEN the sweep's bucket policy WHEN its statements are read
+    let access = Block::template().at(&["Resources", "SweepBucketAccess", "Properties"]);
+    assert_eq!(
+        access.value("Roles").as_deref(),
+        Some("[!Ref SweepFunctionRole]"),
+        "the policy is attached to the sweep's role"
+    );
+    let bucket = statements(&access.at(&["PolicyDocument", "Statement"]));
+    // THEN they are exactly these: no inbox/, no whole-bucket object access.
+    let expected: Vec<(String, String)> = [
+        (
+            "[s3:GetObject, s3:PutObject]",
+            "!Sub ${Bucket.Arn}/state/sweep.json",
+        ),
+        ("s3:PutObject", "!Sub ${Bucket.Arn}/reports/sweep/*"),
+        ("s3:GetObject", "!Sub ${Bucket.Arn}/templates/*"),
+        ("s3:ListBucket", "!GetAtt Bucket.Arn"),
+    ]
+    .iter()
+    .map(|(action, resource)| ((*action).to_owned(), (*resource).to_owned()))
+    .collect();
+    assert_eq!(bucket, expected, "the sweep's bucket access");
+
+    // AND its own policy reads only the ArcGIS secret and sends only as the
+    // SES identity.
+    let policies = Block::template()
+        .at(&["Resources", "SweepFunction", "Properties", "Policies"])
+        .items();
+    let [policy] = <[Block; 1]>::try_from(policies)
+        .unwrap_or_else(|items| panic!("one inline policy, found {}", items.len()));
+    let inline = statements(&policy.at(&["Statement"]));
+    let inline: Vec<(&str, &str)> = inline
+        .iter()
+        .map(|(action, resource)| (action.as_str(), resource.as_str()))
+        .collect();
+    assert_eq!(
+        inline,
+        [
+            ("secretsmanager:GetSecretValue", "!Ref ArcgisSecretArn"),
+            // A !Sub of the identity's ARN, as onboard's.
+            ("ses:SendEmail", "!Sub"),
+        ],
+        "the sweep reads the ArcGIS secret and no other, and sends as the identity"
+    );
+    let identity = policy.at(&["Statement"]).items()[1]
+        .at(&["Resource"])
+        .lines();
+    assert_eq!(
+        identity.first().map(String::as_str),
+        Some("- arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${Identity}"),
+        "ses:SendEmail is scoped to the one identity"
+    );
+}
+
+#[test]
+fn outputs_say_where_the_sweep_and_its_reports_are() {
+    for (output, wanted) in [
+        ("SweepFunctionArn", "Value: !GetAtt SweepFunction.Arn"),
+        ("SweepReports", "Value: !Sub s3://${Bucket}/reports/sweep/"),
+        ("SweepState", "Value: !Sub s3://${Bucket}/state/sweep.json"),
+    ] {
+        assert_has_line(
+            &template_block(&["Outputs", output]),
+            wanted,
+            &format!("the {output} output"),
         );
     }
 }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+pub use connectors::config::{flag, is_email_shape, list, number, required, ConfigError};
+
 /// What the onboard job needs to know beyond its input.
 #[derive(Debug, Clone)]
 pub struct OnboardConfig {
@@ -36,14 +38,6 @@ impl Default for OnboardConfig {
     }
 }
 
-/// A configuration variable that is missing or malformed.
-#[derive(Debug, thiserror::Error)]
-#[error("environment variable {name}: {problem}")]
-pub struct ConfigError {
-    pub name: &'static str,
-    pub problem: String,
-}
-
 impl OnboardConfig {
     /// Reads the configuration through `var` (`std::env::var` in `main`).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -76,88 +70,6 @@ impl OnboardConfig {
             )? as u64),
         })
     }
-}
-
-/// A required variable's trimmed value.
-pub fn required(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-) -> Result<String, ConfigError> {
-    match var(name).map(|v| v.trim().to_string()) {
-        Some(v) if !v.is_empty() => Ok(v),
-        _ => Err(ConfigError {
-            name,
-            problem: "is required but not set".into(),
-        }),
-    }
-}
-
-/// `true`/`false` (also `1`/`0`, `yes`/`no`); `default` when unset.
-pub fn flag(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: bool,
-) -> Result<bool, ConfigError> {
-    match var(name).map(|v| v.trim().to_ascii_lowercase()) {
-        None => Ok(default),
-        Some(v) if v.is_empty() => Ok(default),
-        Some(v) => match v.as_str() {
-            "true" | "1" | "yes" => Ok(true),
-            "false" | "0" | "no" => Ok(false),
-            _ => Err(ConfigError {
-                name,
-                problem: format!("{v:?} is not true or false"),
-            }),
-        },
-    }
-}
-
-fn number(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: usize,
-) -> Result<usize, ConfigError> {
-    match var(name).map(|v| v.trim().to_string()) {
-        None => Ok(default),
-        Some(v) if v.is_empty() => Ok(default),
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(ConfigError {
-                name,
-                problem: format!("{v:?} is not a positive whole number"),
-            }),
-        },
-    }
-}
-
-/// A comma-separated list, blanks dropped.
-pub fn list(var: &impl Fn(&str) -> Option<String>, name: &str) -> Vec<String> {
-    var(name)
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// A plausible address: one `@`, a non-empty local part, a dotted domain,
-/// no spaces or control characters.
-pub fn is_email_shape(value: &str) -> bool {
-    let Some((local, domain)) = value.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && local.len() <= 64
-        && value.len() <= 254
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains("..")
-        && value.chars().all(|c| {
-            !c.is_whitespace() && !c.is_control() && !matches!(c, '<' | '>' | ',' | ';' | '"')
-        })
 }
 
 #[cfg(test)]
@@ -200,24 +112,5 @@ mod tests {
         ]))
         .unwrap_err();
         assert_eq!(err.name, "DRY_RUN");
-    }
-
-    #[test]
-    fn email_shapes() {
-        for good in ["a@b.org", "first.last+tag@sub.example.co.uk"] {
-            assert!(is_email_shape(good), "{good}");
-        }
-        for bad in [
-            "",
-            "a",
-            "a@b",
-            "@b.org",
-            "a@@b.org",
-            "a b@c.org",
-            "a@b..org",
-            "a@b.org\r\nBcc: x@y.org",
-        ] {
-            assert!(!is_email_shape(bad), "{bad}");
-        }
     }
 }

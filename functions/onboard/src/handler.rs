@@ -77,7 +77,7 @@ impl<S: ObjectStore, M: Mailer, D: ArcgisDirectory> Handler<S, M, D> {
         event: LambdaEvent<S3Event>,
     ) -> Result<OnboardResponse, OnboardError> {
         let deadline = Deadline::from_epoch_ms(event.context.deadline);
-        let base_id = run_id(&event.context.request_id);
+        let base_id = connectors::deadline::run_id(&event.context.request_id);
         let mut files = Vec::new();
         let objects = event::objects(&event.payload);
         for (position, object) in objects.iter().enumerate() {
@@ -168,18 +168,4 @@ impl<S: ObjectStore, M: Mailer, D: ArcgisDirectory> Handler<S, M, D> {
         }
         summary
     }
-}
-
-/// A sortable, unique run id: UTC time plus a short random suffix.
-pub fn run_id(request_id: &str) -> String {
-    let suffix: String = if request_id.len() >= 8 {
-        request_id
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(8)
-            .collect()
-    } else {
-        uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
-    };
-    format!("{}-{suffix}", Utc::now().format("%Y%m%dT%H%M%SZ"))
 }

@@ -2,7 +2,6 @@
 //! consume the CSV, report.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use connectors::arcgis::{
@@ -10,6 +9,7 @@ use connectors::arcgis::{
     CHECK_USERNAMES_BATCH,
 };
 use connectors::csvfile::{self, ColumnMap, Row, Table};
+pub use connectors::deadline::Deadline;
 use connectors::report::{report_key, ReportWriter};
 use connectors::store::{NewObject, ObjectStore};
 use connectors::{Error, RUN_ID_METADATA, WRITTEN_BY_METADATA};
@@ -154,38 +154,6 @@ impl FileSummary {
             mail_sent: false,
             rows: Vec::new(),
         }
-    }
-}
-
-/// When the Lambda will be stopped, if known.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Deadline(Option<Instant>);
-
-impl Deadline {
-    /// No deadline (local runs, tests).
-    pub fn none() -> Self {
-        Self(None)
-    }
-
-    pub fn at(instant: Instant) -> Self {
-        Self(Some(instant))
-    }
-
-    /// From the Lambda context's deadline (epoch ms; 0 means unknown).
-    pub fn from_epoch_ms(deadline_ms: u64) -> Self {
-        if deadline_ms == 0 {
-            return Self(None);
-        }
-        let now_ms = Utc::now().timestamp_millis().max(0) as u64;
-        Self(Some(
-            Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)),
-        ))
-    }
-
-    /// True while more than `margin` is left.
-    pub fn allows(&self, margin: Duration) -> bool {
-        self.0
-            .is_none_or(|at| at.saturating_duration_since(Instant::now()) > margin)
     }
 }
 

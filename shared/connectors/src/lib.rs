@@ -11,7 +11,9 @@
 
 pub mod arcgis;
 pub mod aws;
+pub mod config;
 pub mod csvfile;
+pub mod deadline;
 mod error;
 pub mod mail;
 pub mod report;

@@ -12,6 +12,6 @@ pub mod arcgis;
 pub mod faults;
 
 pub use arcgis::{
-    ArcgisSandbox, CallStats, InvitationMail, MemberView, PortalMode, SandboxConfig, SeedMember,
-    DEFAULT_ADMIN_PASSWORD,
+    ArcgisSandbox, CallStats, GeneratedOrg, InvitationMail, MemberView, OrgSpec, PortalMode,
+    SandboxConfig, SeedMember, DAY_MS, DEFAULT_ADMIN_PASSWORD, SYSTEM_ACCOUNTS,
 };

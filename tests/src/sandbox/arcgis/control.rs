@@ -11,7 +11,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::model::State;
-use super::{SandboxConfig, SeedMember, Shared};
+use super::{OrgSpec, SandboxConfig, SeedMember, Shared};
 
 fn knobs(c: &SandboxConfig) -> Value {
     json!({
@@ -238,4 +238,77 @@ pub(super) async fn groups(
         st.seed_group(id, title, owner.as_deref());
     }
     Json(json!({ "success": true, "seeded": parsed.len() })).into_response()
+}
+
+/// `POST /sandbox/generate`: `{"members": N, "seed"?: S, "now_ms"?: T}` adds a
+/// generated organization (seed default: the sandbox's seed; now default: the
+/// wall clock) and answers its counts by category.
+pub(super) async fn generate(
+    AxState(shared): AxState<Arc<Shared>>,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(members) = body
+        .get("members")
+        .and_then(Value::as_u64)
+        .and_then(|n| usize::try_from(n).ok())
+    else {
+        return bad_request("members must be a non-negative integer".into());
+    };
+    let now_ms = match body.get("now_ms") {
+        None | Some(Value::Null) => super::model::now_ms(),
+        Some(v) => match v.as_i64() {
+            Some(t) => t,
+            None => return bad_request("now_ms must be an integer (epoch ms)".into()),
+        },
+    };
+    let mut st = shared.lock();
+    let seed = match body.get("seed") {
+        None | Some(Value::Null) => st.config.seed,
+        Some(v) => match v.as_u64() {
+            Some(s) => s,
+            None => return bad_request("seed must be a non-negative integer".into()),
+        },
+    };
+    let generated = super::generate::populate(
+        &mut st,
+        OrgSpec {
+            members,
+            seed,
+            now_ms,
+        },
+    );
+    Json(json!(generated)).into_response()
+}
+
+/// `POST /sandbox/last-login`: `{"username": U, "at": T|null}` sets an
+/// account's last sign-in (404 when there is no such account).
+pub(super) async fn last_login(
+    AxState(shared): AxState<Arc<Shared>>,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(username) = body.get("username").and_then(Value::as_str) else {
+        return bad_request("username is required".into());
+    };
+    let at = match body.get("at") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_i64() {
+            Some(t) if t >= 0 => Some(t),
+            Some(_) => None,
+            None => return bad_request("at must be epoch ms or null".into()),
+        },
+    };
+    if shared.lock().set_last_login(username, at) {
+        Json(json!({ "success": true })).into_response()
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": format!("no account {username:?}") })),
+        )
+            .into_response()
+    }
+}
+
+/// `GET /sandbox/calls`: the call counters alone.
+pub(super) async fn calls(AxState(shared): AxState<Arc<Shared>>) -> Json<Value> {
+    Json(json!(shared.lock().stats))
 }

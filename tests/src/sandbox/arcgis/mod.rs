@@ -15,12 +15,21 @@
 //! | `POST /sandbox/expire-tokens` | every issued token answers 498 from now on |
 //! | `POST /sandbox/members` | seed a [`SeedMember`] (or an array); omitted fields take `SeedMember::new` defaults |
 //! | `POST /sandbox/groups` | seed `{"id","title","owner"?}` (or an array) |
+//! | `POST /sandbox/generate` | [`ArcgisSandbox::generate_org`]: `{"members","seed"?,"now_ms"?}` → [`GeneratedOrg`] |
+//! | `POST /sandbox/last-login` | [`ArcgisSandbox::set_last_login`]: `{"username","at"}` (`at` epoch ms or null) |
+//! | `GET /sandbox/calls` | the [`CallStats`] alone (cheap even for a 100,000-member org) |
+//!
+//! Time: nothing the portal answers about members depends on the wall clock
+//! except that `generateToken` stamps the signing-in account's `lastLogin`
+//! with it; tests that simulate days set `lastLogin`/`created` themselves
+//! ([`SeedMember`], [`OrgSpec::now_ms`], [`ArcgisSandbox::set_last_login`]).
 //!
 //! The simulator follows the spec, not any client: the same reqwest client must
 //! work against it and against the real service. Points the spec marks
 //! `[unverified]` are decided in the code and marked there.
 
 mod control;
+mod generate;
 mod model;
 mod ops;
 mod request;
@@ -38,6 +47,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 
+pub use self::generate::{GeneratedOrg, OrgSpec, DAY_MS, SYSTEM_ACCOUNTS};
 use self::model::State;
 use self::request::{bearer, error, Params, Route};
 use crate::sandbox::faults::FaultKind;
@@ -378,12 +388,26 @@ pub struct CallStats {
     pub by_operation: BTreeMap<String, u64>,
     /// Injected faults per operation.
     pub faults_by_operation: BTreeMap<String, u64>,
+    /// Time spent serving each operation, in microseconds: decoding, the
+    /// operation itself and JSON encoding; not the configured latency, not
+    /// socket I/O, not faulted calls.
+    pub service_micros_by_operation: BTreeMap<String, u64>,
 }
 
 impl CallStats {
     /// Calls counted for one operation.
     pub fn count(&self, operation: &str) -> u64 {
         self.by_operation.get(operation).copied().unwrap_or(0)
+    }
+
+    /// Time spent serving one operation so far (see `service_micros_by_operation`).
+    pub fn service_time(&self, operation: &str) -> Duration {
+        Duration::from_micros(
+            self.service_micros_by_operation
+                .get(operation)
+                .copied()
+                .unwrap_or(0),
+        )
     }
 }
 
@@ -461,6 +485,9 @@ impl ArcgisSandbox {
             .route("/sandbox/expire-tokens", post(control::expire_tokens))
             .route("/sandbox/members", post(control::members))
             .route("/sandbox/groups", post(control::groups))
+            .route("/sandbox/generate", post(control::generate))
+            .route("/sandbox/last-login", post(control::last_login))
+            .route("/sandbox/calls", get(control::calls))
             .fallback(portal)
             .with_state(shared.clone());
         let task = tokio::spawn(async move {
@@ -500,6 +527,45 @@ impl ArcgisSandbox {
     /// Seeds (or replaces) an account.
     pub fn add_member(&self, m: SeedMember) {
         self.shared.lock().seed_member(m);
+    }
+
+    /// Adds a generated organization (see [`OrgSpec`]) to the seeded admin and
+    /// whatever else is there, replacing accounts of the same names, and
+    /// returns its counts by category. Deterministic for a spec; 100,000
+    /// members take well under a second in a release build.
+    pub fn generate_org(&self, spec: OrgSpec) -> GeneratedOrg {
+        generate::populate(&mut self.shared.lock(), spec)
+    }
+
+    /// Sets an account's last sign-in (epoch ms; `None` = never, `-1` on the
+    /// wire), e.g. "member signed in again on simulated day X". `modified`
+    /// and `created` are left alone. Panics if there is no such account.
+    pub fn set_last_login(&self, username: &str, at: Option<i64>) {
+        let found = self.shared.lock().set_last_login(username, at);
+        assert!(found, "set_last_login: no account {username:?} in the sandbox");
+    }
+
+    /// Adds existing accounts to an existing group as plain members (joined
+    /// at their `created` time), as many as wanted in one go (no 25-user
+    /// limit). Panics if the group or an account does not exist.
+    pub fn add_to_group(&self, group_id: &str, usernames: &[&str]) {
+        let mut st = self.shared.lock();
+        assert!(
+            st.groups.contains_key(group_id),
+            "add_to_group: no group {group_id:?}"
+        );
+        let mut missing = Vec::new();
+        for u in usernames {
+            let key = u.to_lowercase();
+            match st.members.get(&key).map(|m| m.created) {
+                Some(created) => {
+                    st.join_group(group_id, &key, model::MemberType::Member, created)
+                }
+                None => missing.push(*u),
+            }
+        }
+        drop(st);
+        assert!(missing.is_empty(), "add_to_group: no accounts {missing:?}");
     }
 
     /// Creates a group owned by the admin (or renames an existing one).
@@ -654,6 +720,28 @@ async fn portal(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
         );
         return fault_response(kind, retry_after);
     }
+    let started = std::time::Instant::now();
+    let operation = route.operation();
+    let response = serve(&shared, route, online, rest, &parts, &bytes);
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    *shared
+        .lock()
+        .stats
+        .service_micros_by_operation
+        .entry(operation.to_string())
+        .or_insert(0) += micros;
+    response
+}
+
+/// Everything after accounting, latency and faults: decoding, the operation, encoding.
+fn serve(
+    shared: &Shared,
+    route: Route,
+    online: bool,
+    rest: &str,
+    parts: &axum::http::request::Parts,
+    bytes: &[u8],
+) -> Response {
     // Portal Admin does not exist on ArcGIS Online.
     let under_admin = rest.to_ascii_lowercase().starts_with("/portaladmin");
     if (under_admin && route == Route::Unknown) || (route == Route::CreateUser && online) {
@@ -680,7 +768,7 @@ async fn portal(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
         );
     }
     if is_post && content_type.starts_with("application/x-www-form-urlencoded") {
-        params.extend_urlencoded(&String::from_utf8_lossy(&bytes));
+        params.extend_urlencoded(&String::from_utf8_lossy(bytes));
     }
 
     // §0.2: without f=json|pjson the server answers HTML.

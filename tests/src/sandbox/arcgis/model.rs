@@ -164,7 +164,7 @@ pub(crate) enum MemberType {
 }
 
 impl MemberType {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             MemberType::Owner => "owner",
             MemberType::Admin => "admin",
@@ -173,13 +173,21 @@ impl MemberType {
     }
 }
 
+/// One member's place in a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Membership {
+    pub kind: MemberType,
+    /// When the member joined, epoch ms (`userList` `joined`, §7.4).
+    pub joined: i64,
+}
+
 /// A group and its members, keyed by lower-cased username.
 #[derive(Debug, Clone)]
 pub(crate) struct Group {
     pub id: String,
     pub title: String,
     pub owner: String,
-    pub members: BTreeMap<String, MemberType>,
+    pub members: BTreeMap<String, Membership>,
     pub created: i64,
     pub modified: i64,
 }
@@ -219,13 +227,57 @@ pub(crate) struct UserDefaults {
     pub groups: Vec<String>,
 }
 
-/// The cached, sorted key list behind `portals/self/users` paging.
-#[derive(Debug)]
-struct ListCache {
-    query: String,
-    version: u64,
+/// Lower-cased usernames of this org's members in username order, the
+/// positional index behind default `portals/self/users` paging.
+///
+/// Rebuilt (one ordered walk, no sort) only after an account is added or
+/// removed; field changes (sign-ins, disabling, roles) leave it valid.
+#[derive(Debug, Default)]
+pub(crate) struct OrgIndex {
     keys: Vec<String>,
+    /// The `esri_*` system accounts: contiguous in username order.
+    system: std::ops::Range<usize>,
 }
+
+impl OrgIndex {
+    fn build(members: &BTreeMap<String, Member>) -> OrgIndex {
+        let keys: Vec<String> = members
+            .iter()
+            .filter(|(_, m)| m.in_org())
+            .map(|(k, _)| k.clone())
+            .collect();
+        let lo = keys.partition_point(|k| k.as_str() < SYSTEM_PREFIX);
+        let hi = lo + keys[lo..].partition_point(|k| k.starts_with(SYSTEM_PREFIX));
+        OrgIndex {
+            keys,
+            system: lo..hi,
+        }
+    }
+
+    /// How many rows the listing has, with or without the system accounts.
+    pub(crate) fn len(&self, exclude_system: bool) -> usize {
+        if exclude_system {
+            self.keys.len() - self.system.len()
+        } else {
+            self.keys.len()
+        }
+    }
+
+    /// The key at `pos` (0-based) of the listing, in O(1).
+    pub(crate) fn get(&self, pos: usize, exclude_system: bool, descending: bool) -> &str {
+        let len = self.len(exclude_system);
+        let pos = if descending { len - 1 - pos } else { pos };
+        let pos = if exclude_system && pos >= self.system.start {
+            pos + self.system.len()
+        } else {
+            pos
+        };
+        &self.keys[pos]
+    }
+}
+
+/// How many sorted/filtered listings are cached at once.
+const MAX_CACHED_LISTINGS: usize = 8;
 
 /// The whole simulated portal, behind one `std::sync::Mutex`.
 pub(crate) struct State {
@@ -246,7 +298,11 @@ pub(crate) struct State {
     ids: SplitMix64,
     /// Bumped on every change to members, so cached listings are rebuilt.
     version: u64,
-    list_cache: Option<ListCache>,
+    /// The default-order index; `None` after an account was added or removed.
+    org_index: Option<OrgIndex>,
+    /// Sorted/filtered listings (non-default queries) built at `cache_version`.
+    list_cache: HashMap<ListQuery, Vec<String>>,
+    cache_version: u64,
 }
 
 impl State {
@@ -290,7 +346,9 @@ impl State {
             invitations: Vec::new(),
             stats: CallStats::default(),
             version: 0,
-            list_cache: None,
+            org_index: None,
+            list_cache: HashMap::new(),
+            cache_version: 0,
         };
         let admin = SeedMember {
             first_name: "Rollcall".into(),
@@ -318,9 +376,21 @@ impl State {
         format!("{:016x}{:016x}", self.ids.next_u64(), self.ids.next_u64())
     }
 
-    /// Marks the member listing as stale.
+    /// Marks sorted/filtered member listings as stale (a member's fields changed).
     pub(crate) fn touch(&mut self) {
         self.version = self.version.wrapping_add(1);
+    }
+
+    /// Marks every listing as stale (an account was added or removed).
+    pub(crate) fn members_changed(&mut self) {
+        self.org_index = None;
+        self.touch();
+    }
+
+    /// Inserts an account under its lower-cased username (replacing any).
+    pub(crate) fn insert_member(&mut self, member: Member) {
+        self.members.insert(member.username.to_lowercase(), member);
+        self.members_changed();
     }
 
     /// A member by any casing of the username.
@@ -332,6 +402,17 @@ impl State {
     pub(crate) fn member_mut(&mut self, username: &str) -> Option<&mut Member> {
         self.touch();
         self.members.get_mut(&username.to_lowercase())
+    }
+
+    /// Sets an account's last sign-in; false when there is no such account.
+    pub(crate) fn set_last_login(&mut self, username: &str, at: Option<i64>) -> bool {
+        match self.member_mut(username) {
+            Some(m) => {
+                m.last_login = at;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Whether a username is taken by any account, of any org, case-insensitively.
@@ -378,8 +459,8 @@ impl State {
             description: String::new(),
             access: "org".into(),
         };
-        self.members.insert(key.clone(), member);
-        self.touch();
+        let joined = member.created;
+        self.insert_member(member);
         if replaced {
             // Keep the groups the replaced account owned.
             let owned: Vec<String> = self
@@ -396,7 +477,7 @@ impl State {
             if !self.groups.contains_key(&gid) {
                 self.seed_group(&gid, &gid, None);
             }
-            self.join_group(&gid, &key, MemberType::Member);
+            self.join_group(&gid, &key, MemberType::Member, joined);
         }
     }
 
@@ -434,27 +515,38 @@ impl State {
         };
         let old = std::mem::replace(&mut g.owner, owner.to_string());
         if let Some(t) = g.members.get_mut(&old) {
-            if *t == MemberType::Owner {
-                *t = MemberType::Admin;
+            if t.kind == MemberType::Owner {
+                t.kind = MemberType::Admin;
             }
         }
         if let Some(m) = self.members.get_mut(owner) {
-            g.members.insert(owner.to_string(), MemberType::Owner);
+            let created = g.created;
+            g.members
+                .entry(owner.to_string())
+                .or_insert(Membership {
+                    kind: MemberType::Owner,
+                    joined: created,
+                })
+                .kind = MemberType::Owner;
             m.groups.insert(id.to_string());
         }
         self.touch();
     }
 
-    /// Adds `key` to group `id`; an existing membership is kept (an admin add promotes).
-    pub(crate) fn join_group(&mut self, id: &str, key: &str, as_type: MemberType) {
+    /// Adds `key` to group `id` as of `joined` (epoch ms); an existing
+    /// membership is kept (an admin add promotes).
+    pub(crate) fn join_group(&mut self, id: &str, key: &str, as_type: MemberType, joined: i64) {
         let Some(g) = self.groups.get_mut(id) else {
             return;
         };
-        let entry = g.members.entry(key.to_string()).or_insert(as_type);
-        if *entry == MemberType::Member && as_type == MemberType::Admin {
-            *entry = MemberType::Admin;
+        let entry = g.members.entry(key.to_string()).or_insert(Membership {
+            kind: as_type,
+            joined,
+        });
+        if entry.kind == MemberType::Member && as_type == MemberType::Admin {
+            entry.kind = MemberType::Admin;
         }
-        g.modified = now_ms();
+        g.modified = g.modified.max(joined);
         if let Some(m) = self.members.get_mut(key) {
             m.groups.insert(id.to_string());
         }
@@ -466,7 +558,7 @@ impl State {
         let Some(g) = self.groups.get_mut(id) else {
             return false;
         };
-        match g.members.get(key) {
+        match g.members.get(key).map(|t| t.kind) {
             Some(MemberType::Owner) | None => return false,
             Some(_) => {}
         }
@@ -487,7 +579,7 @@ impl State {
                 g.members.remove(key);
             }
         }
-        self.touch();
+        self.members_changed();
         Some(m)
     }
 
@@ -636,7 +728,7 @@ impl State {
                 .get(key)
                 .map(|m| m.username.as_str())
                 .unwrap_or(key);
-            let member_type = g.members.get(key).map_or("none", |t| t.as_str());
+            let member_type = g.members.get(key).map_or("none", |t| t.kind.as_str());
             v["userMembership"] = json!({
                 "username": username,
                 "memberType": member_type,
@@ -655,7 +747,7 @@ impl State {
         let mut names: Vec<String> = g
             .members
             .iter()
-            .filter(|(_, t)| pick(**t))
+            .filter(|(_, t)| pick(t.kind))
             .map(|(k, _)| {
                 self.members
                     .get(k)
@@ -667,48 +759,78 @@ impl State {
         names
     }
 
-    /// Keys of this org's members, filtered and sorted for `portals/self/users` (§3.1).
+    /// One page of `portals/self/users` (§3.1): the total and the keys of
+    /// rows `from..from + num` (0-based).
     ///
-    /// The sorted list is cached per query and rebuilt only after a change, so
-    /// paging a 100,000-member org costs one sort, not one per page.
-    pub(crate) fn list_keys(&mut self, q: &ListQuery) -> &[String] {
-        let query = format!("{q:?}");
-        let fresh =
-            matches!(&self.list_cache, Some(c) if c.query == query && c.version == self.version);
-        if !fresh {
-            let mut rows: Vec<&Member> = self
-                .members
-                .values()
-                .filter(|m| m.in_org())
-                .filter(|m| !(q.exclude_system && is_system_user(&m.username)))
-                .filter(|m| {
-                    q.role
-                        .as_deref()
-                        .is_none_or(|r| m.role == r || m.role_id.as_deref() == Some(r))
-                })
-                .filter(|m| q.user_type.as_deref().is_none_or(|t| m.user_type == t))
-                .filter(|m| q.provider.as_deref().is_none_or(|p| m.provider == p))
+    /// The default order (by username, either direction, with or without the
+    /// system accounts) reads the positional [`OrgIndex`]: O(num) per page,
+    /// the index rebuilt only after accounts come or go. Other sort fields and
+    /// filters build their order once and cache it until any member changes.
+    pub(crate) fn list_page(
+        &mut self,
+        q: &ListQuery,
+        from: usize,
+        num: usize,
+    ) -> (usize, Vec<String>) {
+        if q.sort_field == "username"
+            && q.role.is_none()
+            && q.user_type.is_none()
+            && q.provider.is_none()
+        {
+            let members = &self.members;
+            let index = self
+                .org_index
+                .get_or_insert_with(|| OrgIndex::build(members));
+            let total = index.len(q.exclude_system);
+            let to = from.saturating_add(num).min(total);
+            let keys = (from.min(to)..to)
+                .map(|pos| index.get(pos, q.exclude_system, q.descending).to_string())
                 .collect();
-            // Members are already in username order; sort_by is stable.
-            match q.sort_field.as_str() {
-                "fullname" => rows.sort_by_key(|m| m.full_name.to_lowercase()),
-                "created" => rows.sort_by_key(|m| m.created),
-                "modified" => rows.sort_by_key(|m| m.modified),
-                "lastlogin" => rows.sort_by_key(|m| m.last_login.unwrap_or(-1)),
-                "role" => rows.sort_by(|a, b| a.role.cmp(&b.role)),
-                _ => {}
-            }
-            if q.descending {
-                rows.reverse();
-            }
-            let keys = rows.iter().map(|m| m.username.to_lowercase()).collect();
-            self.list_cache = Some(ListCache {
-                query,
-                version: self.version,
-                keys,
-            });
+            return (total, keys);
         }
-        self.list_cache.as_ref().map_or(&[], |c| c.keys.as_slice())
+        if self.cache_version != self.version || self.list_cache.len() >= MAX_CACHED_LISTINGS {
+            self.list_cache.clear();
+            self.cache_version = self.version;
+        }
+        if !self.list_cache.contains_key(q) {
+            let keys = self.sorted_keys(q);
+            self.list_cache.insert(q.clone(), keys);
+        }
+        let all = &self.list_cache[q];
+        let total = all.len();
+        let to = from.saturating_add(num).min(total);
+        (total, all[from.min(to)..to].to_vec())
+    }
+
+    /// Keys of this org's members, filtered and sorted for a non-default listing.
+    fn sorted_keys(&self, q: &ListQuery) -> Vec<String> {
+        let mut rows: Vec<(&String, &Member)> = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.in_org())
+            .filter(|(_, m)| !(q.exclude_system && is_system_user(&m.username)))
+            .filter(|(_, m)| {
+                q.role
+                    .as_deref()
+                    .is_none_or(|r| m.role == r || m.role_id.as_deref() == Some(r))
+            })
+            .filter(|(_, m)| q.user_type.as_deref().is_none_or(|t| m.user_type == t))
+            .filter(|(_, m)| q.provider.as_deref().is_none_or(|p| m.provider == p))
+            .collect();
+        // Members are already in username order; the sorts are stable.
+        match q.sort_field.as_str() {
+            "fullname" => rows.sort_by_cached_key(|(_, m)| m.full_name.to_lowercase()),
+            "created" => rows.sort_by_key(|(_, m)| m.created),
+            "modified" => rows.sort_by_key(|(_, m)| m.modified),
+            "lastlogin" => rows.sort_by_key(|(_, m)| m.last_login.unwrap_or(-1)),
+            "role" => rows.sort_by(|a, b| a.1.role.cmp(&b.1.role)),
+            "level" => rows.sort_by_key(|(_, m)| m.level()),
+            _ => {}
+        }
+        if q.descending {
+            rows.reverse();
+        }
+        rows.into_iter().map(|(k, _)| k.clone()).collect()
     }
 
     /// Records one portal call (and whether it was faulted) under its operation name.
@@ -760,7 +882,7 @@ impl State {
 }
 
 /// Filters and order of one `portals/self/users` listing (§3.1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct ListQuery {
     pub sort_field: String,
     pub descending: bool,
@@ -773,8 +895,11 @@ pub(crate) struct ListQuery {
 /// Esri's built-in system accounts (`esri_livingatlas`, `esri_nav`, ... §3.2)
 /// are recognised by their `esri_` prefix [unverified rule].
 pub(crate) fn is_system_user(username: &str) -> bool {
-    username.to_ascii_lowercase().starts_with("esri_")
+    username.to_lowercase().starts_with(SYSTEM_PREFIX)
 }
+
+/// The lower-cased username prefix of Esri's system accounts.
+pub(crate) const SYSTEM_PREFIX: &str = "esri_";
 
 /// The username rule for `invite` (§5.5: 3–128 ASCII chars) and `createUser`
 /// (§5.2: 6–24 chars); letters, digits and `_ . @ -` [doc, exact set unverified].

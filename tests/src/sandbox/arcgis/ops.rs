@@ -6,8 +6,8 @@
 use serde_json::{json, Value};
 
 use super::model::{
-    now_ms, valid_email, valid_password, valid_username, ListQuery, Member, MemberType, State,
-    Subject, USER_TYPES,
+    now_ms, valid_email, valid_password, valid_username, ListQuery, Member, MemberType,
+    Membership, State, Subject, USER_TYPES,
 };
 use super::request::{
     admin_error, error, forbidden, group_not_found, invalid_token, not_logged_in, to_admin_style,
@@ -71,6 +71,7 @@ fn need(route: &Route) -> Need {
         | Route::UserLicenseTypes
         | Route::GetGroup(_)
         | Route::GroupUsers(_)
+        | Route::GroupUserList(_)
         | Route::AddUsers(_)
         | Route::RemoveUsers(_) => Need::Member,
     }
@@ -181,6 +182,7 @@ fn authorize_and_run(
         Route::CheckUsernames => check_usernames(state, p),
         Route::GetGroup(id) => get_group(state, caller_key, id),
         Route::GroupUsers(id) => group_users(state, caller_key, id),
+        Route::GroupUserList(id) => group_user_list(state, caller_key, id, p),
         Route::AddUsers(id) => add_users(state, caller_key, id, p),
         Route::RemoveUsers(id) => remove_users(state, caller_key, id, p),
         Route::CreateUser => create_user(state, p),
@@ -427,13 +429,7 @@ fn org_users(state: &mut State, p: &Params) -> Value {
         user_type: p.non_empty("userLicenseType").map(str::to_string),
         provider: p.non_empty("provider").map(str::to_string),
     };
-    let (total, page) = {
-        let all = state.list_keys(&q);
-        let total = all.len();
-        let from = (start - 1).min(total);
-        let to = (from + num).min(total);
-        (total, all[from..to].to_vec())
-    };
+    let (total, page) = state.list_page(&q, start - 1, num);
     let users: Vec<Value> = page
         .iter()
         .filter_map(|k| state.members.get(k))
@@ -1040,13 +1036,105 @@ fn group_users(state: &State, caller: &str, id: &str) -> Value {
     })
 }
 
+/// One row of `userList` (§7.4); also the shape of its `owner` [unverified].
+fn group_user_row(state: &State, key: &str, membership: Membership) -> Value {
+    let (username, full_name) = state
+        .members
+        .get(key)
+        .map_or((key, ""), |m| (m.username.as_str(), m.full_name.as_str()));
+    json!({
+        "username": username,
+        "fullName": full_name,
+        "memberType": membership.kind.as_str(),
+        "thumbnail": null,
+        "joined": membership.joined,
+    })
+}
+
+/// `community/groups/{id}/userList` (§7.4): the group's admins and members,
+/// paged (`num` default 25, max 100), sorted by `username|membertype|joined`,
+/// filtered by `memberType=admin|member`, `name` (part of the username or
+/// full name) and `joined=<after>,<before>` (epoch ms, either side optional).
+///
+/// [unverified] `owner` is a row object like the users', and the owner is not
+/// repeated in `users` (nor counted in `total`): clients must take both.
+fn group_user_list(state: &State, caller: &str, id: &str, p: &Params) -> Value {
+    if !group_visible(state, caller, id) {
+        return group_not_found();
+    }
+    let g = &state.groups[id];
+    let (start, num) = paging(p, 25);
+    let kind = p.non_empty("memberType").map(str::to_ascii_lowercase);
+    let name = p.non_empty("name").map(str::to_lowercase);
+    let (after, before) = p
+        .non_empty("joined")
+        .map(|j| {
+            let (a, b) = j.split_once(',').unwrap_or((j, ""));
+            (a.trim().parse::<i64>().ok(), b.trim().parse::<i64>().ok())
+        })
+        .unwrap_or((None, None));
+    let mut rows: Vec<(&String, Membership)> = g
+        .members
+        .iter()
+        .filter(|(_, t)| t.kind != MemberType::Owner)
+        .filter(|(_, t)| kind.as_deref().is_none_or(|k| t.kind.as_str() == k))
+        .filter(|(_, t)| after.is_none_or(|a| t.joined >= a))
+        .filter(|(_, t)| before.is_none_or(|b| t.joined <= b))
+        .filter(|(k, _)| {
+            name.as_deref().is_none_or(|n| {
+                k.contains(n)
+                    || state
+                        .members
+                        .get(*k)
+                        .is_some_and(|m| m.full_name.to_lowercase().contains(n))
+            })
+        })
+        .map(|(k, t)| (k, *t))
+        .collect();
+    // Keys are already in username order; the sorts are stable.
+    match p
+        .non_empty("sortField")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("membertype") => rows.sort_by_key(|(_, t)| t.kind.as_str()),
+        Some("joined") => rows.sort_by_key(|(_, t)| t.joined),
+        _ => {}
+    }
+    if p
+        .non_empty("sortOrder")
+        .is_some_and(|o| o.eq_ignore_ascii_case("desc"))
+    {
+        rows.reverse();
+    }
+    let total = rows.len();
+    let from = (start - 1).min(total);
+    let to = from.saturating_add(num).min(total);
+    let users: Vec<Value> = rows[from..to]
+        .iter()
+        .map(|(k, t)| group_user_row(state, k, *t))
+        .collect();
+    let owner = g.members.get(&g.owner).copied().unwrap_or(Membership {
+        kind: MemberType::Owner,
+        joined: g.created,
+    });
+    json!({
+        "owner": group_user_row(state, &g.owner, owner),
+        "users": users,
+        "total": total,
+        "start": start,
+        "num": num,
+        "nextStart": next_start(start, users.len(), total),
+    })
+}
+
 /// Org admins, and the group's owner and managers, may change its membership.
 fn may_manage_group(state: &State, caller: &str, id: &str) -> bool {
     is_admin(state, caller)
         || state.groups[id]
             .members
             .get(caller)
-            .is_some_and(|t| *t != MemberType::Member)
+            .is_some_and(|t| t.kind != MemberType::Member)
 }
 
 /// `community/groups/{id}/addUsers` (§7.2): ≤25 names per call; unknown users,
@@ -1081,7 +1169,7 @@ fn add_users(state: &mut State, caller: &str, id: &str, p: &Params) -> Value {
             _ => false,
         };
         if ok {
-            state.join_group(id, &key, as_type);
+            state.join_group(id, &key, as_type, now_ms());
         } else {
             not_added.push(name.clone());
         }

@@ -48,6 +48,8 @@ pub(crate) enum Route {
     GetGroup(String),
     /// `community/groups/{id}/users` (§7.4).
     GroupUsers(String),
+    /// `community/groups/{id}/userList` (§7.4), paged.
+    GroupUserList(String),
     /// `community/groups/{id}/addUsers` (§7.2).
     AddUsers(String),
     /// `community/groups/{id}/removeUsers` (§7.3).
@@ -129,6 +131,7 @@ impl Route {
                 let id = segs[2].clone();
                 match *op {
                     "users" => Route::GroupUsers(id),
+                    "userlist" => Route::GroupUserList(id),
                     "addusers" => Route::AddUsers(id),
                     "removeusers" => Route::RemoveUsers(id),
                     _ => Route::Unknown,
@@ -164,6 +167,7 @@ impl Route {
             Route::CheckUsernames => "checkUsernames",
             Route::GetGroup(_) => "community/groups",
             Route::GroupUsers(_) => "groupUsers",
+            Route::GroupUserList(_) => "userList",
             Route::AddUsers(_) => "addUsers",
             Route::RemoveUsers(_) => "removeUsers",
             Route::CreateUser => "createUser",
@@ -413,6 +417,14 @@ mod tests {
         assert_eq!(
             Route::parse("/portaladmin/security/users/createuser", org),
             Route::CreateUser
+        );
+        assert_eq!(
+            Route::parse("/sharing/rest/community/groups/g1/userList", org),
+            Route::GroupUserList("g1".into())
+        );
+        assert_eq!(
+            Route::parse("/sharing/rest/portals/self/disableUsers", org),
+            Route::BulkSetDisabled { disable: true }
         );
     }
 
