@@ -28,6 +28,7 @@ fn csv_object(bucket: &str, key: &str, body: &str, if_match: Option<String>) -> 
         content_type: "text/csv; charset=utf-8".to_string(),
         metadata: HashMap::from([("rollcall-written-by".to_string(), "onboard".to_string())]),
         if_match,
+        if_absent: false,
     }
 }
 
@@ -443,4 +444,36 @@ async fn cached_secrets_do_not_cache_failures() {
 
     // THEN the next read finds it
     assert_eq!(cached.secret_string(&name).await.unwrap().expose(), "now");
+}
+
+#[tokio::test]
+async fn a_create_only_put_refuses_to_overwrite() {
+    // GIVEN a bucket without the state object
+    let (moto, clients) = setup().await;
+    let bucket = unique_name("create-only");
+    moto.create_bucket(&bucket).await;
+    let first = NewObject {
+        if_absent: true,
+        ..csv_object(&bucket, "state/sweep.json", "{\"v\":1}", None)
+    };
+
+    // WHEN two runs each try to create it
+    clients
+        .s3
+        .put(first.clone())
+        .await
+        .expect("the first write creates it");
+    let second = NewObject {
+        body: b"{\"v\":2}".to_vec(),
+        ..first
+    };
+    let refused = clients.s3.put(second).await;
+
+    // THEN the second is refused and the first content stays
+    assert!(
+        matches!(refused, Err(connectors::Error::PreconditionFailed { .. })),
+        "{refused:?}"
+    );
+    let (body, _, _) = moto.get_object(&bucket, "state/sweep.json").await.unwrap();
+    assert_eq!(body, b"{\"v\":1}");
 }

@@ -619,6 +619,7 @@ impl<S: ObjectStore, D: ArcgisDirectory> Job<'_, S, D> {
                 content_type: "text/csv; charset=utf-8".into(),
                 metadata: written_by(run),
                 if_match: Some(etag.to_string()),
+                if_absent: false,
             })
             .await;
         match put {
@@ -655,6 +656,7 @@ impl<S: ObjectStore, D: ArcgisDirectory> Job<'_, S, D> {
                 content_type: "text/csv; charset=utf-8".into(),
                 metadata: written_by(run),
                 if_match: None,
+                if_absent: false,
             })
             .await?;
         summary.report = Some(format!("s3://{}/{key}", summary.bucket));

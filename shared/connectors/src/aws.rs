@@ -278,7 +278,7 @@ impl ObjectStore for S3Store {
 
     #[tracing::instrument(
         skip(self, object),
-        fields(bucket = %object.bucket, key = %object.key, conditional = object.if_match.is_some())
+        fields(bucket = %object.bucket, key = %object.key, conditional = object.if_match.is_some() || object.if_absent)
     )]
     async fn put(&self, object: NewObject) -> Result<(), Error> {
         let NewObject {
@@ -288,8 +288,9 @@ impl ObjectStore for S3Store {
             content_type,
             metadata,
             if_match,
+            if_absent,
         } = object;
-        let conditional = if_match.is_some();
+        let conditional = if_match.is_some() || if_absent;
         let result = self
             .client
             .put_object()
@@ -298,6 +299,7 @@ impl ObjectStore for S3Store {
             .content_type(content_type)
             .set_metadata((!metadata.is_empty()).then_some(metadata))
             .set_if_match(if_match)
+            .set_if_none_match(if_absent.then(|| "*".to_string()))
             .body(ByteStream::from(body))
             .send()
             .await;

@@ -27,6 +27,9 @@ pub struct NewObject {
     /// Write only if the current object still has this ETag; a mismatch is
     /// `Error::PreconditionFailed` and nothing is written.
     pub if_match: Option<String>,
+    /// Write only if no object exists at the key yet (a first state file);
+    /// an existing object is `Error::PreconditionFailed`.
+    pub if_absent: bool,
 }
 
 /// Reads and writes whole objects.

@@ -4,7 +4,13 @@
 //! cargo run -p rollcall-tests --bin sandbox -- [--mode online|enterprise] [--port N]
 //!     [--latency-ms N] [--fault-rate F] [--retry-after-secs N] [--token-lifetime-secs N]
 //!     [--seed N] [--seed-groups id1,id2] [--admin-username U] [--admin-password P]
+//!     [--generate-members N [--generate-seed S]]
 //! ```
+//!
+//! `--generate-members N` adds a generated organization of N accounts before
+//! serving ([`ArcgisSandbox::generate_org`]; seed default: `--seed`; "now":
+//! the wall clock) and reports its counts and the time taken as one JSON line
+//! on stderr.
 //!
 //! Prints `SANDBOX_URL=<portal root>` and `SANDBOX_ADMIN=<username>` on stdout,
 //! then serves until killed. The password is never printed: it is the
@@ -14,16 +20,21 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rollcall_tests::sandbox::{ArcgisSandbox, SandboxConfig};
+use rollcall_tests::sandbox::{ArcgisSandbox, OrgSpec, SandboxConfig};
 
 const USAGE: &str = "usage: sandbox [--mode online|enterprise] [--port N] [--latency-ms N] \
 [--fault-rate F] [--retry-after-secs N] [--token-lifetime-secs N] [--seed N] \
-[--seed-groups id1,id2] [--admin-username U] [--admin-password P]";
+[--seed-groups id1,id2] [--admin-username U] [--admin-password P] \
+[--generate-members N [--generate-seed S]]";
 
 /// Parsed command line.
 struct Args {
     config: SandboxConfig,
     port: u16,
+    /// Accounts to generate, if any.
+    generate_members: Option<usize>,
+    /// Seed of the generated org (default: the sandbox seed).
+    generate_seed: Option<u64>,
 }
 
 fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -57,6 +68,8 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         }
     };
     let mut port = 0u16;
+    let mut generate_members = None;
+    let mut generate_seed = None;
     for (name, value) in flags {
         let num = |what: &str| -> Result<u64, String> {
             value
@@ -88,12 +101,27 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                     .map(|g| (g.to_string(), g.to_string()))
                     .collect()
             }
+            "--generate-members" => {
+                generate_members = Some(
+                    usize::try_from(num("a member count")?)
+                        .map_err(|_| format!("--generate-members {value} is out of range"))?,
+                )
+            }
+            "--generate-seed" => generate_seed = Some(num("an integer")?),
             "--admin-username" => config.admin_username = value,
             "--admin-password" => config.admin_password = value,
             other => return Err(format!("unknown flag {other}")),
         }
     }
-    Ok(Args { config, port })
+    if generate_seed.is_some() && generate_members.is_none() {
+        return Err("--generate-seed needs --generate-members".into());
+    }
+    Ok(Args {
+        config,
+        port,
+        generate_members,
+        generate_seed,
+    })
 }
 
 #[tokio::main]
@@ -109,6 +137,7 @@ async fn main() {
         }
     };
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
+    let seed = args.generate_seed.unwrap_or(args.config.seed);
     let sandbox = match ArcgisSandbox::bind(args.config, addr).await {
         Ok(s) => s,
         Err(e) => {
@@ -116,6 +145,14 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    if let Some(members) = args.generate_members {
+        let started = std::time::Instant::now();
+        let generated = sandbox.generate_org(OrgSpec::new(members, seed));
+        let mut summary = serde_json::json!(generated);
+        summary["seed"] = seed.into();
+        summary["elapsed_ms"] = (started.elapsed().as_secs_f64() * 1000.0).into();
+        eprintln!("sandbox: generated {summary}");
+    }
     let mut out = std::io::stdout().lock();
     // The local run reads these two lines; a failed write means nobody is listening.
     let _ = writeln!(out, "SANDBOX_URL={}", sandbox.url());

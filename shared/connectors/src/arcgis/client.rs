@@ -16,8 +16,8 @@ use tokio::sync::Mutex;
 use tracing::{debug, warn};
 
 use super::{
-    ArcgisDirectory, EnterpriseMember, Group, Invitation, Portal, PortalKind, Role, User,
-    UserDefaults, UserPage, UserType, UsernameAvailability,
+    ArcgisAdmin, ArcgisDirectory, BulkResult, EnterpriseMember, Group, Invitation, Portal,
+    PortalKind, Role, User, UserDefaults, UserPage, UserType, UsernameAvailability,
 };
 use crate::retry::RetryPolicy;
 use crate::secrets::{Credentials, SecretString};
@@ -666,6 +666,115 @@ impl ArcgisDirectory for ArcgisClient {
             users: reply.users,
             next_start,
         })
+    }
+}
+
+impl ArcgisAdmin for ArcgisClient {
+    async fn group_members(&self, group_id: &str) -> Result<Vec<String>, Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Entry {
+            Name(String),
+            Member { username: String },
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Page {
+            #[serde(default)]
+            owner: Option<Entry>,
+            #[serde(default)]
+            users: Vec<Entry>,
+            #[serde(default)]
+            next_start: Option<i64>,
+        }
+        let path = format!("community/groups/{}/userList", path_segment(group_id));
+        let mut members = Vec::new();
+        let mut start = 1i64;
+        loop {
+            let page: Page = self
+                .call(
+                    Api::Sharing,
+                    Method::Get,
+                    &path,
+                    &[("start", start.to_string()), ("num", "100".into())],
+                )
+                .await?;
+            let empty = page.users.is_empty();
+            for entry in page.owner.into_iter().chain(page.users) {
+                let (Entry::Name(name) | Entry::Member { username: name }) = entry;
+                if !members.contains(&name) {
+                    members.push(name);
+                }
+            }
+            match page.next_start {
+                Some(next) if next > start && !empty => start = next,
+                _ => return Ok(members),
+            }
+        }
+    }
+
+    async fn disable_users(&self, usernames: &[String]) -> Result<Vec<BulkResult>, Error> {
+        self.bulk("portals/self/disableUsers", usernames).await
+    }
+
+    async fn enable_users(&self, usernames: &[String]) -> Result<Vec<BulkResult>, Error> {
+        self.bulk("portals/self/enableUsers", usernames).await
+    }
+}
+
+impl ArcgisClient {
+    /// `disableUsers` / `enableUsers`: per-user `status` in `results`.
+    async fn bulk(&self, path: &str, usernames: &[String]) -> Result<Vec<BulkResult>, Error> {
+        #[derive(Deserialize)]
+        struct Item {
+            username: String,
+            #[serde(default)]
+            status: bool,
+            #[serde(default)]
+            error: Option<Value>,
+        }
+        #[derive(Deserialize)]
+        struct Reply {
+            #[serde(default)]
+            results: Vec<Item>,
+        }
+        let reply: Reply = self
+            .call(
+                Api::Sharing,
+                Method::Post,
+                path,
+                &[("users", usernames.join(","))],
+            )
+            .await?;
+        Ok(usernames
+            .iter()
+            .map(|name| {
+                match reply
+                    .results
+                    .iter()
+                    .find(|r| r.username.eq_ignore_ascii_case(name))
+                {
+                    Some(item) => BulkResult {
+                        username: name.clone(),
+                        ok: item.status,
+                        error: (!item.status).then(|| match &item.error {
+                            Some(Value::String(s)) => s.clone(),
+                            Some(Value::Object(o)) => o
+                                .get("message")
+                                .and_then(Value::as_str)
+                                .unwrap_or("refused")
+                                .to_string(),
+                            _ => "the portal refused it".to_string(),
+                        }),
+                    },
+                    None => BulkResult {
+                        username: name.clone(),
+                        ok: false,
+                        error: Some("the portal did not answer for this member".into()),
+                    },
+                }
+            })
+            .collect())
     }
 }
 

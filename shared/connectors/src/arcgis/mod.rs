@@ -174,6 +174,28 @@ pub trait ArcgisDirectory {
     async fn users_page(&self, start: u64, num: u64) -> Result<UserPage, Error>;
 }
 
+/// Member administration beyond onboarding: what the inactivity sweep does.
+pub trait ArcgisAdmin {
+    /// Usernames of every member of a group (owner and managers included).
+    async fn group_members(&self, group_id: &str) -> Result<Vec<String>, Error>;
+    /// Disables up to 25 members; per username, whether it worked and why not.
+    async fn disable_users(&self, usernames: &[String]) -> Result<Vec<BulkResult>, Error>;
+    /// Enables up to 25 members; per username, whether it worked and why not.
+    async fn enable_users(&self, usernames: &[String]) -> Result<Vec<BulkResult>, Error>;
+}
+
+/// One member's result in a bulk enable/disable call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkResult {
+    pub username: String,
+    pub ok: bool,
+    /// The portal's reason when `ok` is false.
+    pub error: Option<String>,
+}
+
+/// The most users `portals/self/disableUsers` / `enableUsers` take in one call.
+pub const BULK_USERS_BATCH: usize = 25;
+
 /// Built-in role ids, always valid though `portals/self/roles` does not list them.
 pub const BUILTIN_ROLES: [(&str, &str); 5] = [
     ("org_admin", "Administrator"),

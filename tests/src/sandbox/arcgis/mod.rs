@@ -542,7 +542,10 @@ impl ArcgisSandbox {
     /// and `created` are left alone. Panics if there is no such account.
     pub fn set_last_login(&self, username: &str, at: Option<i64>) {
         let found = self.shared.lock().set_last_login(username, at);
-        assert!(found, "set_last_login: no account {username:?} in the sandbox");
+        assert!(
+            found,
+            "set_last_login: no account {username:?} in the sandbox"
+        );
     }
 
     /// Adds existing accounts to an existing group as plain members (joined
@@ -558,9 +561,7 @@ impl ArcgisSandbox {
         for u in usernames {
             let key = u.to_lowercase();
             match st.members.get(&key).map(|m| m.created) {
-                Some(created) => {
-                    st.join_group(group_id, &key, model::MemberType::Member, created)
-                }
+                Some(created) => st.join_group(group_id, &key, model::MemberType::Member, created),
                 None => missing.push(*u),
             }
         }

@@ -6,8 +6,8 @@
 use serde_json::{json, Value};
 
 use super::model::{
-    now_ms, valid_email, valid_password, valid_username, ListQuery, Member, MemberType,
-    Membership, State, Subject, USER_TYPES,
+    now_ms, valid_email, valid_password, valid_username, ListQuery, Member, MemberType, Membership,
+    State, Subject, USER_TYPES,
 };
 use super::request::{
     admin_error, error, forbidden, group_not_found, invalid_token, not_logged_in, to_admin_style,
@@ -1101,8 +1101,7 @@ fn group_user_list(state: &State, caller: &str, id: &str, p: &Params) -> Value {
         Some("joined") => rows.sort_by_key(|(_, t)| t.joined),
         _ => {}
     }
-    if p
-        .non_empty("sortOrder")
+    if p.non_empty("sortOrder")
         .is_some_and(|o| o.eq_ignore_ascii_case("desc"))
     {
         rows.reverse();

@@ -1,0 +1,281 @@
+//! The Lambda handler: a schedule or console event in, a JSON summary out,
+//! and the admins' summary mail.
+
+use chrono::Utc;
+use connectors::arcgis::{ArcgisAdmin, ArcgisDirectory};
+use connectors::deadline::{run_id, Deadline};
+use connectors::mail::{header_safe, Mail, Mailer};
+use connectors::store::ObjectStore;
+use html_escape::encode_text;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+use tracing::{error, instrument};
+
+use crate::config::SweepConfig;
+use crate::input;
+use crate::job::{RunError, RunResult, Sweep};
+
+/// What the invocation returns.
+pub type SweepSummary = RunResult;
+
+/// Members listed by name in the admins' mail, at most; the report has all.
+const MAX_LISTED: usize = 100;
+
+/// A failed sweep. The schedule's failure destination receives it.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("the event is not a schedule or console event: {0}")]
+    Input(String),
+    #[error("the thresholds for this run: {0}")]
+    Thresholds(String),
+    #[error("sweep stopped before doing anything: {0}")]
+    Run(#[from] RunError),
+    #[error("circuit breaker: {would_disable} members would be disabled, more than {max}; nobody was warned or disabled (report: {report})")]
+    BreakerTripped {
+        would_disable: usize,
+        max: usize,
+        report: String,
+    },
+}
+
+impl From<SweepError> for Diagnostic {
+    fn from(error: SweepError) -> Self {
+        let error_type = match &error {
+            SweepError::Input(_) => "InvalidEvent",
+            SweepError::Thresholds(_) => "InvalidThresholds",
+            SweepError::Run(RunError::MissingPrivilege { .. } | RunError::NotAMember) => {
+                "MissingPrivilege"
+            }
+            SweepError::Run(RunError::ProtectedGroupMissing(_)) => "InvalidConfiguration",
+            SweepError::Run(RunError::Service(connectors::Error::SignIn { .. })) => "SignInFailed",
+            SweepError::Run(RunError::Service(_)) => "ServiceUnavailable",
+            SweepError::BreakerTripped { .. } => "CircuitBreakerTripped",
+        };
+        Diagnostic {
+            error_type: error_type.into(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// The clients and settings, built once per cold start.
+pub struct Handler<S, M, D> {
+    pub store: S,
+    pub mailer: M,
+    pub arcgis: D,
+    pub config: SweepConfig,
+}
+
+impl<S: ObjectStore, M: Mailer, D: ArcgisDirectory + ArcgisAdmin> Handler<S, M, D> {
+    /// Handles one schedule or console event.
+    #[instrument(skip_all, fields(request_id = %event.context.request_id))]
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<SweepSummary, SweepError> {
+        let invocation = input::parse(&event.payload, Utc::now()).map_err(SweepError::Input)?;
+        let thresholds = invocation.overrides.apply(self.config.thresholds);
+        thresholds.check().map_err(SweepError::Thresholds)?;
+        let dry_run = invocation.dry_run.unwrap_or(self.config.dry_run);
+        let deadline = Deadline::from_epoch_ms(event.context.deadline);
+        let run_id = run_id(&event.context.request_id);
+        let sweep = Sweep {
+            store: &self.store,
+            mailer: &self.mailer,
+            arcgis: &self.arcgis,
+            config: &self.config,
+        };
+        match sweep
+            .run(invocation.now, thresholds, dry_run, &run_id, deadline)
+            .await
+        {
+            Ok(result) => {
+                self.send(summary_mail(&result, &self.config)).await;
+                if result.breaker_tripped {
+                    return Err(SweepError::BreakerTripped {
+                        would_disable: result.would_disable,
+                        max: thresholds.max_disables_per_run,
+                        report: result.report,
+                    });
+                }
+                Ok(result)
+            }
+            Err(e) => {
+                error!(error = %e, "sweep failed");
+                self.send(failure_mail(&e, &self.config)).await;
+                Err(e.into())
+            }
+        }
+    }
+
+    async fn send(&self, mail: Option<Mail>) {
+        if let Some(mail) = mail {
+            if let Err(e) = self.mailer.send(&mail).await {
+                error!(error = %e, "summary mail not sent");
+            }
+        }
+    }
+}
+
+fn summary_mail(result: &RunResult, config: &SweepConfig) -> Option<Mail> {
+    if config.admin_emails.is_empty() {
+        return None;
+    }
+    let count = |map: &std::collections::BTreeMap<&'static str, u64>, k: &str| {
+        map.get(k).copied().unwrap_or(0)
+    };
+    let (warned, disabled) = if result.dry_run {
+        (
+            count(&result.actions, "planned_warn"),
+            count(&result.actions, "planned_disable"),
+        )
+    } else {
+        (
+            count(&result.actions, "warned"),
+            count(&result.actions, "disabled"),
+        )
+    };
+    let headline = if result.breaker_tripped {
+        format!(
+            "circuit breaker tripped, {} would be disabled; nobody was warned or disabled",
+            result.would_disable
+        )
+    } else if result.dry_run {
+        format!("dry run, {warned} would be warned, {disabled} would be disabled")
+    } else {
+        format!("{warned} warned, {disabled} disabled")
+    };
+    let subject = header_safe(&format!(
+        "rollcall sweep {}: {headline}",
+        result.now.format("%Y-%m-%d")
+    ));
+    let t = &result.thresholds;
+    let mut facts: Vec<(String, String)> = vec![
+        ("Run at".into(), result.now.to_rfc3339()),
+        (
+            "Mode".into(),
+            if result.dry_run {
+                "dry run: no member mail, no disable, no state change".into()
+            } else {
+                "live".into()
+            },
+        ),
+        (
+            "Members".into(),
+            format!(
+                "{}{}",
+                result.members,
+                if result.complete {
+                    ""
+                } else {
+                    " (listing cut short by the deadline)"
+                }
+            ),
+        ),
+    ];
+    for (class, n) in &result.classes {
+        facts.push((format!("Class {class}"), n.to_string()));
+    }
+    for (action, n) in &result.actions {
+        facts.push((format!("Action {action}"), n.to_string()));
+    }
+    facts.push((
+        "Thresholds".into(),
+        format!(
+            "warn after {} days, disable after {} days and {} days' notice, new accounts spared {} days, at most {} disables a run",
+            t.notify_after_days, t.disable_after_days, t.notice_days, t.new_account_grace_days, t.max_disables_per_run
+        ),
+    ));
+    facts.push((
+        "Circuit breaker".into(),
+        if result.breaker_tripped {
+            format!(
+                "TRIPPED: {} members would be disabled",
+                result.would_disable
+            )
+        } else {
+            "not tripped".into()
+        },
+    ));
+    for note in &result.notes {
+        facts.push(("Note".into(), note.clone()));
+    }
+    facts.push(("Report".into(), result.report.clone()));
+    let lists = [
+        (
+            if result.dry_run {
+                "Would be warned"
+            } else {
+                "Warned"
+            },
+            &result.warned,
+        ),
+        (
+            if result.dry_run {
+                "Would be disabled"
+            } else {
+                "Disabled"
+            },
+            &result.disabled,
+        ),
+    ];
+
+    let mut text = String::new();
+    for (k, v) in &facts {
+        text.push_str(&format!("{k}: {v}\n"));
+    }
+    let mut html = String::from("<html><body><table>");
+    for (k, v) in &facts {
+        html.push_str(&format!(
+            "<tr><th align=\"left\">{}</th><td>{}</td></tr>",
+            encode_text(k),
+            encode_text(v)
+        ));
+    }
+    html.push_str("</table>");
+    for (title, names) in lists {
+        if names.is_empty() {
+            continue;
+        }
+        let shown: Vec<&String> = names.iter().take(MAX_LISTED).collect();
+        let more = names.len().saturating_sub(MAX_LISTED);
+        text.push_str(&format!("\n{title} ({}):\n", names.len()));
+        html.push_str(&format!(
+            "<h3>{} ({})</h3><ul>",
+            encode_text(title),
+            names.len()
+        ));
+        for name in shown {
+            text.push_str(&format!("- {name}\n"));
+            html.push_str(&format!("<li>{}</li>", encode_text(name)));
+        }
+        if more > 0 {
+            text.push_str(&format!("- … and {more} more in the report\n"));
+            html.push_str(&format!("<li>… and {more} more in the report</li>"));
+        }
+        html.push_str("</ul>");
+    }
+    html.push_str("</body></html>");
+    Some(Mail {
+        from: config.mail_from.clone(),
+        to: config.admin_emails.clone(),
+        subject,
+        text,
+        html,
+    })
+}
+
+fn failure_mail(error: &RunError, config: &SweepConfig) -> Option<Mail> {
+    if config.admin_emails.is_empty() {
+        return None;
+    }
+    let text = format!("The inactivity sweep stopped before doing anything:\n\n{error}\n\nNo member was warned or disabled.\n");
+    let html = format!(
+        "<html><body><p>The inactivity sweep stopped before doing anything:</p><p><b>{}</b></p><p>No member was warned or disabled.</p></body></html>",
+        encode_text(&error.to_string())
+    );
+    Some(Mail {
+        from: config.mail_from.clone(),
+        to: config.admin_emails.clone(),
+        subject: "rollcall sweep failed".into(),
+        text,
+        html,
+    })
+}

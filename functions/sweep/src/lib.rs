@@ -1,0 +1,21 @@
+//! `sweep`: the inactivity sweep of an ArcGIS organisation.
+//!
+//! Run daily by an EventBridge schedule, it lists every member, classifies
+//! each by days since the last sign-in, warns the newly inactive by mail,
+//! disables those still inactive after the notice period, writes a report of
+//! every member and mails the admins a summary. It is dry-run by default and
+//! refuses to touch protected accounts or to disable more than a set number
+//! in one run.
+
+#![allow(async_fn_in_trait)]
+
+pub mod classify;
+pub mod config;
+pub mod handler;
+pub mod input;
+pub mod job;
+pub mod state;
+pub mod templates;
+
+pub use config::{SweepConfig, Thresholds};
+pub use handler::{Handler, SweepError, SweepSummary};

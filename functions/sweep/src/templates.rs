@@ -1,0 +1,220 @@
+//! The member mails: built-in texts an admin can override from S3
+//! (`templates/warn.txt`, `templates/warn.html`, `templates/disabled.txt`,
+//! `templates/disabled.html`), with `{{placeholder}}` values filled in.
+//! A `.txt` template may start with a `Subject: ...` line.
+
+use std::collections::HashMap;
+
+use connectors::mail::header_safe;
+use connectors::store::ObjectStore;
+use connectors::Error;
+
+/// The placeholders every template may use.
+pub const PLACEHOLDERS: [&str; 10] = [
+    "first_name",
+    "last_name",
+    "full_name",
+    "username",
+    "days_inactive",
+    "last_login",
+    "disable_date",
+    "org_name",
+    "sign_in_url",
+    "support_contact",
+];
+
+/// One mail's subject and bodies, with placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The warning and the disable notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Templates {
+    pub warn: Template,
+    pub disabled: Template,
+}
+
+const WARN_SUBJECT: &str = "Your {{org_name}} ArcGIS account will be disabled on {{disable_date}}";
+const WARN_TEXT: &str = "Hello {{first_name}},
+
+You have not signed in to {{org_name}} ArcGIS (username {{username}}) for {{days_inactive}} days. Last sign-in: {{last_login}}.
+
+Inactive accounts are disabled to keep the organisation secure. Your account will be disabled on {{disable_date}} unless you sign in before then.
+
+To keep your account, sign in: {{sign_in_url}}
+
+Questions? Contact {{support_contact}}.
+";
+const WARN_HTML: &str = "<html><body>
+<p>Hello {{first_name}},</p>
+<p>You have not signed in to {{org_name}} ArcGIS (username <b>{{username}}</b>) for {{days_inactive}} days. Last sign-in: {{last_login}}.</p>
+<p>Inactive accounts are disabled to keep the organisation secure. Your account will be disabled on <b>{{disable_date}}</b> unless you sign in before then.</p>
+<p>To keep your account, <a href=\"{{sign_in_url}}\">sign in</a>.</p>
+<p>Questions? Contact {{support_contact}}.</p>
+</body></html>
+";
+const DISABLED_SUBJECT: &str = "Your {{org_name}} ArcGIS account has been disabled";
+const DISABLED_TEXT: &str = "Hello {{first_name}},
+
+Your {{org_name}} ArcGIS account (username {{username}}) was disabled on {{disable_date}} after {{days_inactive}} days without a sign-in, as the warning mail said.
+
+Your content is kept. To have the account enabled again, contact {{support_contact}}.
+";
+const DISABLED_HTML: &str = "<html><body>
+<p>Hello {{first_name}},</p>
+<p>Your {{org_name}} ArcGIS account (username <b>{{username}}</b>) was disabled on {{disable_date}} after {{days_inactive}} days without a sign-in, as the warning mail said.</p>
+<p>Your content is kept. To have the account enabled again, contact {{support_contact}}.</p>
+</body></html>
+";
+
+impl Default for Templates {
+    fn default() -> Self {
+        Self {
+            warn: Template {
+                subject: WARN_SUBJECT.into(),
+                text: WARN_TEXT.into(),
+                html: WARN_HTML.into(),
+            },
+            disabled: Template {
+                subject: DISABLED_SUBJECT.into(),
+                text: DISABLED_TEXT.into(),
+                html: DISABLED_HTML.into(),
+            },
+        }
+    }
+}
+
+/// The built-in templates with any overrides found in `bucket`; the notes
+/// say which overrides were used and any placeholder they misspell.
+pub async fn load<S: ObjectStore>(
+    store: &S,
+    bucket: &str,
+) -> Result<(Templates, Vec<String>), Error> {
+    let mut templates = Templates::default();
+    let mut notes = Vec::new();
+    for (name, template) in [
+        ("warn", &mut templates.warn),
+        ("disabled", &mut templates.disabled),
+    ] {
+        for ext in ["txt", "html"] {
+            let key = format!("templates/{name}.{ext}");
+            let Some(object) = store.get(bucket, &key).await? else {
+                continue;
+            };
+            let Ok(body) = String::from_utf8(object.body) else {
+                notes.push(format!(
+                    "{key} is not UTF-8; the built-in {name} template was used"
+                ));
+                continue;
+            };
+            for unknown in unknown_placeholders(&body) {
+                notes.push(format!(
+                    "{key}: unknown placeholder {{{{{unknown}}}}} left as written"
+                ));
+            }
+            if ext == "txt" {
+                match body.split_once('\n') {
+                    Some((first, rest)) if first.to_ascii_lowercase().starts_with("subject:") => {
+                        template.subject = first["subject:".len()..].trim().to_string();
+                        template.text = rest.trim_start_matches(['\r', '\n']).to_string();
+                    }
+                    _ => template.text = body,
+                }
+            } else {
+                template.html = body;
+            }
+            notes.push(format!("used {key}"));
+        }
+    }
+    Ok((templates, notes))
+}
+
+/// Fills in `{{placeholder}}`s. In HTML every value is escaped; a subject is
+/// folded onto one line so no value can start a header.
+pub fn render(template: &str, values: &HashMap<&str, String>, html: bool) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        match after.find("}}") {
+            Some(close) => {
+                let key = after[..close].trim();
+                match values.get(key) {
+                    Some(value) if html => {
+                        out.push_str(&html_escape::encode_double_quoted_attribute(value))
+                    }
+                    Some(value) => out.push_str(value),
+                    None => out.push_str(&rest[open..open + 2 + close + 2]),
+                }
+                rest = &after[close + 2..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A rendered subject, safe as a header value.
+pub fn render_subject(template: &str, values: &HashMap<&str, String>) -> String {
+    header_safe(&render(template, values, false))
+}
+
+fn unknown_placeholders(body: &str) -> Vec<String> {
+    let mut unknown = Vec::new();
+    let mut rest = body;
+    while let Some(open) = rest.find("{{") {
+        let after = &rest[open + 2..];
+        let Some(close) = after.find("}}") else { break };
+        let key = after[..close].trim();
+        if !PLACEHOLDERS.contains(&key) && !unknown.iter().any(|u| u == key) {
+            unknown.push(key.to_string());
+        }
+        rest = &after[close + 2..];
+    }
+    unknown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_escaped_in_html_and_folded_in_subjects() {
+        let values = HashMap::from([
+            (
+                "first_name",
+                "<b>Eve</b>\r\nBcc: attacker@example.org".to_string(),
+            ),
+            ("org_name", "Acme & Co".to_string()),
+        ]);
+        let html = render(
+            "<p>Hello {{first_name}} of {{ org_name }}, {{unknown}}</p>",
+            &values,
+            true,
+        );
+        assert_eq!(
+            html,
+            "<p>Hello &lt;b&gt;Eve&lt;/b&gt;\r\nBcc: attacker@example.org of Acme &amp; Co, {{unknown}}</p>"
+        );
+        let subject = render_subject("Hi {{first_name}}", &values);
+        assert_eq!(subject, "Hi <b>Eve</b> Bcc: attacker@example.org");
+        assert!(!subject.contains('\n') && !subject.contains('\r'));
+    }
+
+    #[test]
+    fn unknown_placeholders_are_found() {
+        assert_eq!(
+            unknown_placeholders("{{username}} {{frist_name}} {{frist_name}}"),
+            ["frist_name"]
+        );
+    }
+}
