@@ -1,5 +1,4 @@
-//! The set-up every onboarding end-to-end test, the benchmark and the local
-//! run share: a bucket, a verified sender and an ArcGIS secret in moto, a
+//! The set-up the end-to-end tests, the benchmarks and the local run share: a bucket, a verified sender and an ArcGIS secret in moto, a
 //! sandbox portal, and the real adapters pointed at both.
 
 use std::time::Duration;
@@ -16,11 +15,15 @@ use serde_json::json;
 use crate::moto::{unique_name, Moto};
 use crate::sandbox::{ArcgisSandbox, SandboxConfig};
 
-/// The handler type with every real adapter.
+/// The onboard handler with every real adapter.
 pub type RealHandler = Handler<S3Store, SesMailer, ArcgisClient>;
+/// The sweep handler with every real adapter.
+pub type SweepHandler = sweep::Handler<S3Store, SesMailer, ArcgisClient>;
 
 /// Moto plus a sandbox portal, named uniquely so tests run in parallel.
-pub struct OnboardWorld {
+pub struct World {
+    /// Unique to this world: in its bucket, addresses and secret name.
+    pub tag: String,
     pub moto: Moto,
     pub sandbox: ArcgisSandbox,
     pub bucket: String,
@@ -29,7 +32,7 @@ pub struct OnboardWorld {
     pub secret_id: String,
 }
 
-impl OnboardWorld {
+impl World {
     /// A fresh bucket, sender, admin address and secret holding the
     /// sandbox admin's credentials.
     pub async fn new(config: SandboxConfig) -> Self {
@@ -46,6 +49,7 @@ impl OnboardWorld {
             json!({"username": sandbox.admin_username(), "password": sandbox.admin_password()});
         moto.create_secret(&secret_id, &secret.to_string()).await;
         Self {
+            tag,
             moto,
             sandbox,
             bucket,
@@ -93,6 +97,36 @@ impl OnboardWorld {
             arcgis: self.arcgis_client().await,
             config,
         }
+    }
+
+    /// The real sweep handler against moto and the sandbox, live (not dry
+    /// run) unless `config` says otherwise, reporting into this world's bucket.
+    pub async fn sweep_handler(&self, config: sweep::SweepConfig) -> SweepHandler {
+        let aws = AwsClients::from_conf(&self.moto.conf);
+        sweep::Handler {
+            store: aws.s3,
+            mailer: aws.mail,
+            arcgis: self.arcgis_client().await,
+            config,
+        }
+    }
+
+    /// The sweep configuration a deployment would have, live, mailing this world's admin.
+    pub fn sweep_config(&self) -> sweep::SweepConfig {
+        sweep::SweepConfig {
+            dry_run: false,
+            mail_from: self.mail_from.clone(),
+            admin_emails: vec![self.admin_email.clone()],
+            report_bucket: self.bucket.clone(),
+            sign_in_url: "https://example.maps.arcgis.com/home/signin.html".into(),
+            support_contact: "gis-help@example.org".into(),
+            ..sweep::SweepConfig::default()
+        }
+    }
+
+    /// An address unique to this world, for a member's mail.
+    pub fn address(&self, local: &str) -> String {
+        format!("{local}@{}.example.org", self.tag)
     }
 
     /// Uploads a CSV as an admin would; returns its ETag.

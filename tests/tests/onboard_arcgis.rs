@@ -10,14 +10,14 @@ use connectors::store::{NewObject, ObjectStore, StoredObject};
 use onboard::FileStatus;
 use rollcall_tests::moto::Moto;
 use rollcall_tests::sandbox::{SandboxConfig, SeedMember};
-use rollcall_tests::world::OnboardWorld;
+use rollcall_tests::world::World;
 
 const FIELD_GROUP: &str = "0f1e1d2c3b4a59687766554433221100";
 const STAFF_GROUP: &str = "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf";
 
 /// An org with two groups and one existing member, `dana.existing`.
-async fn world(config: SandboxConfig) -> OnboardWorld {
-    let world = OnboardWorld::new(config).await;
+async fn world(config: SandboxConfig) -> World {
+    let world = World::new(config).await;
     world.sandbox.add_group(FIELD_GROUP, "Field Crews");
     world.sandbox.add_group(STAFF_GROUP, "All Staff");
     world

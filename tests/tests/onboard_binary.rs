@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use rollcall_tests::lambda::{spawn_function, workspace_binary, Answer, LocalRuntime};
 use rollcall_tests::sandbox::SandboxConfig;
-use rollcall_tests::world::OnboardWorld;
+use rollcall_tests::world::World;
 
 #[tokio::test]
 async fn the_function_binary_onboards_the_sample_event() {
     // GIVEN the sample event, pointed at this test's bucket, and its file
-    let world = OnboardWorld::new(SandboxConfig::online()).await;
+    let world = World::new(SandboxConfig::online()).await;
     let mut event: serde_json::Value =
         serde_json::from_str(include_str!("../../events/onboard/s3-put.json")).unwrap();
     event["Records"][0]["s3"]["bucket"]["name"] = world.bucket.clone().into();

@@ -791,11 +791,17 @@ fn serve(
         .or_else(|| bearer(header_str(&parts.headers, header::AUTHORIZATION)))
         .or_else(|| params.non_empty("token").map(str::to_string));
     let referer = header_str(&parts.headers, header::REFERER);
-    let body = {
+    let reply = {
         let mut st = shared.lock();
         ops::dispatch(&mut st, &route, token.as_deref(), referer, &params)
     };
-    json_reply(&body, pretty)
+    match reply {
+        ops::Reply::Value(body) => json_reply(&body, pretty),
+        ops::Reply::Encoded(text) if !pretty => json_text(text),
+        ops::Reply::Encoded(text) => {
+            json_reply(&serde_json::from_str(&text).unwrap_or_default(), true)
+        }
+    }
 }
 
 fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
@@ -818,6 +824,10 @@ fn json_reply(body: &serde_json::Value, pretty: bool) -> Response {
         serde_json::to_string(body)
     }
     .unwrap_or_else(|_| "{}".into());
+    json_text(text)
+}
+
+fn json_text(text: String) -> Response {
     (
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
         text,

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::{CallStats, InvitationMail, MemberView, PortalMode, SandboxConfig, SeedMember};
@@ -610,10 +611,10 @@ impl State {
     }
 
     /// The privileges a member holds (§8).
-    pub(crate) fn privileges(&self, m: &Member) -> Vec<String> {
+    pub(crate) fn privileges<'a>(&'a self, m: &Member) -> Vec<&'a str> {
         if let Some(rid) = &m.role_id {
             if let Some(r) = self.roles.iter().find(|r| &r.id == rid) {
-                return r.privileges.clone();
+                return r.privileges.iter().map(String::as_str).collect();
             }
         }
         let mut out: Vec<&str> = USER_PRIVILEGES.to_vec();
@@ -623,7 +624,7 @@ impl State {
         if m.role == "org_admin" {
             out.extend(ADMIN_PRIVILEGES);
         }
-        out.into_iter().map(str::to_string).collect()
+        out
     }
 
     /// The org id an account belongs to.
@@ -631,62 +632,64 @@ impl State {
         m.org_id.as_deref().unwrap_or(&self.config.org_id)
     }
 
-    /// The user object (§3.5). `full` adds e-mail, groups and privileges, as the
-    /// user resource shows them to the user themself or an org admin (§4);
-    /// listings pass `full_groups = false` and get `groups: []` (§13.4).
+    /// The user object (§3.5) as a serializable row borrowing from the state.
+    /// `full` adds e-mail and privileges, as listings and the user resource
+    /// show them to the user themself or an org admin (§4); `groups` is `[]`.
+    pub(crate) fn user_row<'a>(&'a self, m: &'a Member, full: bool) -> UserRow<'a> {
+        let online = self.online() && m.in_org();
+        let credits = m.credits.unwrap_or(-1.0);
+        UserRow {
+            username: &m.username,
+            id: &m.id,
+            full_name: &m.full_name,
+            first_name: &m.first_name,
+            last_name: &m.last_name,
+            preferred_view: None,
+            description: &m.description,
+            tags: [],
+            culture: "en",
+            region: "",
+            units: "english",
+            thumbnail: None,
+            access: &m.access,
+            org_id: self.org_of(m),
+            role: &m.role,
+            // roleId is absent for the built-in roles (§3.5, [js] fixture).
+            role_id: m.role_id.as_deref(),
+            user_license_type_id: &m.user_type,
+            level: m.level(),
+            disabled: m.disabled,
+            provider: &m.provider,
+            idp_username: m.idp_username.as_deref(),
+            mfa_enabled: false,
+            storage_usage: 0,
+            storage_quota: 2_199_023_255_552,
+            last_login: m.last_login.unwrap_or(-1),
+            created: m.created,
+            modified: m.modified,
+            groups: [],
+            user_type: online.then(|| m.esri_access.as_deref().unwrap_or("arcgisonly")),
+            assigned_credits: online.then_some(credits),
+            available_credits: online.then_some(credits),
+            email: full.then_some(m.email.as_str()),
+            privileges: full.then(|| self.privileges(m)),
+        }
+    }
+
+    /// The user object (§3.5) as JSON. `full` adds e-mail and privileges, as
+    /// the user resource shows them to the user themself or an org admin (§4);
+    /// `full_groups` adds the group objects; otherwise `groups: []` (§13.4).
     pub(crate) fn user_json(&self, m: &Member, full: bool, full_groups: bool) -> Value {
-        let mut u = json!({
-            "username": m.username,
-            "id": m.id,
-            "fullName": m.full_name,
-            "firstName": m.first_name,
-            "lastName": m.last_name,
-            "preferredView": null,
-            "description": m.description,
-            "tags": [],
-            "culture": "en",
-            "region": "",
-            "units": "english",
-            "thumbnail": null,
-            "access": m.access,
-            "orgId": self.org_of(m),
-            "role": m.role,
-            "userLicenseTypeId": m.user_type,
-            "level": m.level(),
-            "disabled": m.disabled,
-            "provider": m.provider,
-            "idpUsername": m.idp_username,
-            "mfaEnabled": false,
-            "storageUsage": 0,
-            "storageQuota": 2_199_023_255_552_u64,
-            "lastLogin": m.last_login.unwrap_or(-1),
-            "created": m.created,
-            "modified": m.modified,
-            "groups": [],
-        });
-        // roleId is absent for the built-in roles (§3.5, [js] fixture).
-        if let Some(rid) = &m.role_id {
-            u["roleId"] = json!(rid);
-        }
-        if self.online() && m.in_org() {
-            u["userType"] = json!(m.esri_access.as_deref().unwrap_or("arcgisonly"));
-            let credits = m.credits.unwrap_or(-1.0);
-            u["assignedCredits"] = json!(credits);
-            u["availableCredits"] = json!(credits);
-        }
-        if full {
-            u["email"] = json!(m.email);
-            u["privileges"] = json!(self.privileges(m));
-            if full_groups {
-                let key = m.username.to_lowercase();
-                let groups: Vec<Value> = m
-                    .groups
-                    .iter()
-                    .filter_map(|gid| self.groups.get(gid))
-                    .map(|g| self.group_json(g, Some(&key)))
-                    .collect();
-                u["groups"] = json!(groups);
-            }
+        let mut u = serde_json::to_value(self.user_row(m, full)).unwrap_or(Value::Null);
+        if full && full_groups {
+            let key = m.username.to_lowercase();
+            let groups: Vec<Value> = m
+                .groups
+                .iter()
+                .filter_map(|gid| self.groups.get(gid))
+                .map(|g| self.group_json(g, Some(&key)))
+                .collect();
+            u["groups"] = json!(groups);
         }
         u
     }
@@ -879,6 +882,53 @@ impl State {
             t.expires = t.expires.min(past);
         }
     }
+}
+
+/// The user object (§3.5), serialized straight from the state: listings of
+/// 100 members skip building a `serde_json::Value` per row.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UserRow<'a> {
+    username: &'a str,
+    id: &'a str,
+    full_name: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    preferred_view: Option<&'a str>,
+    description: &'a str,
+    tags: [&'a str; 0],
+    culture: &'a str,
+    region: &'a str,
+    units: &'a str,
+    thumbnail: Option<&'a str>,
+    access: &'a str,
+    org_id: &'a str,
+    role: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role_id: Option<&'a str>,
+    user_license_type_id: &'a str,
+    level: &'a str,
+    disabled: bool,
+    provider: &'a str,
+    idp_username: Option<&'a str>,
+    mfa_enabled: bool,
+    storage_usage: u64,
+    storage_quota: u64,
+    last_login: i64,
+    created: i64,
+    modified: i64,
+    groups: [&'a str; 0],
+    /// Online "Esri access" (§3.5), this org's members only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assigned_credits: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    available_credits: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    privileges: Option<Vec<&'a str>>,
 }
 
 /// Filters and order of one `portals/self/users` listing (§3.1).

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::model::{
     now_ms, valid_email, valid_password, valid_username, ListQuery, Member, MemberType, Membership,
-    State, Subject, USER_TYPES,
+    State, Subject, UserRow, USER_TYPES,
 };
 use super::request::{
     admin_error, error, forbidden, group_not_found, invalid_token, not_logged_in, to_admin_style,
@@ -104,6 +104,19 @@ fn resolve(state: &State, token: Option<&str>, referer: Option<&str>) -> Result<
     }
 }
 
+/// A reply body: a JSON value, or JSON already encoded (member listings,
+/// serialized straight from the state without a `Value` per row).
+pub(crate) enum Reply {
+    Value(Value),
+    Encoded(String),
+}
+
+impl From<Value> for Reply {
+    fn from(v: Value) -> Self {
+        Reply::Value(v)
+    }
+}
+
 /// Runs one portal call: authentication, permission, then the operation.
 pub(crate) fn dispatch(
     state: &mut State,
@@ -111,8 +124,18 @@ pub(crate) fn dispatch(
     token: Option<&str>,
     referer: Option<&str>,
     p: &Params,
-) -> Value {
-    let body = authorize_and_run(state, route, token, referer, p);
+) -> Reply {
+    let caller = match authorize(state, route, token, referer) {
+        Ok(caller) => caller,
+        Err(body) => return Reply::Value(admin_styled(route, body)),
+    };
+    match route {
+        Route::OrgUsers => org_users(state, p),
+        _ => Reply::Value(admin_styled(route, run(state, route, &caller, p))),
+    }
+}
+
+fn admin_styled(route: &Route, body: Value) -> Value {
     if route.is_portaladmin() {
         to_admin_style(body)
     } else {
@@ -120,52 +143,63 @@ pub(crate) fn dispatch(
     }
 }
 
-fn authorize_and_run(
-    state: &mut State,
+/// Authentication and permission: the caller when the call may go on (a
+/// member for every route that is not public), `Err(reply)` when it ends here.
+fn authorize(
+    state: &State,
     route: &Route,
     token: Option<&str>,
     referer: Option<&str>,
-    p: &Params,
-) -> Value {
+) -> Result<Caller, Value> {
     // Sign-in endpoints ignore any token they are sent.
-    match route {
-        Route::GenerateToken => return generate_token(state, p),
-        Route::OAuthToken => return oauth_token(state, p),
-        Route::Root => return json!({ "currentVersion": current_version(state) }),
-        Route::Info => return info(state),
-        Route::Unknown => return error(400, None, "Invalid URL", &["Invalid URL"]),
-        Route::OtherOrg => {
-            return error(
-                400,
-                None,
-                "Organization does not exist or is inaccessible.",
-                &[],
-            )
-        }
-        _ => {}
+    if matches!(
+        route,
+        Route::GenerateToken
+            | Route::OAuthToken
+            | Route::Root
+            | Route::Info
+            | Route::Unknown
+            | Route::OtherOrg
+    ) {
+        return Ok(Caller::Anonymous);
     }
-    let caller = match resolve(state, token, referer) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
+    let caller = resolve(state, token, referer)?;
     if *route == Route::CommunitySelf {
         // §2.2: community/self answers COM_0019 rather than 499.
-        return match &caller {
-            Caller::Member(key) => community_self(state, key),
-            _ => not_logged_in(),
+        return match caller {
+            Caller::Member(_) => Ok(caller),
+            _ => Err(not_logged_in()),
         };
     }
-    let key = match (need(route), &caller) {
-        (Need::Public, _) => None,
-        (_, Caller::Anonymous) => return token_required(),
-        (_, Caller::App(_)) => return forbidden(),
-        (Need::Admin, Caller::Member(k)) if !state.members[k].is_org_admin() => return forbidden(),
-        (_, Caller::Member(k)) => Some(k.clone()),
+    match (need(route), &caller) {
+        (Need::Public, _) => Ok(caller),
+        (_, Caller::Anonymous) => Err(token_required()),
+        (_, Caller::App(_)) => Err(forbidden()),
+        (Need::Admin, Caller::Member(k)) if !state.members[k].is_org_admin() => Err(forbidden()),
+        (_, Caller::Member(_)) => Ok(caller),
+    }
+}
+
+/// The operation itself, once [`authorize`] let the call through.
+fn run(state: &mut State, route: &Route, caller: &Caller, p: &Params) -> Value {
+    let caller_key = match caller {
+        Caller::Member(k) => k.as_str(),
+        _ => "",
     };
-    let caller_key = key.as_deref().unwrap_or_default();
     match route {
-        Route::PortalSelf => portal_self(state, &caller),
-        Route::OrgUsers => org_users(state, p),
+        Route::GenerateToken => generate_token(state, p),
+        Route::OAuthToken => oauth_token(state, p),
+        Route::Root => json!({ "currentVersion": current_version(state) }),
+        Route::Info => info(state),
+        Route::Unknown => error(400, None, "Invalid URL", &["Invalid URL"]),
+        Route::OtherOrg => error(
+            400,
+            None,
+            "Organization does not exist or is inaccessible.",
+            &[],
+        ),
+        Route::CommunitySelf => community_self(state, caller_key),
+        Route::PortalSelf => portal_self(state, caller),
         Route::Invite => invite(state, p),
         Route::BulkSetDisabled { disable } => bulk_set_disabled(state, caller_key, p, *disable),
         Route::UpdateUserRole => update_user_role(state, caller_key, p),
@@ -186,13 +220,7 @@ fn authorize_and_run(
         Route::AddUsers(id) => add_users(state, caller_key, id, p),
         Route::RemoveUsers(id) => remove_users(state, caller_key, id, p),
         Route::CreateUser => create_user(state, p),
-        Route::CommunitySelf
-        | Route::Root
-        | Route::Info
-        | Route::GenerateToken
-        | Route::OAuthToken
-        | Route::OtherOrg
-        | Route::Unknown => error(400, None, "Invalid URL", &[]),
+        Route::OrgUsers => error(400, None, "Invalid URL", &[]),
     }
 }
 
@@ -412,8 +440,21 @@ fn next_start(start: usize, len: usize, total: usize) -> i64 {
     }
 }
 
-/// `portals/self/users` (§3.1): the org list, not subject to the 10,000 search cap.
-fn org_users(state: &mut State, p: &Params) -> Value {
+/// One page of `portals/self/users`, serialized as it stands.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OrgUsersPage<'a> {
+    total: usize,
+    start: usize,
+    num: usize,
+    next_start: i64,
+    users: Vec<UserRow<'a>>,
+}
+
+/// `portals/self/users` (§3.1): the org list, not subject to the 10,000 search
+/// cap. Pages come from [`State::list_page`] and are encoded straight from the
+/// state, so a page costs O(num) whatever the org's size.
+fn org_users(state: &mut State, p: &Params) -> Reply {
     let (start, num) = paging(p, 10);
     let sort_field = p
         .non_empty("sortField")
@@ -430,18 +471,22 @@ fn org_users(state: &mut State, p: &Params) -> Value {
         provider: p.non_empty("provider").map(str::to_string),
     };
     let (total, page) = state.list_page(&q, start - 1, num);
-    let users: Vec<Value> = page
+    let users: Vec<UserRow<'_>> = page
         .iter()
         .filter_map(|k| state.members.get(k))
-        .map(|m| state.user_json(m, true, false))
+        .map(|m| state.user_row(m, true))
         .collect();
-    json!({
-        "total": total,
-        "start": start,
-        "num": num,
-        "nextStart": next_start(start, users.len(), total),
-        "users": users,
-    })
+    let body = OrgUsersPage {
+        total,
+        start,
+        num,
+        next_start: next_start(start, users.len(), total),
+        users,
+    };
+    match serde_json::to_string(&body) {
+        Ok(text) => Reply::Encoded(text),
+        Err(e) => Reply::Value(error(500, None, &format!("encoding failed: {e}"), &[])),
+    }
 }
 
 /// A string field of an invitation (numbers accepted as text); blank → `None`.

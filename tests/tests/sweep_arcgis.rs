@@ -1,0 +1,455 @@
+//! End-to-end inactivity sweep: the real handler with the real S3 and SES
+//! adapters against moto and the real ArcGIS client against the sandbox.
+//! The run's clock is the scheduled event's `time`, so a test steps through
+//! days by sending events with later times.
+
+use chrono::{DateTime, Duration as Days, Utc};
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use rollcall_tests::sandbox::{SandboxConfig, SeedMember};
+use rollcall_tests::world::World;
+use serde_json::Value;
+
+const PROTECTED_GROUP: &str = "d0d1d2d3d4d5d6d7d8d9dadbdcdddedf";
+
+/// Day 0 of every test: 2026-06-01 06:00 UTC.
+fn day(n: i64) -> DateTime<Utc> {
+    "2026-06-01T06:00:00Z".parse::<DateTime<Utc>>().unwrap() + Days::days(n)
+}
+
+fn ms(n: i64) -> i64 {
+    day(n).timestamp_millis()
+}
+
+/// The EventBridge schedule's event, as in `events/sweep/scheduled.json`, at `at`.
+fn scheduled(at: DateTime<Utc>) -> LambdaEvent<Value> {
+    let mut event: Value =
+        serde_json::from_str(include_str!("../../events/sweep/scheduled.json")).unwrap();
+    event["time"] = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into();
+    LambdaEvent::new(event, Context::default())
+}
+
+/// A member of this world's org, with its own address, signed in on `last_login` (days).
+fn member(world: &World, name: &str, last_login: Option<i64>, created: i64) -> SeedMember {
+    let mut m = SeedMember::new(name)
+        .email(&world.address(name))
+        .created(ms(created));
+    m = m.last_login(last_login.map(ms));
+    m
+}
+
+/// An org with one member in each class on day 0.
+async fn org_of_every_class() -> World {
+    let world = World::new(SandboxConfig::online()).await;
+    let s = &world.sandbox;
+    s.add_group(PROTECTED_GROUP, "Break-glass accounts");
+    s.add_member(member(&world, "active.member", Some(-3), -400));
+    s.add_member(member(&world, "idle.member", Some(-70), -400));
+    s.add_member(member(&world, "gone.member", Some(-120), -400));
+    s.add_member(member(&world, "never.signedin", None, -65));
+    s.add_member(member(&world, "new.member", None, -10));
+    s.add_member(member(&world, "off.member", Some(-200), -400).disabled(true));
+    s.add_member(member(&world, "boss.admin", Some(-300), -400).role("org_admin"));
+    s.add_member(member(&world, "esri_livingatlas", Some(-900), -1000));
+    s.add_member(member(&world, "listed.member", Some(-300), -400));
+    s.add_member(member(&world, "glass.member", Some(-300), -400).groups(&[PROTECTED_GROUP]));
+    world
+}
+
+fn protections(world: &World) -> sweep::SweepConfig {
+    let mut config = world.sweep_config();
+    config.protected_users = vec!["Listed.Member".into()];
+    config.protected_groups = vec![PROTECTED_GROUP.into()];
+    config
+}
+
+fn report_lines(report: &str) -> Vec<String> {
+    let mut lines: Vec<String> = report.lines().skip(1).map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+#[tokio::test]
+async fn every_member_is_classified_and_only_the_inactive_are_warned() {
+    // GIVEN an org with a member of every kind
+    let world = org_of_every_class().await;
+    let handler = world.sweep_handler(protections(&world)).await;
+
+    // WHEN the daily schedule fires on day 0
+    let result = handler
+        .handle(scheduled(day(0)))
+        .await
+        .expect("the sweep succeeds");
+
+    // THEN the report classifies each member, and only the inactive are warned
+    let report = world.text_at(&result.report).await;
+    assert!(report
+        .starts_with("username,email,last_login,days_inactive,classification,action,reason\n"));
+    let a = |n: &str| world.address(n);
+    let signed_in = day(-3).format("%Y-%m-%d");
+    let expected = vec![
+        format!("active.member,{},{signed_in},3,active,none,signed in 3 days ago", a("active.member")),
+        format!("boss.admin,{},{},300,protected,none,protected: an org administrator", a("boss.admin"), day(-300).format("%Y-%m-%d")),
+        format!("esri_livingatlas,{},{},900,protected,none,protected: a system account", a("esri_livingatlas"), day(-900).format("%Y-%m-%d")),
+        format!("glass.member,{},{},300,protected,none,protected: a member of a group in PROTECTED_GROUPS", a("glass.member"), day(-300).format("%Y-%m-%d")),
+        format!("gone.member,{},{},120,warn,warned,\"signed in 120 days ago; past the disable threshold, so warned first\"", a("gone.member"), day(-120).format("%Y-%m-%d")),
+        format!("idle.member,{},{},70,warn,warned,signed in 70 days ago", a("idle.member"), day(-70).format("%Y-%m-%d")),
+        format!("listed.member,{},{},300,protected,none,protected: listed in PROTECTED_USERS", a("listed.member"), day(-300).format("%Y-%m-%d")),
+        format!("never.signedin,{},never,65,warn,warned,never signed in; created 65 days ago", a("never.signedin")),
+        format!("new.member,{},never,10,active,none,\"new account, created 10 days ago (grace 30 days)\"", a("new.member")),
+        format!("off.member,{},{},200,already_disabled,none,already disabled", a("off.member"), day(-200).format("%Y-%m-%d")),
+    ];
+    let mut lines = report_lines(&report);
+    lines.retain(|l| !l.starts_with("rollcall_admin,"));
+    assert_eq!(lines, expected);
+    assert_eq!(result.classes.get("warn"), Some(&3));
+    assert!(!result.breaker_tripped);
+
+    // AND nobody is disabled on the day they are warned
+    assert!(world
+        .sandbox
+        .members()
+        .iter()
+        .filter(|m| m.disabled)
+        .map(|m| m.username.as_str())
+        .eq(["off.member"]));
+
+    // AND each warned member got one mail saying when and how to keep the account
+    for name in ["idle.member", "gone.member", "never.signedin"] {
+        let mails = world.moto.sent_mails_to(&a(name)).await;
+        assert_eq!(mails.len(), 1, "{name}: {mails:?}");
+        assert_eq!(mails[0].to, [a(name)], "only the member is addressed");
+        assert_eq!(mails[0].source, world.mail_from);
+        assert!(mails[0].body.contains("sign in"), "{}", mails[0].body);
+        assert!(mails[0].body.contains(name), "{}", mails[0].body);
+    }
+    let idle = &world.moto.sent_mails_to(&a("idle.member")).await[0];
+    assert_eq!(
+        idle.subject,
+        format!(
+            "Your Rollcall Sandbox ArcGIS account will be disabled on {}",
+            day(20).format("%Y-%m-%d")
+        )
+    );
+    assert!(idle.body.contains("for 70 days"), "{}", idle.body);
+    for untouched in [
+        "active.member",
+        "boss.admin",
+        "esri_livingatlas",
+        "listed.member",
+        "glass.member",
+        "new.member",
+        "off.member",
+    ] {
+        assert!(
+            world.moto.sent_mails_to(&a(untouched)).await.is_empty(),
+            "{untouched} was mailed"
+        );
+    }
+
+    // AND the admins' summary lists the warned members and the report
+    let summary = world.moto.sent_mails_to(&world.admin_email).await;
+    assert_eq!(summary.len(), 1);
+    assert_eq!(
+        summary[0].subject,
+        "rollcall sweep 2026-06-01: 3 warned, 0 disabled"
+    );
+    for text in [
+        "idle.member",
+        "gone.member",
+        "never.signedin",
+        &result.report,
+        "not tripped",
+    ] {
+        assert!(
+            summary[0].body.contains(text),
+            "{text} missing: {}",
+            summary[0].body
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_notice_period_runs_warn_wait_disable_across_days() {
+    // GIVEN an org with one idle member and one who will come back
+    let world = World::new(SandboxConfig::online()).await;
+    world
+        .sandbox
+        .add_member(member(&world, "idle.member", Some(-80), -400));
+    world
+        .sandbox
+        .add_member(member(&world, "back.member", Some(-80), -400));
+    let handler = world.sweep_handler(world.sweep_config()).await;
+    let mails = |name: &'static str| {
+        let address = world.address(name);
+        let moto = world.moto.clone();
+        async move { moto.sent_mails_to(&address).await }
+    };
+
+    // Day 0: both warned.
+    let day0 = handler.handle(scheduled(day(0))).await.unwrap();
+    assert_eq!(day0.warned.len(), 2);
+    assert_eq!(
+        (
+            mails("idle.member").await.len(),
+            mails("back.member").await.len()
+        ),
+        (1, 1)
+    );
+
+    // Day 1: nobody is warned again.
+    let day1 = handler.handle(scheduled(day(1))).await.unwrap();
+    assert!(day1.warned.is_empty() && day1.disabled.is_empty());
+    assert_eq!(
+        (
+            mails("idle.member").await.len(),
+            mails("back.member").await.len()
+        ),
+        (1, 1)
+    );
+
+    // back.member signs in on day 5.
+    world.sandbox.set_last_login("back.member", Some(ms(5)));
+
+    // Day 13: past 90 days inactive, but the 14-day notice is not over yet.
+    let day13 = handler.handle(scheduled(day(13))).await.unwrap();
+    assert!(day13.disabled.is_empty(), "{:?}", day13.disabled);
+    assert!(!world.sandbox.member("idle.member").unwrap().disabled);
+
+    // Day 14: the notice is over; only the still-inactive member is disabled.
+    let day14 = handler.handle(scheduled(day(14))).await.unwrap();
+    let report14 = world.text_at(&day14.report).await;
+    assert_eq!(day14.disabled, ["idle.member"], "{report14}");
+    assert!(world.sandbox.member("idle.member").unwrap().disabled);
+    assert!(!world.sandbox.member("back.member").unwrap().disabled);
+    let idle = mails("idle.member").await;
+    assert_eq!(idle.len(), 2, "a warning, then the disable notice");
+    assert!(
+        idle[1]
+            .subject
+            .ends_with("ArcGIS account has been disabled"),
+        "{}",
+        idle[1].subject
+    );
+    assert!(
+        idle[1].body.contains("gis-help@example.org"),
+        "{}",
+        idle[1].body
+    );
+    assert_eq!(mails("back.member").await.len(), 1);
+    assert_eq!(world.sandbox.calls().count("disableUsers"), 1);
+
+    // AND the state keeps no warning for either any more
+    let state: Value =
+        serde_json::from_str(&world.text("state/sweep.json").await.unwrap()).unwrap();
+    assert_eq!(state["warned"], serde_json::json!({}));
+}
+
+#[tokio::test]
+async fn too_many_disables_trip_the_breaker_and_nobody_is_touched() {
+    // GIVEN three members who were warned long ago and a cap of two
+    let world = World::new(SandboxConfig::online()).await;
+    for name in ["gone.one", "gone.two", "gone.three"] {
+        world
+            .sandbox
+            .add_member(member(&world, name, Some(-120), -400));
+    }
+    world
+        .sandbox
+        .add_member(member(&world, "idle.member", Some(-70), -400));
+    let mut config = world.sweep_config();
+    config.thresholds.max_disables_per_run = 2;
+    let handler = world.sweep_handler(config).await;
+    handler
+        .handle(scheduled(day(-30)))
+        .await
+        .expect("day -30: the first three are warned");
+
+    // WHEN the sweep would disable three on day 0
+    let error = handler.handle(scheduled(day(0))).await.unwrap_err();
+
+    // THEN it disables and warns nobody, and fails for the failure destination
+    let diagnostic = Diagnostic::from(error);
+    assert_eq!(diagnostic.error_type, "CircuitBreakerTripped");
+    assert!(
+        diagnostic
+            .error_message
+            .starts_with("circuit breaker: 3 members would be disabled, more than 2"),
+        "{}",
+        diagnostic.error_message
+    );
+    assert!(world.sandbox.members().iter().all(|m| !m.disabled));
+    assert_eq!(world.sandbox.calls().count("disableUsers"), 0);
+    assert!(
+        world
+            .moto
+            .sent_mails_to(&world.address("idle.member"))
+            .await
+            .is_empty(),
+        "no warning either"
+    );
+    let summary = world.moto.sent_mails_to(&world.admin_email).await;
+    let last = summary.last().unwrap();
+    assert_eq!(last.subject, "rollcall sweep 2026-06-01: circuit breaker tripped, 3 would be disabled; nobody was warned or disabled");
+    let reports = world
+        .moto
+        .list_keys(&world.bucket, "reports/sweep/2026-06-01/")
+        .await;
+    assert_eq!(reports.len(), 1);
+    let report = world.text(&reports[0]).await.unwrap();
+    assert!(report.contains("gone.one,"), "{report}");
+    assert!(
+        report.contains("circuit breaker: 3 members would be disabled"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn dry_run_is_the_default_and_changes_nothing() {
+    // GIVEN the default configuration (dry run) and members to warn and disable
+    let world = org_of_every_class().await;
+    let mut config = protections(&world);
+    config.dry_run = sweep::SweepConfig::default().dry_run;
+    let handler = world.sweep_handler(config).await;
+    let before: Vec<(String, bool)> = world
+        .sandbox
+        .members()
+        .into_iter()
+        .map(|m| (m.username, m.disabled))
+        .collect();
+
+    // WHEN the schedule fires
+    let result = handler.handle(scheduled(day(0))).await.unwrap();
+
+    // THEN the report plans, but no member is mailed or disabled and no state is written
+    assert!(result.dry_run);
+    let report = world.text_at(&result.report).await;
+    assert!(report.contains(&format!("idle.member,{},", world.address("idle.member"))));
+    assert!(
+        report.contains(",warn,planned_warn,signed in 70 days ago"),
+        "{report}"
+    );
+    let after: Vec<(String, bool)> = world
+        .sandbox
+        .members()
+        .into_iter()
+        .map(|m| (m.username, m.disabled))
+        .collect();
+    assert_eq!(after, before);
+    assert_eq!(world.sandbox.calls().count("disableUsers"), 0);
+    for name in ["idle.member", "gone.member", "never.signedin"] {
+        assert!(world
+            .moto
+            .sent_mails_to(&world.address(name))
+            .await
+            .is_empty());
+    }
+    assert!(world.text("state/sweep.json").await.is_none());
+    let summary = world.moto.sent_mails_to(&world.admin_email).await;
+    assert_eq!(
+        summary[0].subject,
+        "rollcall sweep 2026-06-01: dry run, 3 would be warned, 0 would be disabled"
+    );
+
+    // AND a console event can ask for a dry run over a live configuration
+    let live = world.sweep_handler(protections(&world)).await;
+    let console = LambdaEvent::new(
+        serde_json::json!({"dry_run": true, "now": day(0).to_rfc3339()}),
+        Context::default(),
+    );
+    assert!(live.handle(console).await.unwrap().dry_run);
+    assert!(world
+        .moto
+        .sent_mails_to(&world.address("idle.member"))
+        .await
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_name_crafted_to_inject_headers_is_neutralised() {
+    // GIVEN an admin template that puts the member's name in the subject,
+    // and a member whose first name carries a CRLF and a Bcc header
+    let world = World::new(SandboxConfig::online()).await;
+    let mut evil = member(&world, "eve.member", Some(-70), -400);
+    evil.first_name = "Eve\r\nBcc: attacker@evil.example".into();
+    world.sandbox.add_member(evil);
+    world
+        .moto
+        .put_object(
+            &world.bucket,
+            "templates/warn.txt",
+            b"Subject: {{first_name}}, your account needs you\n\nHello {{first_name}}, sign in by {{disable_date}}: {{sign_in_url}}\n",
+            &[],
+        )
+        .await;
+    world
+        .moto
+        .put_object(
+            &world.bucket,
+            "templates/warn.html",
+            b"<p>Hello {{first_name}} <script>x</script></p>",
+            &[],
+        )
+        .await;
+    let handler = world.sweep_handler(world.sweep_config()).await;
+
+    // WHEN the member is warned
+    handler.handle(scheduled(day(0))).await.unwrap();
+
+    // THEN the subject is one line, the only recipient is the member, and the
+    // name is escaped in the HTML the admin's template renders
+    let mails = world.moto.sent_mails_to(&world.address("eve.member")).await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(
+        mails[0].subject,
+        "Eve Bcc: attacker@evil.example, your account needs you"
+    );
+    assert_eq!(mails[0].to, [world.address("eve.member")]);
+    assert!(mails[0].cc.is_empty() && mails[0].bcc.is_empty());
+    assert!(world
+        .moto
+        .sent_mails_to("attacker@evil.example")
+        .await
+        .is_empty());
+    assert_eq!(
+        mails[0].body,
+        "<p>Hello Eve\r\nBcc: attacker@evil.example <script>x</script></p>"
+    );
+}
+
+#[tokio::test]
+async fn an_account_without_the_privileges_stops_the_sweep_at_once() {
+    // GIVEN rollcall signing in as a member who is not an administrator
+    let world = World::new(SandboxConfig::online()).await;
+    world
+        .sandbox
+        .add_member(member(&world, "plain.user", Some(-1), -400).password("Plain-Password1"));
+    world
+        .sandbox
+        .add_member(member(&world, "idle.member", Some(-70), -400));
+    let secret = serde_json::json!({"username": "plain.user", "password": "Plain-Password1"});
+    world
+        .moto
+        .put_secret_value(&world.secret_id, &secret.to_string())
+        .await;
+    let handler = world.sweep_handler(world.sweep_config()).await;
+
+    // WHEN the schedule fires
+    let error = Diagnostic::from(handler.handle(scheduled(day(0))).await.unwrap_err());
+
+    // THEN it names the missing privilege and touches nobody
+    assert_eq!(error.error_type, "MissingPrivilege");
+    assert!(
+        error
+            .error_message
+            .contains("lacks the privilege portal:admin:viewUsers"),
+        "{}",
+        error.error_message
+    );
+    assert!(world
+        .moto
+        .sent_mails_to(&world.address("idle.member"))
+        .await
+        .is_empty());
+    let mails = world.moto.sent_mails_to(&world.admin_email).await;
+    assert_eq!(mails[0].subject, "rollcall sweep failed");
+}
