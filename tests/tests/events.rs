@@ -280,3 +280,40 @@ fn every_sweep_sample_is_checked_here() {
         .collect();
     assert_every_sample_is_listed("sweep", &listed);
 }
+
+#[test]
+fn the_sweep_reads_every_sample_as_its_clock_and_overrides() {
+    let wall = "2030-01-01T00:00:00Z"
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap();
+    let scheduled: Value = serde_json::from_str(SWEEP_SCHEDULED.1).unwrap();
+    let run = sweep::input::parse(&scheduled, wall).unwrap();
+    assert_eq!(run.now.to_rfc3339(), "2026-11-23T06:00:00+00:00");
+    assert_eq!(run.dry_run, None, "the schedule follows DRY_RUN");
+    for (name, text) in SWEEP_CONSOLE_EVENTS {
+        let event: Value = serde_json::from_str(text).unwrap();
+        let run = sweep::input::parse(&event, wall).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(run.dry_run, Some(true), "{name}");
+        assert_eq!(run.now.to_rfc3339(), "2026-11-23T06:00:00+00:00", "{name}");
+    }
+    let overrides: Value = serde_json::from_str(
+        SWEEP_CONSOLE_EVENTS
+            .iter()
+            .find(|(n, _)| n.contains("overrides"))
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let thresholds = sweep::input::parse(&overrides, wall)
+        .unwrap()
+        .overrides
+        .apply(sweep::Thresholds::default());
+    assert_eq!(
+        (
+            thresholds.notify_after_days,
+            thresholds.disable_after_days,
+            thresholds.notice_days
+        ),
+        (30, 45, 7)
+    );
+}

@@ -453,3 +453,63 @@ async fn an_account_without_the_privileges_stops_the_sweep_at_once() {
     let mails = world.moto.sent_mails_to(&world.admin_email).await;
     assert_eq!(mails[0].subject, "rollcall sweep failed");
 }
+
+#[tokio::test]
+async fn a_run_cut_short_by_the_deadline_keeps_every_warning_for_the_next_run() {
+    // GIVEN 150 idle members (two pages), all warned on day 0
+    let world = World::new(SandboxConfig::online()).await;
+    for i in 0..150 {
+        world
+            .sandbox
+            .add_member(member(&world, &format!("idle.{i:03}"), Some(-80), -400));
+    }
+    let mut config = world.sweep_config();
+    config.thresholds.max_disables_per_run = 1000;
+    let handler = world.sweep_handler(config).await;
+    assert_eq!(
+        handler
+            .handle(scheduled(day(0)))
+            .await
+            .unwrap()
+            .warned
+            .len(),
+        150
+    );
+
+    // WHEN the day-14 run starts with less time left than its safety margin
+    let mut late = scheduled(day(14));
+    let margin_ms = handler.config.deadline_margin.as_millis() as u64;
+    late.context.deadline = Utc::now().timestamp_millis() as u64 + margin_ms - 1_000;
+    let cut = handler.handle(late).await.unwrap();
+
+    // THEN it stops after the first page, says so, disables nobody it did not
+    // reach in time, and keeps every warning
+    assert!(!cut.complete);
+    assert_eq!(cut.members, 100, "the first page");
+    assert!(cut.disabled.is_empty());
+    assert!(
+        cut.notes.iter().any(|n| n
+            .starts_with("stopped listing before the Lambda deadline after 100 of 151 members")),
+        "{:?}",
+        cut.notes
+    );
+    let state: Value =
+        serde_json::from_str(&world.text("state/sweep.json").await.unwrap()).unwrap();
+    assert_eq!(state["warned"].as_object().unwrap().len(), 150);
+    assert!(world.sandbox.members().iter().all(|m| !m.disabled));
+
+    // AND the next run with time enough disables all 150
+    let next = handler.handle(scheduled(day(14))).await.unwrap();
+    assert!(next.complete);
+    assert_eq!(next.disabled.len(), 150);
+    assert_eq!(world.sandbox.calls().count("disableUsers"), 6, "25 a call");
+    assert_eq!(
+        world
+            .sandbox
+            .members()
+            .iter()
+            .filter(|m| m.disabled)
+            .count(),
+        150
+    );
+}
