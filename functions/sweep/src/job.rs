@@ -62,9 +62,33 @@ pub enum RunError {
     Service(#[from] Error),
 }
 
+/// What the report and the mails need of a member: kept for the members
+/// awaiting an action instead of the whole listing entry.
+struct Person {
+    username: String,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    full_name: Option<String>,
+    last_login: Option<i64>,
+}
+
+impl From<User> for Person {
+    fn from(user: User) -> Self {
+        Self {
+            username: user.username,
+            email: user.email,
+            first_name: user.first_name,
+            last_name: user.last_name,
+            full_name: user.full_name,
+            last_login: user.last_login,
+        }
+    }
+}
+
 /// A member needing a warning or disabling, kept until the actions are done.
 struct Candidate {
-    user: User,
+    user: Person,
     decision: Decision,
     action: Action,
     reason: String,
@@ -175,6 +199,7 @@ impl<S: ObjectStore, M: Mailer, D: ArcgisDirectory + ArcgisAdmin> Sweep<'_, S, M
                 if warned.is_some() && !decision.keep_warning {
                     changes.remove.insert(key);
                 }
+                let user = Person::from(user);
                 match decision.need {
                     Need::Nothing => write_row(
                         &mut report,
@@ -524,7 +549,7 @@ impl<S: ObjectStore, M: Mailer, D: ArcgisDirectory + ArcgisAdmin> Sweep<'_, S, M
         &self,
         template: &Template,
         base: &HashMap<&'static str, String>,
-        user: &User,
+        user: &Person,
         decision: &Decision,
     ) -> Option<Mail> {
         let email = user
@@ -586,7 +611,7 @@ fn check_privileges(portal: &Portal) -> Result<String, RunError> {
     Ok(caller.username.to_ascii_lowercase())
 }
 
-fn last_login(user: &User) -> String {
+fn last_login(user: &Person) -> String {
     user.last_login
         .and_then(DateTime::from_timestamp_millis)
         .map(|d| d.format("%Y-%m-%d").to_string())
@@ -595,7 +620,7 @@ fn last_login(user: &User) -> String {
 
 fn write_row(
     report: &mut ReportWriter,
-    user: &User,
+    user: &Person,
     decision: &Decision,
     action: Action,
     reason: &str,

@@ -120,8 +120,9 @@ async fn main() {
     let started = Instant::now();
     let response = handler.handle(event).await.expect("the run succeeds");
     let wall = started.elapsed();
+    let peak_rss = peak_rss_kib();
 
-    let state: serde_json::Value = reqwest::get(format!("{control}/sandbox/state"))
+    let state: serde_json::Value = reqwest::get(format!("{control}/sandbox/calls"))
         .await
         .unwrap()
         .json()
@@ -141,13 +142,13 @@ async fn main() {
         "  outcomes           created {} invited {} failed {}",
         counts.created, counts.invited, counts.failed
     );
-    println!("  portal calls       {}", state["calls"]["total"]);
-    for (operation, n) in state["calls"]["by_operation"].as_object().unwrap() {
+    println!("  portal calls       {}", state["total"]);
+    for (operation, n) in state["by_operation"].as_object().unwrap() {
         println!("    {operation:<20} {n}");
     }
     println!(
         "  peak RSS           {:.1} MiB (before the run: {:.1} MiB)",
-        peak_rss_kib() as f64 / 1024.0,
+        peak_rss as f64 / 1024.0,
         rss_before as f64 / 1024.0
     );
     println!("  csv rewritten      {}", response.csv_rewritten);

@@ -372,7 +372,20 @@ impl ArcgisClient {
                 retry_after,
             });
         }
-        let value: Value = serde_json::from_slice(&body).map_err(|e| {
+        // Check the envelope first without building a tree of the whole body
+        // (a page of members is large); unknown fields are skipped.
+        #[derive(Deserialize)]
+        struct Envelope {
+            #[serde(default)]
+            error: Option<Value>,
+            #[serde(default)]
+            status: Option<Value>,
+            #[serde(default)]
+            messages: Option<Value>,
+            #[serde(default)]
+            code: Option<Value>,
+        }
+        let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
             Attempt::Fatal(Error::Decode {
                 service: SERVICE,
                 operation: operation.clone(),
@@ -380,11 +393,12 @@ impl ArcgisClient {
                 message: format!("HTTP {status}, not JSON: {e}"),
             })
         })?;
-        if let Some(error) = value.get("error") {
+        if let Some(error) = &envelope.error {
             return Err(classify_envelope(&operation, error, retry_after));
         }
-        if value
-            .get("status")
+        if envelope
+            .status
+            .as_ref()
             .and_then(Value::as_str)
             .is_some_and(|s| {
                 matches!(
@@ -393,6 +407,11 @@ impl ArcgisClient {
                 )
             })
         {
+            let value = serde_json::json!({
+                "status": envelope.status,
+                "messages": envelope.messages,
+                "code": envelope.code,
+            });
             return Err(Attempt::Fatal(classify_status_error(&operation, &value)));
         }
         if !(200..300).contains(&status) {
@@ -404,7 +423,8 @@ impl ArcgisClient {
                 message: "unexpected HTTP status".into(),
             }));
         }
-        serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut decoder = serde_json::Deserializer::from_slice(&body);
+        serde_path_to_error::deserialize(&mut decoder).map_err(|e| {
             Attempt::Fatal(Error::Decode {
                 service: SERVICE,
                 operation,

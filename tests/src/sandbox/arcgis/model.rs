@@ -2,8 +2,9 @@
 //! call accounting, plus the JSON shapes the portal answers with (§3.5, §7.1, §8, §9).
 //!
 //! Everything is keyed by lower-cased username (usernames are unique
-//! case-insensitively, §4) in ordered maps, so lookups are O(log n) and the
-//! org listing is a walk, never a scan per row.
+//! case-insensitively, §4) in ordered maps, so lookups are O(log n); the
+//! default org listing reads a positional index ([`OrgIndex`]), so a page of
+//! a 100,000-member org costs O(num), never a scan or a sort.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

@@ -2,6 +2,7 @@
 //!
 //! Every function returns the JSON body to send with HTTP 200: a result, or
 //! the error envelope of §0.5 (the status style of §0.5 for Portal Admin).
+//! Member listings come back already encoded ([`Reply::Encoded`]).
 
 use serde_json::{json, Value};
 
@@ -862,7 +863,13 @@ fn set_user_disabled(state: &mut State, caller: &str, username: &str, disable: b
     json!({ "success": true, "username": m.username })
 }
 
-/// `portals/self/disableUsers|enableUsers` (§6.4): ≤25 names, per-user `status`.
+/// `portals/self/disableUsers|enableUsers` (§6.4): ≤25 names (comma list or
+/// JSON array, any casing), per-user `status` with the canonical username.
+/// Per-user failures (`status: false` plus the error object [unverified
+/// shape]): unknown accounts and other orgs' accounts (COM_0018), and the
+/// caller disabling itself. Org admins may disable other org admins; since the
+/// caller must be an enabled org admin and cannot disable itself, the org
+/// always keeps one. Already disabled (or enabled) accounts report `true`.
 fn bulk_set_disabled(state: &mut State, caller: &str, p: &Params, disable: bool) -> Value {
     let users = p.list("users");
     if users.is_empty() {

@@ -1,0 +1,136 @@
+//! Benchmark: the inactivity sweep over a generated 100,000-member org in
+//! the sandbox, with 50 ms latency on every portal call. Run by
+//! `scripts/bench sweep`.
+//!
+//! The sandbox runs as its own process, so the peak RSS reported is the
+//! sweep's alone (the handler with its real S3, SES and ArcGIS adapters).
+//! The run is a dry run, as the sweep's first unattended run is: every
+//! member is listed, classified and reported; nobody is mailed or disabled.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use connectors::secrets::SecretSource;
+use rollcall_tests::moto::{unique_name, Moto};
+
+fn option(name: &str, default: &str) -> String {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+        .unwrap_or_else(|| default.to_string())
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() {
+    let members = option("--members", "100000");
+    let latency = option("--latency-ms", "50");
+    let concurrency: usize = option("--concurrency", "16")
+        .parse()
+        .expect("--concurrency N");
+
+    let sandbox_bin = std::env::current_exe().unwrap().with_file_name("sandbox");
+    let mut sandbox = Command::new(&sandbox_bin)
+        .args(["--latency-ms", &latency, "--generate-members", &members])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", sandbox_bin.display()));
+    let mut lines = BufReader::new(sandbox.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("sandbox output")
+            .expect("sandbox output");
+        if let Some(url) = line.strip_prefix("SANDBOX_URL=") {
+            break url.to_string();
+        }
+    };
+    let control = url.trim_end_matches("/portal").to_string();
+
+    let moto = Moto::connect().await;
+    let bucket = unique_name("bench-sweep");
+    moto.create_bucket(&bucket).await;
+    moto.verify_sender("rollcall@example.org").await;
+    let secret = serde_json::json!({"username": "rollcall_admin", "password": "sandbox-password"});
+    moto.create_secret(&bucket, &secret.to_string()).await;
+    let aws = connectors::aws::AwsClients::from_conf(&moto.conf);
+    let secret = aws.secrets.secret_string(&bucket).await.unwrap();
+    let credentials = connectors::secrets::Credentials::from_secret(&bucket, &secret).unwrap();
+    let arcgis =
+        connectors::arcgis::ArcgisClient::new(&url, credentials, Default::default()).unwrap();
+    let config = sweep::SweepConfig {
+        mail_from: "rollcall@example.org".into(),
+        admin_emails: vec!["admins@example.org".into()],
+        report_bucket: bucket.clone(),
+        page_concurrency: concurrency,
+        ..Default::default()
+    };
+    let handler = sweep::Handler {
+        store: aws.s3,
+        mailer: aws.mail,
+        arcgis,
+        config,
+    };
+    let http = reqwest::Client::new();
+    http.post(format!("{control}/sandbox/reset-calls"))
+        .send()
+        .await
+        .unwrap();
+    let rss_before = peak_rss_kib();
+
+    let started = Instant::now();
+    let event =
+        lambda_runtime::LambdaEvent::new(serde_json::json!({}), lambda_runtime::Context::default());
+    let result = handler.handle(event).await.expect("the sweep succeeds");
+    let wall = started.elapsed();
+    let peak_rss = peak_rss_kib();
+
+    let state: serde_json::Value = http
+        .get(format!("{control}/sandbox/calls"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let _ = sandbox.kill();
+    let _ = sandbox.wait();
+    let report = moto
+        .get_object(
+            &bucket,
+            result.report.trim_start_matches(&format!("s3://{bucket}/")),
+        )
+        .await
+        .unwrap()
+        .0;
+    println!("sweep benchmark: {} members, {latency} ms per portal call, {concurrency} pages at once, dry run", result.members);
+    println!("  wall time          {:.2} s", wall.as_secs_f64());
+    println!("  complete           {}", result.complete);
+    println!("  classes            {:?}", result.classes);
+    println!("  actions            {:?}", result.actions);
+    println!("  portal calls       {}", state["total"]);
+    for (operation, n) in state["by_operation"].as_object().unwrap() {
+        println!("    {operation:<20} {n}");
+    }
+    println!(
+        "  report             {} lines, {:.1} MiB",
+        report.iter().filter(|b| **b == b'\n').count(),
+        report.len() as f64 / 1048576.0
+    );
+    println!(
+        "  peak RSS           {:.1} MiB (before the run: {:.1} MiB)",
+        peak_rss as f64 / 1024.0,
+        rss_before as f64 / 1024.0
+    );
+}
