@@ -38,6 +38,19 @@ const SWEEP_CONSOLE_EVENTS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The proficiency function's S3 sample: what an upload under inbox/connect/
+/// delivers.
+const PROFICIENCY_S3_PUT: (&str, &str) = (
+    "s3-put.json",
+    include_str!("../../events/proficiency/s3-put.json"),
+);
+
+/// The proficiency function's console test invocation.
+const PROFICIENCY_CONSOLE: (&str, &str) = (
+    "console.json",
+    include_str!("../../events/proficiency/console.json"),
+);
+
 /// The keys a console invocation of the sweep may hold (all optional).
 const SWEEP_CONSOLE_KEYS: &[&str] = &[
     "dry_run",
@@ -49,14 +62,14 @@ const SWEEP_CONSOLE_KEYS: &[&str] = &[
     "max_disables_per_run",
 ];
 
-/// GIVEN a sample file WHEN it is parsed as the function's payload type THEN it
-/// has exactly one record, as S3 sends.
-fn single_record(name: &str, text: &str) -> S3EventRecord {
+/// GIVEN a sample file (`events/<function>/<name>`) WHEN it is parsed as the
+/// function's payload type THEN it has exactly one record, as S3 sends.
+fn single_record(function: &str, name: &str, text: &str) -> S3EventRecord {
     let event: S3Event = serde_json::from_str(text)
-        .unwrap_or_else(|err| panic!("events/onboard/{name} is not an S3Event: {err}"));
+        .unwrap_or_else(|err| panic!("events/{function}/{name} is not an S3Event: {err}"));
     let [record] = <[S3EventRecord; 1]>::try_from(event.records).unwrap_or_else(|records| {
         panic!(
-            "events/onboard/{name} has {} records, expected 1",
+            "events/{function}/{name} has {} records, expected 1",
             records.len()
         )
     });
@@ -101,7 +114,7 @@ fn onboard_s3_events_lose_no_field_when_parsed() {
 #[test]
 fn onboard_s3_events_are_object_created_with_a_versioned_object() {
     for (name, text) in ONBOARD_S3_EVENTS {
-        let record = single_record(name, text);
+        let record = single_record("onboard", name, text);
         assert_eq!(record.event_source.as_deref(), Some("aws:s3"), "{name}");
         assert_eq!(
             record.event_name.as_deref(),
@@ -118,7 +131,7 @@ fn onboard_s3_events_are_object_created_with_a_versioned_object() {
 
 #[test]
 fn s3_put_names_the_bucket_and_the_encoded_key() {
-    let record = single_record("s3-put.json", ONBOARD_S3_EVENTS[0].1);
+    let record = single_record("onboard", "s3-put.json", ONBOARD_S3_EVENTS[0].1);
     assert_eq!(record.s3.bucket.name.as_deref(), Some("rollcall-local"));
     assert_eq!(
         record.s3.bucket.arn.as_deref(),
@@ -140,7 +153,7 @@ fn s3_put_names_the_bucket_and_the_encoded_key() {
 
 #[test]
 fn s3_put_dry_run_is_under_the_dry_run_folder() {
-    let record = single_record("s3-put-dry-run.json", ONBOARD_S3_EVENTS[1].1);
+    let record = single_record("onboard", "s3-put-dry-run.json", ONBOARD_S3_EVENTS[1].1);
     assert_eq!(record.s3.bucket.name.as_deref(), Some("rollcall-local"));
     assert_eq!(
         record.s3.object.key.as_deref(),
@@ -251,6 +264,92 @@ fn sweep_console_samples_are_dry_runs_at_the_scheduled_time() {
     );
 }
 
+#[test]
+fn proficiency_console_event_names_a_csv_in_the_connect_inbox_as_a_dry_run() {
+    // GIVEN events/proficiency/console.json WHEN it is read as JSON
+    let (name, text) = PROFICIENCY_CONSOLE;
+    let value: Value = serde_json::from_str(text)
+        .unwrap_or_else(|err| panic!("events/proficiency/{name} is not JSON: {err}"));
+    let Value::Object(fields) = &value else {
+        panic!("events/proficiency/{name} is not a JSON object");
+    };
+
+    // THEN it holds exactly the three keys a console invoke takes, each of its type
+    let mut keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["bucket", "dry_run", "key"],
+        "events/proficiency/{name}: a console invoke is {{\"bucket\", \"key\", \"dry_run\"}}"
+    );
+    assert!(value["bucket"].is_string(), "{name}: bucket is a string");
+    assert!(value["key"].is_string(), "{name}: key is a string");
+    assert!(value["dry_run"].is_boolean(), "{name}: dry_run is a bool");
+
+    // AND it is a dry run (safe to try on a live stack) of a CSV where an
+    // upload would trigger the function; the key is the object's own name,
+    // not S3's form-encoding of it.
+    assert_eq!(
+        value,
+        json!({
+            "bucket": "rollcall-local",
+            "key": "inbox/connect/proficiencies.csv",
+            "dry_run": true,
+        })
+    );
+}
+
+#[test]
+fn proficiency_s3_put_is_an_upload_to_the_connect_inbox() {
+    // GIVEN events/proficiency/s3-put.json WHEN it is parsed as an S3Event
+    let (name, text) = PROFICIENCY_S3_PUT;
+    let record = single_record("proficiency", name, text);
+
+    // THEN it is one ObjectCreated:Put of a versioned CSV under inbox/connect/,
+    // the prefix and suffix that trigger the function
+    assert_eq!(record.event_source.as_deref(), Some("aws:s3"), "{name}");
+    assert_eq!(
+        record.event_name.as_deref(),
+        Some("ObjectCreated:Put"),
+        "{name}"
+    );
+    assert_eq!(record.s3.bucket.name.as_deref(), Some("rollcall-local"));
+    assert_eq!(
+        record.s3.bucket.arn.as_deref(),
+        Some("arn:aws:s3:::rollcall-local")
+    );
+    let object = &record.s3.object;
+    assert_eq!(
+        object.key.as_deref(),
+        Some("inbox/connect/proficiencies.csv")
+    );
+    assert!(object.e_tag.is_some(), "{name}: eTag");
+    assert!(object.version_id.is_some(), "{name}: versionId");
+    assert!(object.sequencer.is_some(), "{name}: sequencer");
+    assert!(object.size.is_some_and(|size| size > 0), "{name}: size");
+}
+
+#[test]
+fn proficiency_s3_put_loses_no_field_when_parsed() {
+    // A misspelt field name would parse and then read as absent.
+    let (name, text) = PROFICIENCY_S3_PUT;
+    let original: Value = serde_json::from_str(text).unwrap();
+    let event: S3Event = serde_json::from_str(text).unwrap();
+    let round_trip = serde_json::to_value(&event).unwrap();
+    if let Some(path) = first_difference(&original, &round_trip, "$") {
+        panic!("events/proficiency/{name}: {path} is not a field of S3Event (or changed)");
+    }
+}
+
+#[test]
+fn proficiency_samples_name_the_same_object() {
+    // The console sample previews, as a dry run, the upload of the S3 sample.
+    let console: Value = serde_json::from_str(PROFICIENCY_CONSOLE.1).unwrap();
+    let record = single_record("proficiency", PROFICIENCY_S3_PUT.0, PROFICIENCY_S3_PUT.1);
+    assert_eq!(console["bucket"].as_str(), record.s3.bucket.name.as_deref());
+    assert_eq!(console["key"].as_str(), record.s3.object.key.as_deref());
+}
+
 /// GIVEN a folder of samples THEN each file in it is one a test here parses.
 fn assert_every_sample_is_listed(function: &str, listed: &[&str]) {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -315,5 +414,13 @@ fn the_sweep_reads_every_sample_as_its_clock_and_overrides() {
             thresholds.notice_days
         ),
         (30, 45, 7)
+    );
+}
+
+#[test]
+fn every_proficiency_sample_is_checked_here() {
+    assert_every_sample_is_listed(
+        "proficiency",
+        &[PROFICIENCY_S3_PUT.0, PROFICIENCY_CONSOLE.0],
     );
 }

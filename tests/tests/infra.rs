@@ -122,6 +122,16 @@ impl Block {
         items
     }
 
+    /// The mapping keys among this block's least-indented lines.
+    fn keys(&self) -> Vec<String> {
+        let indent = self.indent();
+        self.0
+            .iter()
+            .filter(|(at, _)| *at == indent)
+            .filter_map(|(_, content)| Some(content.split_once(':')?.0.to_owned()))
+            .collect()
+    }
+
     fn lines(&self) -> Vec<String> {
         self.0.iter().map(|(_, content)| content.clone()).collect()
     }
@@ -561,6 +571,353 @@ fn outputs_say_where_the_sweep_and_its_reports_are() {
         ("SweepFunctionArn", "Value: !GetAtt SweepFunction.Arn"),
         ("SweepReports", "Value: !Sub s3://${Bucket}/reports/sweep/"),
         ("SweepState", "Value: !Sub s3://${Bucket}/state/sweep.json"),
+    ] {
+        assert_has_line(
+            &template_block(&["Outputs", output]),
+            wanted,
+            &format!("the {output} output"),
+        );
+    }
+}
+
+const PROFICIENCY: &[&str] = &["Resources", "ProficiencyFunction"];
+
+fn proficiency_block(below: &[&str]) -> Block {
+    let path: Vec<&str> = PROFICIENCY.iter().chain(below).copied().collect();
+    Block::template().at(&path)
+}
+
+/// What `key:` holds among a block's least-indented lines, one entry per
+/// item: a block sequence (`- a` lines), a flow sequence (`[a, b]`) or a
+/// single value, each as written (`!Sub ...` included).
+fn values(block: &Block, key: &str) -> Vec<String> {
+    let written = block
+        .value(key)
+        .unwrap_or_else(|| panic!("no `{key}` in {block:?}"));
+    if let Some(flow) = written
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+    {
+        return flow.split(',').map(|item| item.trim().to_owned()).collect();
+    }
+    if !written.is_empty() {
+        return vec![written];
+    }
+    block
+        .at(&[key])
+        .items()
+        .iter()
+        .map(|item| item.lines()[0].clone())
+        .collect()
+}
+
+/// `(Sid, Actions, Resources)` of each statement of a `Statement:` block.
+fn statement_lists(block: &Block) -> Vec<(String, Vec<String>, Vec<String>)> {
+    block
+        .items()
+        .iter()
+        .map(|statement| {
+            assert_eq!(
+                statement.value("Effect").as_deref(),
+                Some("Allow"),
+                "{statement:?}"
+            );
+            (
+                statement.value("Sid").unwrap_or_default(),
+                values(statement, "Action"),
+                values(statement, "Resource"),
+            )
+        })
+        .collect()
+}
+
+/// The Connect instance the stack names, and its agents (users).
+const CONNECT_INSTANCE: &str = "!Sub arn:${AWS::Partition}:connect:${AWS::Region}:${AWS::AccountId}:instance/${ConnectInstanceId}";
+const CONNECT_AGENTS: &str = "!Sub arn:${AWS::Partition}:connect:${AWS::Region}:${AWS::AccountId}:instance/${ConnectInstanceId}/agent/*";
+
+#[test]
+fn proficiency_is_triggered_by_csvs_in_the_connect_inbox_only() {
+    // GIVEN the proficiency function's event sources
+    let events = proficiency_block(&["Properties", "Events"]);
+    let names = events.keys();
+    let [name] = <[String; 1]>::try_from(names)
+        .unwrap_or_else(|names| panic!("one event source, found {names:?}"));
+    let event = events.at(&[name.as_str()]);
+
+    // THEN it is one S3 notification of the stack's bucket, for created
+    // objects whose key is under inbox/connect/ and ends in .csv
+    assert_eq!(event.value("Type").as_deref(), Some("S3"));
+    let properties = event.at(&["Properties"]);
+    assert_eq!(properties.value("Bucket").as_deref(), Some("!Ref Bucket"));
+    assert_eq!(
+        properties.value("Events").as_deref(),
+        Some("s3:ObjectCreated:*")
+    );
+    let rules: Vec<(String, String)> = properties
+        .at(&["Filter", "S3Key", "Rules"])
+        .items()
+        .iter()
+        .map(|rule| {
+            (
+                rule.value("Name").unwrap_or_default(),
+                rule.value("Value").unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("prefix".to_owned(), "inbox/connect/".to_owned()),
+            ("suffix".to_owned(), ".csv".to_owned()),
+        ],
+        "reports/, remaining/ and the other inboxes must not trigger proficiency"
+    );
+}
+
+#[test]
+fn proficiency_may_call_only_the_connect_operations_it_uses_on_its_instance() {
+    // GIVEN the proficiency function's own policy
+    let policies = proficiency_block(&["Properties", "Policies"]).items();
+    let [policy] = <[Block; 1]>::try_from(policies)
+        .unwrap_or_else(|items| panic!("one inline policy, found {}", items.len()));
+    let statements = statement_lists(&policy.at(&["Statement"]));
+
+    // THEN its Connect actions are exactly the nine the job calls
+    let mut actions: Vec<&str> = statements
+        .iter()
+        .flat_map(|(_, actions, _)| actions.iter().map(String::as_str))
+        .filter(|action| action.starts_with("connect:"))
+        .collect();
+    actions.sort_unstable();
+    assert_eq!(
+        actions,
+        [
+            "connect:AssociateUserProficiencies",
+            "connect:DescribePredefinedAttribute",
+            "connect:DescribeUser",
+            "connect:DisassociateUserProficiencies",
+            "connect:ListPredefinedAttributes",
+            "connect:ListUserProficiencies",
+            "connect:ListUsers",
+            "connect:SearchUsers",
+            "connect:UpdateUserProficiencies",
+        ],
+        "the Connect actions of the proficiency role"
+    );
+
+    // AND each is granted on the resource type IAM authorizes it against
+    // (Service Authorization Reference), all inside the one instance: the
+    // instance for searches, lists and attributes, its agents for
+    // DescribeUser, both for the proficiency calls. No `*` reaches another
+    // instance or account.
+    let connect: Vec<(&str, Vec<&str>, Vec<&str>)> = statements
+        .iter()
+        .filter(|(_, actions, _)| actions.iter().any(|a| a.starts_with("connect:")))
+        .map(|(sid, actions, resources)| {
+            assert!(
+                actions.iter().all(|a| a.starts_with("connect:")),
+                "{sid}: Connect and other actions in one statement"
+            );
+            (
+                sid.as_str(),
+                actions.iter().map(String::as_str).collect(),
+                resources.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        connect,
+        [
+            (
+                "ConnectInstanceReads",
+                vec![
+                    "connect:SearchUsers",
+                    "connect:ListUsers",
+                    "connect:ListPredefinedAttributes",
+                    "connect:DescribePredefinedAttribute",
+                ],
+                vec![CONNECT_INSTANCE],
+            ),
+            (
+                "ConnectDescribeAgents",
+                vec!["connect:DescribeUser"],
+                vec![CONNECT_AGENTS],
+            ),
+            (
+                "ConnectAgentProficiencies",
+                vec![
+                    "connect:ListUserProficiencies",
+                    "connect:AssociateUserProficiencies",
+                    "connect:UpdateUserProficiencies",
+                    "connect:DisassociateUserProficiencies",
+                ],
+                vec![CONNECT_INSTANCE, CONNECT_AGENTS],
+            ),
+        ]
+    );
+
+    // AND besides Connect it may only send mail as the SES identity.
+    let others: Vec<(&[String], &[String])> = statements
+        .iter()
+        .filter(|(_, actions, _)| !actions.iter().any(|a| a.starts_with("connect:")))
+        .map(|(_, actions, resources)| (actions.as_slice(), resources.as_slice()))
+        .collect();
+    assert_eq!(
+        others,
+        [(&["ses:SendEmail".to_owned()][..], &["!Sub".to_owned()][..])],
+        "only ses:SendEmail besides Connect"
+    );
+    let identity = policy.at(&["Statement"]).items()[3]
+        .at(&["Resource"])
+        .lines();
+    assert_eq!(
+        identity.first().map(String::as_str),
+        Some("- arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${Identity}"),
+        "ses:SendEmail is scoped to the one identity"
+    );
+}
+
+#[test]
+fn proficiency_reads_no_secret() {
+    // Connect is called with the function's role: no secret to read.
+    let function = Block::template().at(PROFICIENCY).lines();
+    let bucket = template_block(&["Resources", "ProficiencyBucketAccess"]);
+    for line in function.iter().chain(&bucket) {
+        assert!(
+            !line.contains("secretsmanager") && !line.contains("SECRET"),
+            "the proficiency function needs no secret: `{line}`"
+        );
+    }
+}
+
+#[test]
+fn proficiency_may_touch_only_its_inbox_remainders_and_reports() {
+    // GIVEN the proficiency function's bucket policy WHEN its statements are read
+    let access = Block::template().at(&["Resources", "ProficiencyBucketAccess", "Properties"]);
+    assert_eq!(
+        access.value("Roles").as_deref(),
+        Some("[!Ref ProficiencyFunctionRole]"),
+        "the policy is attached to the proficiency function's role"
+    );
+    let bucket = statements(&access.at(&["PolicyDocument", "Statement"]));
+    // THEN they are exactly these: its own inbox, remainders and reports,
+    // and no other function's inbox or reports.
+    let expected: Vec<(String, String)> = [
+        (
+            "[s3:GetObject, s3:PutObject]",
+            "!Sub ${Bucket.Arn}/inbox/connect/*",
+        ),
+        (
+            "[s3:GetObject, s3:PutObject]",
+            "!Sub ${Bucket.Arn}/remaining/*",
+        ),
+        ("s3:PutObject", "!Sub ${Bucket.Arn}/reports/proficiency/*"),
+        ("s3:ListBucket", "!GetAtt Bucket.Arn"),
+    ]
+    .iter()
+    .map(|(action, resource)| ((*action).to_owned(), (*resource).to_owned()))
+    .collect();
+    assert_eq!(bucket, expected, "the proficiency function's bucket access");
+}
+
+#[test]
+fn proficiency_gets_exactly_the_configuration_contract() {
+    let variables = proficiency_block(&["Properties", "Environment", "Variables"]).lines();
+    let mut got = variables.clone();
+    got.sort();
+    let mut want: Vec<String> = [
+        "DRY_RUN: !Ref ProficiencyDryRun",
+        "MAIL_FROM: !Ref MailFrom",
+        "ADMIN_EMAILS: !Ref AdminEmails",
+        "CONNECT_INSTANCE_ID: !Ref ConnectInstanceId",
+        "CONNECT_MAX_RPS: !Ref ConnectMaxRps",
+    ]
+    .iter()
+    .map(|line| (*line).to_owned())
+    .collect();
+    want.sort();
+    assert_eq!(got, want, "the proficiency function's environment");
+
+    // The instance id has no default: a deploy must name the instance, by
+    // its id (the ARN would not fit the policy's resources).
+    let instance = template_block(&["Parameters", "ConnectInstanceId"]);
+    assert!(
+        !instance.iter().any(|line| line.starts_with("Default:")),
+        "ConnectInstanceId is required: {instance:?}"
+    );
+    assert_has_line(
+        &instance,
+        "AllowedPattern: \"^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$\"",
+        "the instance id, not its ARN",
+    );
+    let rate = template_block(&["Parameters", "ConnectMaxRps"]);
+    assert_has_line(&rate, "Type: Number", "a rate");
+    assert_has_line(&rate, "Default: 2", "Connect's default write quota");
+    let dry_run = template_block(&["Parameters", "ProficiencyDryRun"]);
+    assert_has_line(&dry_run, "Default: \"false\"", "uploads apply by default");
+    assert_has_line(
+        &dry_run,
+        "AllowedValues: [\"true\", \"false\"]",
+        "DRY_RUN is true or false",
+    );
+}
+
+#[test]
+fn proficiency_is_built_by_cargo_lambda_and_may_run_fifteen_minutes() {
+    let metadata = proficiency_block(&["Metadata"]).lines();
+    assert_has_line(
+        &metadata,
+        "BuildMethod: rust-cargolambda",
+        "sam build uses cargo-lambda",
+    );
+    assert_has_line(
+        &metadata,
+        "Binary: proficiency",
+        "the proficiency crate's binary",
+    );
+    let properties = proficiency_block(&["Properties"]);
+    for (key, wanted) in [("CodeUri", ".."), ("Timeout", "900"), ("MemorySize", "512")] {
+        assert_eq!(
+            properties.value(key).as_deref(),
+            Some(wanted),
+            "the proficiency function's {key}"
+        );
+    }
+}
+
+#[test]
+fn failed_proficiency_uploads_are_retried_twice_then_kept_in_the_failure_queue() {
+    let config = proficiency_block(&["Properties", "EventInvokeConfig"]).lines();
+    for (wanted, why) in [
+        (
+            "MaximumRetryAttempts: 2",
+            "S3 invokes are retried (a re-run skips what is done)",
+        ),
+        ("Type: SQS", "failed events are kept"),
+        (
+            "Destination: !GetAtt FailureQueue.Arn",
+            "failed events go to the failure queue",
+        ),
+    ] {
+        assert_has_line(&config, wanted, why);
+    }
+}
+
+#[test]
+fn outputs_say_where_proficiency_csvs_go_and_which_function_to_test() {
+    for (output, wanted) in [
+        (
+            "ProficiencyFunctionArn",
+            "Value: !GetAtt ProficiencyFunction.Arn",
+        ),
+        (
+            "ConnectUploadPrefix",
+            "Value: !Sub s3://${Bucket}/inbox/connect/",
+        ),
+        (
+            "ProficiencyReports",
+            "Value: !Sub s3://${Bucket}/reports/proficiency/",
+        ),
     ] {
         assert_has_line(
             &template_block(&["Outputs", output]),

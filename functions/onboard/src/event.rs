@@ -35,27 +35,7 @@ pub fn objects(event: &S3Event) -> Vec<ObjectRef> {
 
 /// Decodes an S3 event key: form-style, so `+` is a space and `%2B` a plus.
 pub fn decode_key(raw: &str) -> String {
-    let spaced = raw.replace('+', " ");
-    percent_decode(&spaced)
-}
-
-fn percent_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(byte) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    connectors::store::decode_event_key(raw)
 }
 
 /// What the function does with a key.

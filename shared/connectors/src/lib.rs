@@ -12,6 +12,7 @@
 pub mod arcgis;
 pub mod aws;
 pub mod config;
+pub mod connect;
 pub mod csvfile;
 pub mod deadline;
 mod error;

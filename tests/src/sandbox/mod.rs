@@ -3,15 +3,24 @@
 //!
 //! - [`arcgis`]: an ArcGIS Online / Enterprise portal (`sharing/rest` and
 //!   `portaladmin`), following `specs/arcgis-rest.md`.
+//! - [`connect`]: Amazon Connect users, user proficiencies and predefined
+//!   attributes (REST-JSON, for the real `aws-sdk-connect` client), following
+//!   `specs/aws.md` §1.
 //! - [`faults`]: the deterministic fault injection the simulators share.
 //!
-//! The ArcGIS types are re-exported here, so tests write
-//! `rollcall_tests::sandbox::{ArcgisSandbox, SandboxConfig, SeedMember}`.
+//! The ArcGIS and Connect types are re-exported here, so tests write
+//! `rollcall_tests::sandbox::{ArcgisSandbox, SandboxConfig, SeedMember}` or
+//! `rollcall_tests::sandbox::{ConnectSandbox, ConnectConfig}`.
 
 pub mod arcgis;
+pub mod connect;
 pub mod faults;
 
 pub use arcgis::{
     ArcgisSandbox, CallStats, GeneratedOrg, InvitationMail, MemberView, OrgSpec, PortalMode,
     SandboxConfig, SeedMember, DAY_MS, DEFAULT_ADMIN_PASSWORD, SYSTEM_ACCOUNTS,
+};
+pub use connect::{
+    ConnectCalls, ConnectConfig, ConnectSandbox, CONNECT_DEFAULT_RATES, DEFAULT_INSTANCE_ID,
+    OPERATIONS as CONNECT_OPERATIONS,
 };

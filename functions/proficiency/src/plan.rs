@@ -1,0 +1,398 @@
+//! What one agent's rows change: a pure function of the agent's current
+//! proficiencies and the rows, decided before anything is written.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use connectors::connect::Proficiency;
+use serde::Serialize;
+
+use crate::rows::{Action, Request};
+
+/// What happened (or would happen) to one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Added,
+    Updated,
+    Removed,
+    /// Already true, or a duplicate row.
+    Skipped,
+    Failed,
+    /// Dry run: would change.
+    Planned,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Added => "added",
+            Outcome::Updated => "updated",
+            Outcome::Removed => "removed",
+            Outcome::Skipped => "skipped",
+            Outcome::Failed => "failed",
+            Outcome::Planned => "planned",
+        }
+    }
+}
+
+/// The Connect write a row rides on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Call {
+    Associate,
+    Update,
+    Disassociate,
+}
+
+/// One row's part of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowPlan {
+    /// Index into the rows given to [`plan`].
+    pub index: usize,
+    pub outcome: Outcome,
+    /// What the row does, e.g. `add at level 3`, or why it is skipped or failed.
+    pub reason: String,
+    /// The calls the row's success depends on.
+    pub calls: Vec<Call>,
+}
+
+/// One agent's writes: at most one call of each kind.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AgentPlan {
+    pub disassociate: Vec<(String, String)>,
+    pub update: Vec<Proficiency>,
+    pub associate: Vec<Proficiency>,
+    pub rows: Vec<RowPlan>,
+}
+
+fn tenths(level: f32) -> i32 {
+    (level * 10.0).round() as i32
+}
+
+fn show(level: f32) -> String {
+    if level.fract() == 0.0 {
+        format!("{level:.0}")
+    } else {
+        format!("{level}")
+    }
+}
+
+/// Plans `rows` (all for one agent, attribute and value names already in
+/// the instance's spelling) against `current`, within `quota`.
+pub fn plan(current: &[Proficiency], rows: &[&Request], quota: usize) -> AgentPlan {
+    let mut plans: Vec<RowPlan> = (0..rows.len())
+        .map(|index| RowPlan {
+            index,
+            outcome: Outcome::Planned,
+            reason: String::new(),
+            calls: Vec::new(),
+        })
+        .collect();
+    let mut settled = vec![false; rows.len()];
+    let fail = |plans: &mut Vec<RowPlan>, settled: &mut Vec<bool>, i: usize, reason: String| {
+        plans[i].outcome = Outcome::Failed;
+        plans[i].reason = reason;
+        settled[i] = true;
+    };
+
+    // Rows on the same attribute and value: identical ones are duplicates,
+    // different ones contradict each other.
+    let mut by_key: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        by_key
+            .entry((r.attribute.as_str(), r.value.as_str()))
+            .or_default()
+            .push(i);
+    }
+    for ((attribute, value), group) in &by_key {
+        if group.len() < 2 {
+            continue;
+        }
+        let first = rows[group[0]];
+        let same = group.iter().all(|i| {
+            rows[*i].action == first.action && rows[*i].level.map(tenths) == first.level.map(tenths)
+        });
+        if same {
+            for i in &group[1..] {
+                plans[*i].outcome = Outcome::Skipped;
+                plans[*i].reason = format!("duplicate of line {}", first.line);
+                settled[*i] = true;
+            }
+        } else {
+            let lines: Vec<String> = group.iter().map(|i| rows[*i].line.to_string()).collect();
+            for i in group {
+                let reason = format!(
+                    "conflicting rows for {attribute} = {value}: lines {}",
+                    lines.join(", ")
+                );
+                fail(&mut plans, &mut settled, *i, reason);
+            }
+        }
+    }
+
+    // `set` decides an attribute whole; other rows on it contradict it.
+    let mut set_lines: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        if r.action == Action::Set && !settled[i] {
+            set_lines
+                .entry(r.attribute.as_str())
+                .or_default()
+                .push(r.line);
+        }
+    }
+    for (i, r) in rows.iter().enumerate() {
+        if settled[i] || r.action == Action::Set {
+            continue;
+        }
+        if let Some(lines) = set_lines.get(r.attribute.as_str()) {
+            let lines: Vec<String> = lines.iter().map(u64::to_string).collect();
+            let reason = format!(
+                "conflicts with the set rows for attribute {} (lines {})",
+                r.attribute,
+                lines.join(", ")
+            );
+            fail(&mut plans, &mut settled, i, reason);
+        }
+    }
+
+    let have: BTreeMap<(&str, &str), f32> = current
+        .iter()
+        .map(|p| ((p.attribute.as_str(), p.value.as_str()), p.level))
+        .collect();
+    let mut out = AgentPlan::default();
+    for (i, r) in rows.iter().enumerate() {
+        if settled[i] {
+            continue;
+        }
+        let key = (r.attribute.as_str(), r.value.as_str());
+        let p = &mut plans[i];
+        match (r.action, r.level, have.get(&key)) {
+            (Action::Remove, _, Some(_)) => {
+                out.disassociate
+                    .push((r.attribute.clone(), r.value.clone()));
+                p.reason = "remove".into();
+                p.calls.push(Call::Disassociate);
+            }
+            (Action::Remove, _, None) => {
+                p.outcome = Outcome::Skipped;
+                p.reason = "not associated; nothing to remove".into();
+            }
+            (_, Some(level), None) => {
+                out.associate.push(Proficiency {
+                    attribute: r.attribute.clone(),
+                    value: r.value.clone(),
+                    level,
+                });
+                p.reason = match r.action {
+                    Action::Update => {
+                        format!("add at level {} (it was not associated)", show(level))
+                    }
+                    _ => format!("add at level {}", show(level)),
+                };
+                p.calls.push(Call::Associate);
+            }
+            (_, Some(level), Some(now)) if tenths(*now) == tenths(level) => {
+                p.outcome = Outcome::Skipped;
+                p.reason = format!("already at level {}", show(level));
+            }
+            (_, Some(level), Some(now)) => {
+                out.update.push(Proficiency {
+                    attribute: r.attribute.clone(),
+                    value: r.value.clone(),
+                    level,
+                });
+                p.reason = format!("update level {} to {}", show(*now), show(level));
+                p.calls.push(Call::Update);
+            }
+            (_, None, _) => {
+                p.outcome = Outcome::Failed;
+                p.reason = "level: is required".into();
+            }
+        }
+    }
+
+    // `set`: the attribute's other values go, on the first set row's account.
+    for attribute in set_lines.keys() {
+        let wanted: BTreeSet<&str> = rows
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| r.action == Action::Set && r.attribute == *attribute && !settled[*i])
+            .map(|(_, r)| r.value.as_str())
+            .collect();
+        let extra: Vec<&str> = current
+            .iter()
+            .filter(|p| p.attribute == *attribute && !wanted.contains(p.value.as_str()))
+            .map(|p| p.value.as_str())
+            .collect();
+        if extra.is_empty() {
+            continue;
+        }
+        for value in &extra {
+            out.disassociate
+                .push((attribute.to_string(), value.to_string()));
+        }
+        if let Some(i) = (0..rows.len()).find(|i| {
+            rows[*i].action == Action::Set && rows[*i].attribute == *attribute && !settled[*i]
+        }) {
+            let p = &mut plans[i];
+            if p.outcome == Outcome::Skipped {
+                p.outcome = Outcome::Planned;
+                p.reason = format!("keep at level {}", show(rows[i].level.unwrap_or_default()));
+            }
+            p.reason = format!("{}; remove the other values {}", p.reason, extra.join(", "));
+            p.calls.push(Call::Disassociate);
+        }
+    }
+
+    let after = have.len() - out.disassociate.len() + out.associate.len();
+    if after > quota {
+        let reason = format!(
+            "the agent would hold {after} proficiencies, more than the quota of {quota}; nothing was changed for this agent"
+        );
+        for p in plans.iter_mut().filter(|p| p.outcome != Outcome::Failed) {
+            p.outcome = Outcome::Failed;
+            p.reason = reason.clone();
+            p.calls.clear();
+        }
+        out.associate.clear();
+        out.update.clear();
+        out.disassociate.clear();
+    }
+    out.rows = plans;
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::IdKind;
+
+    fn req(line: u64, action: Action, attribute: &str, value: &str, level: Option<f32>) -> Request {
+        Request {
+            line,
+            identifier: "jane".into(),
+            id_kind: IdKind::Username,
+            action,
+            attribute: attribute.into(),
+            value: value.into(),
+            level,
+        }
+    }
+
+    fn prof(attribute: &str, value: &str, level: f32) -> Proficiency {
+        Proficiency {
+            attribute: attribute.into(),
+            value: value.into(),
+            level,
+        }
+    }
+
+    #[test]
+    fn one_call_of_each_kind_carries_every_change() {
+        let current = [
+            prof("Language", "French", 2.0),
+            prof("Language", "German", 3.0),
+            prof("Skill", "Billing", 4.0),
+        ];
+        let rows = [
+            req(2, Action::Add, "Skill", "Sales", Some(3.0)),
+            req(3, Action::Update, "Language", "French", Some(5.0)),
+            req(4, Action::Update, "Skill", "Support", Some(2.0)),
+            req(5, Action::Remove, "Skill", "Billing", None),
+            req(6, Action::Remove, "Skill", "Refunds", None),
+            req(7, Action::Add, "Language", "German", Some(3.0)),
+        ];
+        let refs: Vec<&Request> = rows.iter().collect();
+        let plan = plan(&current, &refs, 10);
+        assert_eq!(
+            plan.associate,
+            [prof("Skill", "Sales", 3.0), prof("Skill", "Support", 2.0)]
+        );
+        assert_eq!(plan.update, [prof("Language", "French", 5.0)]);
+        assert_eq!(
+            plan.disassociate,
+            [("Skill".to_string(), "Billing".to_string())]
+        );
+        let reasons: Vec<&str> = plan.rows.iter().map(|r| r.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "add at level 3",
+                "update level 2 to 5",
+                "add at level 2 (it was not associated)",
+                "remove",
+                "not associated; nothing to remove",
+                "already at level 3"
+            ]
+        );
+    }
+
+    #[test]
+    fn set_makes_the_attribute_exactly_the_rows() {
+        let current = [
+            prof("Language", "French", 2.0),
+            prof("Language", "German", 3.0),
+        ];
+        let rows = [
+            req(2, Action::Set, "Language", "French", Some(2.0)),
+            req(3, Action::Set, "Language", "Spanish", Some(4.0)),
+            req(4, Action::Add, "Language", "Italian", Some(1.0)),
+        ];
+        let refs: Vec<&Request> = rows.iter().collect();
+        let plan = plan(&current, &refs, 10);
+        assert_eq!(
+            plan.disassociate,
+            [("Language".to_string(), "German".to_string())]
+        );
+        assert_eq!(plan.associate, [prof("Language", "Spanish", 4.0)]);
+        assert_eq!(
+            plan.rows[0].reason,
+            "keep at level 2; remove the other values German"
+        );
+        assert_eq!(plan.rows[0].calls, [Call::Disassociate]);
+        assert_eq!(plan.rows[2].outcome, Outcome::Failed);
+        assert_eq!(
+            plan.rows[2].reason,
+            "conflicts with the set rows for attribute Language (lines 2, 3)"
+        );
+    }
+
+    #[test]
+    fn duplicates_are_skipped_and_contradictions_fail() {
+        let rows = [
+            req(2, Action::Add, "Skill", "Sales", Some(3.0)),
+            req(3, Action::Add, "Skill", "Sales", Some(3.0)),
+            req(4, Action::Add, "Skill", "Billing", Some(3.0)),
+            req(5, Action::Remove, "Skill", "Billing", None),
+        ];
+        let refs: Vec<&Request> = rows.iter().collect();
+        let plan = plan(&[], &refs, 10);
+        assert_eq!(
+            (plan.rows[1].outcome, plan.rows[1].reason.as_str()),
+            (Outcome::Skipped, "duplicate of line 2")
+        );
+        assert_eq!(
+            plan.rows[2].reason,
+            "conflicting rows for Skill = Billing: lines 4, 5"
+        );
+        assert_eq!(plan.rows[3].outcome, Outcome::Failed);
+        assert_eq!(plan.associate, [prof("Skill", "Sales", 3.0)]);
+    }
+
+    #[test]
+    fn the_quota_is_checked_before_anything_is_written() {
+        let current: Vec<Proficiency> = (0..9)
+            .map(|i| prof("Skill", &format!("S{i}"), 1.0))
+            .collect();
+        let rows = [
+            req(2, Action::Add, "Skill", "New1", Some(1.0)),
+            req(3, Action::Add, "Skill", "New2", Some(1.0)),
+        ];
+        let refs: Vec<&Request> = rows.iter().collect();
+        let plan = plan(&current, &refs, 10);
+        assert!(plan.associate.is_empty());
+        assert!(plan.rows.iter().all(|r| r.outcome == Outcome::Failed));
+        assert!(plan.rows[0]
+            .reason
+            .starts_with("the agent would hold 11 proficiencies, more than the quota of 10"));
+    }
+}

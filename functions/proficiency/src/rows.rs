@@ -1,0 +1,214 @@
+//! The proficiency CSV: its columns and the validation of each row.
+
+use connectors::csvfile::{normalize_header, Column, ColumnMap, Row};
+
+/// The columns of a proficiency file.
+pub const COLUMNS: &[Column] = &[
+    Column {
+        name: "identifier",
+        aliases: &["agent", "user"],
+        required: true,
+    },
+    Column {
+        name: "identifier_type",
+        aliases: &["idtype"],
+        required: true,
+    },
+    Column {
+        name: "action",
+        aliases: &[],
+        required: true,
+    },
+    Column {
+        name: "attribute",
+        aliases: &["attributename"],
+        required: true,
+    },
+    Column {
+        name: "value",
+        aliases: &["attributevalue"],
+        required: true,
+    },
+    Column {
+        name: "level",
+        aliases: &["proficiencylevel"],
+        required: true,
+    },
+];
+
+/// What a row asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Add,
+    Remove,
+    Update,
+    /// The agent's proficiencies for the attribute become exactly the `set` rows.
+    Set,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Add => "add",
+            Action::Remove => "remove",
+            Action::Update => "update",
+            Action::Set => "set",
+        }
+    }
+}
+
+/// How the agent is named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IdKind {
+    Username,
+    UserId,
+}
+
+/// A valid row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub line: u64,
+    pub identifier: String,
+    pub id_kind: IdKind,
+    pub action: Action,
+    pub attribute: String,
+    pub value: String,
+    /// 1.0–5.0; `None` for `remove`.
+    pub level: Option<f32>,
+}
+
+/// Longest attribute name or value Connect accepts.
+pub const MAX_NAME: usize = 100;
+
+/// Checks one row; every problem names its field.
+pub fn validate(row: &Row, columns: &ColumnMap) -> Result<Request, Vec<String>> {
+    let get = |name: &str| columns.get(row, name).to_string();
+    let mut problems = Vec::new();
+    if row.fields.len() > columns.width {
+        problems.push(format!(
+            "has {} fields but the header has {} (a comma inside a value needs quotes)",
+            row.fields.len(),
+            columns.width
+        ));
+    }
+    let identifier = get("identifier");
+    if identifier.is_empty() {
+        problems.push("identifier: is required".into());
+    }
+    let kind_text = get("identifier_type");
+    let id_kind = match normalize_header(&kind_text).as_str() {
+        "username" => Some(IdKind::Username),
+        "userid" | "id" => Some(IdKind::UserId),
+        _ => {
+            problems.push(format!(
+                "identifier_type: {kind_text:?} is not username or user_id"
+            ));
+            None
+        }
+    };
+    let action_text = get("action");
+    let action = match action_text.to_ascii_lowercase().as_str() {
+        "add" => Some(Action::Add),
+        "remove" => Some(Action::Remove),
+        "update" => Some(Action::Update),
+        "set" => Some(Action::Set),
+        _ => {
+            problems.push(format!(
+                "action: {action_text:?} is not add, remove, update or set"
+            ));
+            None
+        }
+    };
+    let attribute = get("attribute");
+    let value = get("value");
+    for (field, text) in [("attribute", &attribute), ("value", &value)] {
+        if text.is_empty() {
+            problems.push(format!("{field}: is required"));
+        } else if text.chars().count() > MAX_NAME {
+            problems.push(format!("{field}: is longer than {MAX_NAME} characters"));
+        }
+    }
+    let level_text = get("level");
+    let level = match action {
+        Some(Action::Remove) => None,
+        _ => match level_text.parse::<f32>() {
+            Ok(l) if (1.0..=5.0).contains(&l) => Some(l),
+            Ok(_) => {
+                problems.push(format!("level: {level_text} is not between 1.0 and 5.0"));
+                None
+            }
+            Err(_) if level_text.is_empty() => {
+                problems.push("level: is required for add, update and set".into());
+                None
+            }
+            Err(_) => {
+                problems.push(format!("level: {level_text:?} is not a number"));
+                None
+            }
+        },
+    };
+    match (problems.is_empty(), id_kind, action) {
+        (true, Some(id_kind), Some(action)) => Ok(Request {
+            line: row.line,
+            identifier,
+            id_kind,
+            action,
+            attribute,
+            value,
+            level,
+        }),
+        _ => Err(problems),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use connectors::csvfile;
+
+    fn check(line: &str) -> Result<Request, Vec<String>> {
+        let file = format!("identifier,identifier_type,action,attribute,value,level\n{line}\n");
+        let table = csvfile::parse(file.as_bytes()).unwrap();
+        let columns = ColumnMap::new(&table.headers, COLUMNS).unwrap();
+        validate(&table.rows[0], &columns)
+    }
+
+    #[test]
+    fn good_rows() {
+        let r = check("jane.doe,username,add,Language,French,3").unwrap();
+        assert_eq!((r.action, r.level, r.line), (Action::Add, Some(3.0), 2));
+        let r = check("1b2c,User ID,Remove,Language,French,").unwrap();
+        assert_eq!(
+            (r.id_kind, r.action, r.level),
+            (IdKind::UserId, Action::Remove, None)
+        );
+    }
+
+    #[test]
+    fn each_problem_names_its_field() {
+        let problems = check(",email,promote,,French,9").unwrap_err();
+        let fields: Vec<&str> = problems
+            .iter()
+            .map(|p| p.split(':').next().unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "identifier",
+                "identifier_type",
+                "action",
+                "attribute",
+                "level"
+            ]
+        );
+        assert_eq!(
+            check("a,username,add,Language,French,high").unwrap_err(),
+            ["level: \"high\" is not a number"]
+        );
+        let long = "x".repeat(101);
+        assert_eq!(
+            check(&format!("a,username,set,{long},v,2")).unwrap_err(),
+            ["attribute: is longer than 100 characters"]
+        );
+    }
+}
