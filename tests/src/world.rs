@@ -215,3 +215,116 @@ pub fn encode_key(key: &str) -> String {
     }
     out
 }
+
+/// Moto plus a Connect sandbox, for the proficiency tests and benchmark.
+pub struct ConnectWorld {
+    pub tag: String,
+    pub moto: Moto,
+    pub connect: crate::sandbox::ConnectSandbox,
+    pub bucket: String,
+    pub mail_from: String,
+    pub admin_email: String,
+}
+
+/// The proficiency handler with every real adapter.
+pub type ProficiencyHandler =
+    proficiency::Handler<S3Store, SesMailer, connectors::connect::ConnectClient>;
+
+impl ConnectWorld {
+    /// A fresh bucket, sender and admin address, and a Connect sandbox.
+    pub async fn new(config: crate::sandbox::ConnectConfig) -> Self {
+        let moto = Moto::connect().await;
+        let connect = crate::sandbox::ConnectSandbox::start(config).await;
+        let tag = unique_name("c");
+        let bucket = unique_name("rollcall");
+        moto.create_bucket(&bucket).await;
+        let mail_from = format!("rollcall-{tag}@example.org");
+        let admin_email = format!("admins-{tag}@example.org");
+        moto.verify_sender(&mail_from).await;
+        Self {
+            tag,
+            moto,
+            connect,
+            bucket,
+            mail_from,
+            admin_email,
+        }
+    }
+
+    /// The configuration a deployment would have (live), pacing at `max_rps`.
+    pub fn config(&self, max_rps: f64) -> proficiency::ProficiencyConfig {
+        proficiency::ProficiencyConfig {
+            mail_from: self.mail_from.clone(),
+            admin_emails: vec![self.admin_email.clone()],
+            instance_id: self.connect.instance_id().to_string(),
+            max_rps,
+            ..proficiency::ProficiencyConfig::default()
+        }
+    }
+
+    /// The real aws-sdk-connect client pointed at the sandbox, as
+    /// `AWS_ENDPOINT_URL_CONNECT` would point it.
+    pub fn connect_client(&self, max_rps: f64) -> connectors::connect::ConnectClient {
+        let conf = aws_sdk_connect::config::Builder::from(&self.moto.conf)
+            .endpoint_url(self.connect.url())
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(8))
+            .build();
+        connectors::connect::ConnectClient::new(
+            aws_sdk_connect::Client::from_conf(conf),
+            self.connect.instance_id(),
+            &connectors::connect::ConnectRates { max_rps },
+        )
+    }
+
+    /// The real handler against moto and the Connect sandbox.
+    pub fn handler(&self, config: proficiency::ProficiencyConfig) -> ProficiencyHandler {
+        let aws = AwsClients::from_conf(&self.moto.conf);
+        let connect = self.connect_client(config.max_rps);
+        proficiency::Handler {
+            store: aws.s3,
+            mailer: aws.mail,
+            connect,
+            config,
+        }
+    }
+
+    /// Uploads a CSV; returns its ETag.
+    pub async fn drop_csv(&self, key: &str, body: &str) -> String {
+        self.moto
+            .put_object(&self.bucket, key, body.as_bytes(), &[])
+            .await
+    }
+
+    /// The object's text, or `None`.
+    pub async fn text(&self, key: &str) -> Option<String> {
+        self.moto
+            .get_object(&self.bucket, key)
+            .await
+            .map(|(body, _, _)| String::from_utf8(body).expect("UTF-8 object"))
+    }
+
+    /// The text at an `s3://bucket/key` URI of this world's bucket.
+    pub async fn text_at(&self, uri: &str) -> String {
+        let key = uri
+            .trim_start_matches(&format!("s3://{}/", self.bucket))
+            .to_string();
+        self.text(&key)
+            .await
+            .unwrap_or_else(|| panic!("{uri} does not exist"))
+    }
+
+    /// A console invocation for `key`.
+    pub fn console(&self, key: &str, dry_run: bool) -> LambdaEvent<serde_json::Value> {
+        LambdaEvent::new(
+            json!({"bucket": self.bucket, "key": key, "dry_run": dry_run}),
+            Context::default(),
+        )
+    }
+
+    /// The S3 event for `key`, as JSON (the function takes either shape).
+    pub fn s3_event(&self, key: &str) -> LambdaEvent<serde_json::Value> {
+        let event =
+            serde_json::to_value(s3_event(&self.bucket, key)).expect("an S3 event serialises");
+        LambdaEvent::new(event, Context::default())
+    }
+}

@@ -1,0 +1,281 @@
+//! End-to-end proficiency updates: the real handler with the real S3 and SES
+//! adapters against moto and the real aws-sdk-connect client against the
+//! Connect sandbox.
+
+use rollcall_tests::sandbox::ConnectConfig;
+use rollcall_tests::world::ConnectWorld;
+
+/// An instance with two attributes and three agents.
+async fn instance(config: ConnectConfig) -> (ConnectWorld, [String; 3]) {
+    let world = ConnectWorld::new(config).await;
+    let c = &world.connect;
+    c.add_attribute("Language", &["English", "French", "German", "Spanish"]);
+    c.add_attribute("Skill", &["Billing", "Refunds", "Sales", "Support"]);
+    let jane = c.add_agent("jane.doe");
+    let li = c.add_agent("li.wei");
+    let omar = c.add_agent("omar.haddad");
+    c.set_proficiency(&jane, "Language", "French", 2.0);
+    c.set_proficiency(&jane, "Language", "German", 3.0);
+    c.set_proficiency(&li, "Skill", "Billing", 4.0);
+    c.set_proficiency(&li, "Skill", "Sales", 2.0);
+    (world, [jane, li, omar])
+}
+
+fn mixed(li: &str) -> String {
+    format!(
+        "\
+identifier,identifier_type,action,attribute,value,level
+jane.doe,username,add,Language,Spanish,4
+jane.doe,username,remove,Language,German,
+jane.doe,username,update,Language,French,5
+JANE.DOE,username,add,Language,spanish,4
+{li},user_id,set,Skill,Support,3
+li.wei,username,update,Language,English,2
+omar.haddad,username,add,Skill,Sales,9
+ghost.agent,username,add,Skill,Sales,2
+omar.haddad,username,add,Langauge,French,2
+omar.haddad,username,add,Skill,Refunds,1
+"
+    )
+}
+
+fn profs(world: &ConnectWorld, id: &str) -> Vec<(String, String, f32)> {
+    world.connect.proficiencies(id)
+}
+
+fn p(attribute: &str, value: &str, level: f32) -> (String, String, f32) {
+    (attribute.into(), value.into(), level)
+}
+
+#[tokio::test]
+async fn a_mixed_file_leaves_each_agent_exactly_right_with_one_call_per_kind() {
+    // GIVEN an instance and a mixed file dropped into the inbox
+    let (world, [jane, li, omar]) = instance(ConnectConfig::new()).await;
+    let key = "inbox/connect/team.csv";
+    world.drop_csv(key, &mixed(&li)).await;
+    let handler = world.handler(world.config(50.0));
+
+    // WHEN the S3 event arrives
+    let response = handler
+        .handle(world.s3_event(key))
+        .await
+        .expect("the run succeeds");
+
+    // THEN each agent holds exactly what the rows say
+    assert_eq!(
+        profs(&world, &jane),
+        [p("Language", "French", 5.0), p("Language", "Spanish", 4.0)]
+    );
+    assert_eq!(
+        profs(&world, &li),
+        [p("Language", "English", 2.0), p("Skill", "Support", 3.0)]
+    );
+    assert_eq!(profs(&world, &omar), [p("Skill", "Refunds", 1.0)]);
+
+    // AND each agent's proficiencies were read once and written with at most one call of each kind
+    let calls = world.connect.calls();
+    for (agent, expected) in [
+        (&jane, [1, 1, 1, 1]),
+        (&li, [1, 1, 0, 1]),
+        (&omar, [1, 1, 0, 0]),
+    ] {
+        let got = [
+            "ListUserProficiencies",
+            "AssociateUserProficiencies",
+            "UpdateUserProficiencies",
+            "DisassociateUserProficiencies",
+        ]
+        .map(|op| calls.user_count(op, agent));
+        assert_eq!(got, expected, "calls for {agent}");
+    }
+    assert_eq!(
+        calls.count("SearchUsers"),
+        4,
+        "four usernames, each searched once"
+    );
+    assert_eq!(calls.count("DescribeUser"), 1);
+
+    // AND the report says what happened to every row
+    let report = world.text_at(response.report.as_deref().unwrap()).await;
+    assert_eq!(
+        report,
+        format!(
+            "\
+line,identifier,identifier_type,action,attribute,value,level,outcome,reason
+2,jane.doe,username,add,Language,Spanish,4,added,add at level 4
+3,jane.doe,username,remove,Language,German,,removed,remove
+4,jane.doe,username,update,Language,French,5,updated,update level 2 to 5
+5,JANE.DOE,username,add,Language,spanish,4,skipped,duplicate of line 2
+6,{li},user_id,set,Skill,Support,3,added,\"add at level 3; remove the other values Billing, Sales\"
+7,li.wei,username,update,Language,English,2,added,add at level 2 (it was not associated)
+8,omar.haddad,username,add,Skill,Sales,9,failed,level: 9 is not between 1.0 and 5.0
+9,ghost.agent,username,add,Skill,Sales,2,failed,\"identifier: no agent has the username \"\"ghost.agent\"\"\"
+10,omar.haddad,username,add,Langauge,French,2,failed,\"attribute: \"\"Langauge\"\" is not a predefined attribute of this instance\"
+11,omar.haddad,username,add,Skill,Refunds,1,added,add at level 1
+"
+        )
+    );
+    assert_eq!(
+        serde_json::to_value(response.counts).unwrap(),
+        serde_json::json!({"added": 4, "updated": 1, "removed": 1, "skipped": 1, "failed": 3, "planned": 0, "successful": 6})
+    );
+
+    // AND the inbox file keeps only the failed rows, with their reasons
+    assert_eq!(
+        world.text(key).await.unwrap(),
+        "\
+identifier,identifier_type,action,attribute,value,level,error
+omar.haddad,username,add,Skill,Sales,9,level: 9 is not between 1.0 and 5.0
+ghost.agent,username,add,Skill,Sales,2,\"identifier: no agent has the username \"\"ghost.agent\"\"\"
+omar.haddad,username,add,Langauge,French,2,\"attribute: \"\"Langauge\"\" is not a predefined attribute of this instance\"
+"
+    );
+    let mails = world.moto.sent_mails_to(&world.admin_email).await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(
+        mails[0].subject,
+        "rollcall proficiency: 6 successful, 3 failed, 1 skipped (inbox/connect/team.csv)"
+    );
+}
+
+#[tokio::test]
+async fn throttling_at_two_requests_a_second_is_survived_with_every_row_right() {
+    // GIVEN an instance enforcing Connect's default rates (writes 2/s), and a
+    // run that tries to go three times faster
+    let world = ConnectWorld::new(ConnectConfig::new().with_connect_rates(1.0)).await;
+    world.connect.add_attribute("Skill", &["Sales", "Support"]);
+    let mut csv = String::from("identifier,identifier_type,action,attribute,value,level\n");
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let name = format!("agent.{i}");
+        ids.push(world.connect.add_agent(&name));
+        csv.push_str(&format!("{name},username,add,Skill,Sales,{}\n", 1 + i % 5));
+    }
+    world.drop_csv("inbox/connect/fast.csv", &csv).await;
+    let handler = world.handler(world.config(6.0));
+
+    // WHEN the file is processed
+    let response = handler
+        .handle(world.console("inbox/connect/fast.csv", false))
+        .await
+        .unwrap();
+
+    // THEN Connect throttled some calls, the SDK retried them, and every row is right
+    let calls = world.connect.calls();
+    assert!(
+        calls.throttled_total() > 0,
+        "no throttling happened: {:?}",
+        calls.to_json()
+    );
+    assert_eq!(response.counts.added, 8, "{:?}", response.counts);
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(profs(&world, id), [p("Skill", "Sales", (1 + i % 5) as f32)]);
+    }
+}
+
+#[tokio::test]
+async fn dry_run_reports_the_plan_and_writes_nothing() {
+    // GIVEN the mixed file, invoked from the console as a dry run
+    let (world, [jane, li, omar]) = instance(ConnectConfig::new()).await;
+    let key = "inbox/connect/plan.csv";
+    let body = mixed(&li);
+    world.drop_csv(key, &body).await;
+    let before = [
+        profs(&world, &jane),
+        profs(&world, &li),
+        profs(&world, &omar),
+    ];
+    let handler = world.handler(world.config(50.0));
+
+    // WHEN it runs
+    let response = handler.handle(world.console(key, true)).await.unwrap();
+
+    // THEN no agent changed, no write call was made, the file is as it was
+    assert_eq!(
+        [
+            profs(&world, &jane),
+            profs(&world, &li),
+            profs(&world, &omar)
+        ],
+        before
+    );
+    let calls = world.connect.calls();
+    for op in [
+        "AssociateUserProficiencies",
+        "UpdateUserProficiencies",
+        "DisassociateUserProficiencies",
+    ] {
+        assert_eq!(calls.count(op), 0, "{op}");
+    }
+    assert_eq!(world.text(key).await.unwrap(), body);
+    let report = world.text_at(response.report.as_deref().unwrap()).await;
+    assert!(
+        report.contains(
+            "\n2,jane.doe,username,add,Language,Spanish,4,planned,would add at level 4\n"
+        ),
+        "{report}"
+    );
+    assert!(
+        report.contains("\n3,jane.doe,username,remove,Language,German,,planned,would remove\n"),
+        "{report}"
+    );
+    assert!(
+        report.contains(
+            ",planned,\"would add at level 3; remove the other values Billing, Sales\"\n"
+        ),
+        "{report}"
+    );
+    assert_eq!(response.counts.planned, 6);
+}
+
+#[tokio::test]
+async fn rows_not_reached_before_the_deadline_go_to_a_remainder_that_a_second_run_finishes() {
+    // GIVEN a run that starts with less time left than its margin
+    let (world, [jane, li, omar]) = instance(ConnectConfig::new()).await;
+    let key = "inbox/connect/late.csv";
+    world.drop_csv(key, &mixed(&li)).await;
+    let handler = world.handler(world.config(50.0));
+    let mut event = world.s3_event(key);
+    let margin = handler.config.deadline_margin.as_millis() as u64;
+    event.context.deadline = chrono::Utc::now().timestamp_millis() as u64 + margin - 1_000;
+
+    // WHEN it runs
+    let first = handler.handle(event).await.unwrap();
+
+    // THEN no agent was touched; the rows not reached are in remaining/<key>
+    assert_eq!(profs(&world, &omar), []);
+    let remainder = format!("s3://{}/remaining/{key}", world.bucket);
+    assert_eq!(first.remaining.as_deref(), Some(remainder.as_str()));
+    let left = world.text(&format!("remaining/{key}")).await.unwrap();
+    assert_eq!(left.lines().count(), 1 + 7, "{left}");
+    assert!(left.lines().nth(1).unwrap().starts_with(
+        "jane.doe,username,add,Language,Spanish,4,not reached before the Lambda deadline"
+    ));
+    let inbox = world.text(key).await.unwrap();
+    assert_eq!(
+        inbox.lines().count(),
+        1 + 3,
+        "only the failed rows stay in the inbox file: {inbox}"
+    );
+
+    // AND invoking again with the remainder's key finishes the job
+    let second = handler
+        .handle(world.console(&format!("remaining/{key}"), false))
+        .await
+        .unwrap();
+    assert_eq!(second.counts.failed, 0, "{:?}", second.counts);
+    assert_eq!(
+        profs(&world, &jane),
+        [p("Language", "French", 5.0), p("Language", "Spanish", 4.0)]
+    );
+    assert_eq!(
+        profs(&world, &li),
+        [p("Language", "English", 2.0), p("Skill", "Support", 3.0)]
+    );
+    assert_eq!(profs(&world, &omar), [p("Skill", "Refunds", 1.0)]);
+    assert_eq!(
+        world.text(&format!("remaining/{key}")).await.unwrap(),
+        "identifier,identifier_type,action,attribute,value,level,error\n"
+    );
+    assert!(second.remaining.is_none());
+}
