@@ -61,7 +61,8 @@ pub trait ConnectDirectory {
 }
 
 /// Requests a second per Connect operation; the writes and SearchUsers at
-/// `max_rps`, the reads at five times that (Connect's default ratio).
+/// `max_rps`, the reads at five times that (Connect's default ratio). The
+/// limiter uses 90% of each, for network jitter.
 #[derive(Debug, Clone)]
 pub struct ConnectRates {
     pub max_rps: f64,
@@ -136,15 +137,19 @@ impl ConnectClient {
     }
 }
 
+/// Share of a quota the limiter uses: requests leave evenly spaced, but
+/// arrive with network jitter; the slack keeps them inside Connect's bucket.
+const QUOTA_SHARE: f64 = 0.9;
+
 fn limiter(rps: f64) -> DefaultDirectRateLimiter {
     let rps = if rps.is_finite() && rps > 0.0 {
         rps
     } else {
         1.0
     };
-    let period = Duration::from_secs_f64(1.0 / rps);
-    // A small burst: about one second's worth, at least one.
-    let burst = NonZeroU32::new(rps.ceil().clamp(1.0, 50.0) as u32).unwrap_or(NonZeroU32::MIN);
+    let period = Duration::from_secs_f64(1.0 / (rps * QUOTA_SHARE));
+    // A small burst, so a quiet limiter does not stall the first calls.
+    let burst = NonZeroU32::new(rps.ceil().clamp(1.0, 2.0) as u32).unwrap_or(NonZeroU32::MIN);
     let quota = Quota::with_period(period)
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
         .allow_burst(burst);

@@ -302,7 +302,7 @@ fn associate(st: &mut State, user: &str, body: &Map<String, Value>) -> OpResult 
                 e.name
             )));
         };
-        if !attr.values.iter().any(|v| *v == e.value) {
+        if !attr.values.contains(&e.value) {
             return Err(ApiError::invalid_request(format!(
                 "'{}' is not a value of the predefined attribute '{}'.",
                 e.value, e.name
@@ -421,14 +421,14 @@ fn describe_user(st: &State, user: &str) -> OpResult {
     }))
 }
 
-/// Users in id order, after the key in `token`: `(page, next token)`.
-fn agents_page<'a>(
-    st: &'a State,
+/// Users in id order, after the key `after`: `(page, next token)`.
+fn agents_page(
+    st: &State,
     after: Option<String>,
     max: usize,
     tag: char,
     keep: impl Fn(&Agent) -> bool,
-) -> (Vec<&'a Agent>, Option<String>) {
+) -> (Vec<&Agent>, Option<String>) {
     let start = after.map_or(Bound::Unbounded, Bound::Excluded);
     let mut iter = st
         .agents
