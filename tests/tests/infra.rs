@@ -838,18 +838,29 @@ fn proficiency_gets_exactly_the_configuration_contract() {
     want.sort();
     assert_eq!(got, want, "the proficiency function's environment");
 
-    // The instance id has no default: a deploy must name the instance, by
-    // its id (the ARN would not fit the policy's resources).
+    // The instance id is optional: without it no proficiency function (nor
+    // its role, trigger or outputs) is created, so an ArcGIS-only deploy
+    // needs no Connect instance. Given, it is the id, not the ARN (the ARN
+    // would not fit the policy's resources).
     let instance = template_block(&["Parameters", "ConnectInstanceId"]);
-    assert!(
-        !instance.iter().any(|line| line.starts_with("Default:")),
-        "ConnectInstanceId is required: {instance:?}"
-    );
+    assert_has_line(&instance, "Default: \"\"", "optional");
     assert_has_line(
         &instance,
-        "AllowedPattern: \"^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$\"",
-        "the instance id, not its ARN",
+        "AllowedPattern: \"^$|^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$\"",
+        "empty, or the instance id and not its ARN",
     );
+    assert_has_line(
+        &template_block(&["Conditions"]),
+        "HasConnect: !Not [!Equals [!Ref ConnectInstanceId, \"\"]]",
+        "the condition",
+    );
+    for resource in ["ProficiencyFunction", "ProficiencyBucketAccess"] {
+        assert_has_line(
+            &template_block(&["Resources", resource]),
+            "Condition: HasConnect",
+            &format!("{resource} only with an instance"),
+        );
+    }
     let rate = template_block(&["Parameters", "ConnectMaxRps"]);
     assert_has_line(&rate, "Type: Number", "a rate");
     assert_has_line(&rate, "Default: 2", "Connect's default write quota");
