@@ -424,3 +424,23 @@ fn every_proficiency_sample_is_checked_here() {
         &[PROFICIENCY_S3_PUT.0, PROFICIENCY_CONSOLE.0],
     );
 }
+
+#[test]
+fn the_proficiency_function_reads_both_samples_as_the_same_file() {
+    let console =
+        proficiency::input::targets(&serde_json::from_str(PROFICIENCY_CONSOLE.1).unwrap()).unwrap();
+    let s3 =
+        proficiency::input::targets(&serde_json::from_str(PROFICIENCY_S3_PUT.1).unwrap()).unwrap();
+    assert_eq!(console.len(), 1);
+    assert_eq!(s3.len(), 1);
+    assert_eq!(
+        (console[0].bucket.as_str(), console[0].key.as_str()),
+        ("rollcall-local", "inbox/connect/proficiencies.csv")
+    );
+    assert_eq!(
+        (s3[0].bucket.as_str(), s3[0].key.as_str()),
+        ("rollcall-local", "inbox/connect/proficiencies.csv")
+    );
+    assert_eq!(console[0].dry_run, Some(true));
+    assert!(s3[0].from_s3 && !console[0].from_s3);
+}

@@ -279,3 +279,36 @@ async fn rows_not_reached_before_the_deadline_go_to_a_remainder_that_a_second_ru
     );
     assert!(second.remaining.is_none());
 }
+
+#[tokio::test]
+async fn usernames_match_ignoring_case_even_where_exact_search_does_not() {
+    // GIVEN an instance whose EXACT username search is case-sensitive, an
+    // agent stored as "Jane.Doe", and a file naming her "jane.doe"
+    let mut config = ConnectConfig::new();
+    config.exact_search_case_sensitive = true;
+    let world = ConnectWorld::new(config).await;
+    world.connect.add_attribute("Skill", &["Sales"]);
+    let jane = world.connect.add_agent("Jane.Doe");
+    world
+        .drop_csv(
+            "inbox/connect/case.csv",
+            "identifier,identifier_type,action,attribute,value,level\njane.doe,username,add,Skill,Sales,2\n",
+        )
+        .await;
+    let handler = world.handler(world.config(50.0));
+
+    // WHEN it runs
+    let response = handler
+        .handle(world.console("inbox/connect/case.csv", false))
+        .await
+        .unwrap();
+
+    // THEN the search missed, one ListUsers scan found her, and the row is done
+    assert_eq!(response.counts.added, 1, "{:?}", response.counts);
+    assert_eq!(profs(&world, &jane), [p("Skill", "Sales", 2.0)]);
+    let calls = world.connect.calls();
+    assert_eq!(
+        (calls.count("SearchUsers"), calls.count("ListUsers")),
+        (1, 1)
+    );
+}

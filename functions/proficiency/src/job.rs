@@ -341,14 +341,15 @@ impl<S: ObjectStore, C: ConnectDirectory> Job<'_, S, C> {
     /// Finds each agent once: a few usernames by SearchUsers, many by one
     /// ListUsers scan; user ids by DescribeUser. Names compare case-insensitively.
     async fn resolve_agents(&self, slots: &mut [Slot<'_>]) -> Result<(), Error> {
-        let names: Vec<String> = slots
-            .iter()
-            .filter_map(|s| s.request.as_ref())
-            .filter(|r| r.id_kind == IdKind::Username)
-            .map(|r| r.identifier.to_lowercase())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        // Lower-cased name → the spelling the file first used (searched as is).
+        let mut spelled: BTreeMap<String, String> = BTreeMap::new();
+        for r in slots.iter().filter_map(|s| s.request.as_ref()) {
+            if r.id_kind == IdKind::Username {
+                spelled
+                    .entry(r.identifier.to_lowercase())
+                    .or_insert_with(|| r.identifier.clone());
+            }
+        }
         let ids: Vec<String> = slots
             .iter()
             .filter_map(|s| s.request.as_ref())
@@ -358,30 +359,37 @@ impl<S: ObjectStore, C: ConnectDirectory> Job<'_, S, C> {
             .into_iter()
             .collect();
         let mut by_name: HashMap<String, Vec<Agent>> = HashMap::new();
-        if names.len() <= self.config.search_threshold {
-            let found: Vec<(String, Result<Vec<Agent>, Error>)> = stream::iter(names)
-                .map(|name| async move {
-                    let agents = self.connect.search_username(&name).await;
-                    (name, agents)
+        let mut scan_for: HashSet<String> = HashSet::new();
+        if spelled.len() <= self.config.search_threshold {
+            let found: Vec<(String, Result<Vec<Agent>, Error>)> = stream::iter(spelled.iter())
+                .map(|(lower, name)| async move {
+                    (lower.clone(), self.connect.search_username(name).await)
                 })
                 .buffer_unordered(4)
                 .collect()
                 .await;
-            for (name, agents) in found {
-                let agents = agents?
+            for (lower, agents) in found {
+                let agents: Vec<Agent> = agents?
                     .into_iter()
-                    .filter(|a| a.username.to_lowercase() == name)
+                    .filter(|a| a.username.to_lowercase() == lower)
                     .collect();
-                by_name.insert(name, agents);
+                // EXACT may compare case-sensitively: a miss is checked by the scan.
+                if agents.is_empty() {
+                    scan_for.insert(lower);
+                } else {
+                    by_name.insert(lower, agents);
+                }
             }
         } else {
-            let wanted: HashSet<&String> = names.iter().collect();
+            scan_for.extend(spelled.keys().cloned());
+        }
+        if !scan_for.is_empty() {
             let mut next = None;
             loop {
                 let (page, token) = self.connect.list_agents(next).await?;
                 for agent in page {
                     let key = agent.username.to_lowercase();
-                    if wanted.contains(&key) {
+                    if scan_for.contains(&key) {
                         by_name.entry(key).or_default().push(agent);
                     }
                 }
