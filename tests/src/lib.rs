@@ -10,6 +10,7 @@
 //! - [`world`]: the moto + sandbox set-up shared by the onboarding tests,
 //!   the benchmark and the local run.
 
+pub mod bench;
 pub mod lambda;
 pub mod moto;
 pub mod sandbox;

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-pub use connectors::config::{flag, is_email_shape, list, number, required, ConfigError};
+pub use connectors::config::{
+    flag, is_email_shape, list, mail_settings, number, required, ConfigError,
+};
 
 /// What the onboard job needs to know beyond its input.
 #[derive(Debug, Clone)]
@@ -42,20 +44,7 @@ impl OnboardConfig {
     /// Reads the configuration through `var` (`std::env::var` in `main`).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let defaults = Self::default();
-        let mail_from = required(&var, "MAIL_FROM")?;
-        if !is_email_shape(&mail_from) {
-            return Err(ConfigError {
-                name: "MAIL_FROM",
-                problem: format!("{mail_from:?} is not an email address"),
-            });
-        }
-        let admin_emails = list(&var, "ADMIN_EMAILS");
-        if let Some(bad) = admin_emails.iter().find(|e| !is_email_shape(e)) {
-            return Err(ConfigError {
-                name: "ADMIN_EMAILS",
-                problem: format!("{bad:?} is not an email address"),
-            });
-        }
+        let (mail_from, admin_emails) = mail_settings(&var)?;
         Ok(Self {
             dry_run: flag(&var, "DRY_RUN", false)?,
             mail_from,

@@ -226,21 +226,9 @@ impl<S: ObjectStore, D: ArcgisDirectory> Job<'_, S, D> {
                 dry_run,
             ));
         }
-        let table = match csvfile::parse(&object.body) {
-            Ok(table) => table,
-            Err(problem) => {
-                return self
-                    .unusable(bucket, key, dry_run, run, problem.to_string())
-                    .await
-            }
-        };
-        let columns = match ColumnMap::new(&table.headers, rows::COLUMNS) {
-            Ok(columns) => columns,
-            Err(problem) => {
-                return self
-                    .unusable(bucket, key, dry_run, run, problem.to_string())
-                    .await
-            }
+        let (table, columns) = match csvfile::read(&object.body, rows::COLUMNS) {
+            Ok(read) => read,
+            Err(problem) => return self.unusable(bucket, key, dry_run, run, problem).await,
         };
         if table.rows.is_empty() {
             let mut summary = FileSummary::new(bucket, key, FileStatus::Processed, dry_run);

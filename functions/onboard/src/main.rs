@@ -1,13 +1,11 @@
 //! Lambda entry point: tracing, configuration and clients once per cold
 //! start, then the runtime loop.
 
-use connectors::arcgis::{ArcgisClient, ArcgisOptions};
-use connectors::aws::{AwsClients, DEFAULT_SECRET_TTL};
-use connectors::secrets::{load_credentials, CachedSecrets};
+use connectors::arcgis::SecretSignIn;
+use connectors::aws::AwsClients;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use onboard::config::required;
 use onboard::{Handler, OnboardConfig, OnboardError};
-use tracing::warn;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -18,26 +16,20 @@ async fn main() -> Result<(), Error> {
     let secret_id = required(&var, "ARCGIS_SECRET_ID").unwrap_or_else(|e| panic!("{e}"));
 
     let aws = AwsClients::from_env().await;
-    let secrets = CachedSecrets::new(aws.secrets, DEFAULT_SECRET_TTL);
-    let credentials = load_credentials(&secrets, &secret_id)
+    let sign_in = SecretSignIn::new(aws.secrets, secret_id);
+    let arcgis = sign_in
+        .client(&arcgis_url)
         .await
-        .unwrap_or_else(|e| panic!("ARCGIS_SECRET_ID: {e}"));
-    let arcgis = ArcgisClient::new(&arcgis_url, credentials, ArcgisOptions::default())
-        .unwrap_or_else(|e| panic!("ARCGIS_URL: {e}"));
-
+        .unwrap_or_else(|e| panic!("ARCGIS_SECRET_ID / ARCGIS_URL: {e}"));
     let handler = Handler {
         store: aws.s3,
         mailer: aws.mail,
         arcgis,
         config,
     };
-    let (handler, secrets, secret_id) = (&handler, &secrets, secret_id.as_str());
+    let (handler, sign_in) = (&handler, &sign_in);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| async move {
-        // A rotated secret is picked up once the cache's TTL has passed.
-        match load_credentials(secrets, secret_id).await {
-            Ok(credentials) => handler.arcgis.set_credentials(credentials).await,
-            Err(e) => warn!(error = %e, "keeping the ArcGIS credentials read earlier"),
-        }
+        sign_in.refresh(&handler.arcgis).await;
         let result = handler.handle(event).await;
         if let Err(OnboardError::File {
             source: connectors::Error::SignIn { .. },
@@ -45,7 +37,7 @@ async fn main() -> Result<(), Error> {
         }) = &result
         {
             // The retry of this event reads the secret afresh.
-            secrets.invalidate(secret_id).await;
+            sign_in.forget().await;
         }
         result
     }))

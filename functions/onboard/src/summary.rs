@@ -1,7 +1,6 @@
 //! The admins' summary mail and its text.
 
-use connectors::mail::{header_safe, Mail};
-use html_escape::encode_text;
+use connectors::mail::{header_safe, Mail, Summary};
 
 use crate::job::{FileStatus, FileSummary, Outcome};
 
@@ -52,60 +51,18 @@ pub fn mail(summary: &FileSummary, from: &str, to: &[String]) -> Mail {
     if let Some(report) = &summary.report {
         facts.push(("Report".into(), report.clone()));
     }
-    let failed: Vec<_> = summary
+    let failed: Vec<String> = summary
         .rows
         .iter()
         .filter(|r| r.outcome == Outcome::Failed)
+        .map(|r| format!("line {} ({}): {}", r.line, r.username, r.reason))
         .collect();
-
-    let mut text = String::new();
-    for (name, value) in &facts {
-        text.push_str(&format!("{name}: {value}\n"));
+    let mut body = Summary::default();
+    for (name, value) in facts {
+        body.fact(name, value);
     }
-    if !failed.is_empty() {
-        text.push_str("\nRows that failed:\n");
-        for row in failed.iter().take(MAX_LISTED) {
-            text.push_str(&format!(
-                "- line {} ({}): {}\n",
-                row.line, row.username, row.reason
-            ));
-        }
-        if failed.len() > MAX_LISTED {
-            text.push_str(&format!(
-                "- … and {} more in the report\n",
-                failed.len() - MAX_LISTED
-            ));
-        }
-    }
-
-    let mut html = String::from("<html><body><table>");
-    for (name, value) in &facts {
-        html.push_str(&format!(
-            "<tr><th align=\"left\">{}</th><td>{}</td></tr>",
-            encode_text(name),
-            encode_text(value)
-        ));
-    }
-    html.push_str("</table>");
-    if !failed.is_empty() {
-        html.push_str("<h3>Rows that failed</h3><table><tr><th>Line</th><th>Username</th><th>Reason</th></tr>");
-        for row in failed.iter().take(MAX_LISTED) {
-            html.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                row.line,
-                encode_text(&row.username),
-                encode_text(&row.reason)
-            ));
-        }
-        html.push_str("</table>");
-        if failed.len() > MAX_LISTED {
-            html.push_str(&format!(
-                "<p>… and {} more in the report.</p>",
-                failed.len() - MAX_LISTED
-            ));
-        }
-    }
-    html.push_str("</body></html>");
+    body.list("Rows that failed", failed, MAX_LISTED);
+    let (text, html) = body.render();
 
     Mail {
         from: from.to_string(),

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use connectors::config::{flag, is_email_shape, list, required, ConfigError};
+use connectors::config::{flag, mail_settings, required, ConfigError};
 
 /// Everything the job needs beyond its input.
 #[derive(Debug, Clone)]
@@ -46,20 +46,7 @@ impl ProficiencyConfig {
     /// Reads the configuration through `var` (`std::env::var` in `main`).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let d = Self::default();
-        let mail_from = required(&var, "MAIL_FROM")?;
-        if !is_email_shape(&mail_from) {
-            return Err(ConfigError {
-                name: "MAIL_FROM",
-                problem: format!("{mail_from:?} is not an email address"),
-            });
-        }
-        let admin_emails = list(&var, "ADMIN_EMAILS");
-        if let Some(bad) = admin_emails.iter().find(|e| !is_email_shape(e)) {
-            return Err(ConfigError {
-                name: "ADMIN_EMAILS",
-                problem: format!("{bad:?} is not an email address"),
-            });
-        }
+        let (mail_from, admin_emails) = mail_settings(&var)?;
         let max_rps = match var("CONNECT_MAX_RPS").map(|v| v.trim().to_string()) {
             None => d.max_rps,
             Some(v) if v.is_empty() => d.max_rps,

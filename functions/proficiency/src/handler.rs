@@ -3,9 +3,8 @@
 use chrono::Utc;
 use connectors::connect::ConnectDirectory;
 use connectors::deadline::{run_id, Deadline};
-use connectors::mail::{header_safe, Mail, Mailer};
+use connectors::mail::{header_safe, Mail, Mailer, Summary};
 use connectors::store::ObjectStore;
-use html_escape::encode_text;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::Serialize;
 use serde_json::Value;
@@ -165,33 +164,18 @@ impl<S: ObjectStore, M: Mailer, C: ConnectDirectory> Handler<S, M, C> {
                 facts.push((name.into(), value.clone()));
             }
         }
-        let failed: Vec<_> = result
+        let failed: Vec<String> = result
             .rows
             .iter()
             .filter(|r| r.outcome == Outcome::Failed)
-            .take(50)
+            .map(|r| format!("line {} ({}): {}", r.line, r.fields[0], r.reason))
             .collect();
-        let mut text: String = facts.iter().map(|(k, v)| format!("{k}: {v}\n")).collect();
-        let mut html = String::from("<html><body><table>");
-        for (k, v) in &facts {
-            html.push_str(&format!(
-                "<tr><th align=\"left\">{}</th><td>{}</td></tr>",
-                encode_text(k),
-                encode_text(v)
-            ));
+        let mut body = Summary::default();
+        for (name, value) in facts {
+            body.fact(name, value);
         }
-        html.push_str("</table>");
-        if !failed.is_empty() {
-            text.push_str("\nRows that failed:\n");
-            html.push_str("<h3>Rows that failed</h3><ul>");
-            for row in failed {
-                let line = format!("line {} ({}): {}", row.line, row.fields[0], row.reason);
-                text.push_str(&format!("- {line}\n"));
-                html.push_str(&format!("<li>{}</li>", encode_text(&line)));
-            }
-            html.push_str("</ul>");
-        }
-        html.push_str("</body></html>");
+        body.list("Rows that failed", failed, 50);
+        let (text, html) = body.render();
         let mail = Mail {
             from: self.config.mail_from.clone(),
             to: self.config.admin_emails.clone(),

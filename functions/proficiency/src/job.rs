@@ -158,21 +158,9 @@ impl<S: ObjectStore, C: ConnectDirectory> Job<'_, S, C> {
         if target.from_s3 && object.metadata.contains_key(WRITTEN_BY_METADATA) {
             return Ok(FileResult::new(target, FileStatus::SelfWritten, dry_run));
         }
-        let table = match csvfile::parse(&object.body) {
-            Ok(table) => table,
-            Err(problem) => {
-                return self
-                    .unusable(target, dry_run, run_id, now, problem.to_string())
-                    .await
-            }
-        };
-        let columns = match ColumnMap::new(&table.headers, rows::COLUMNS) {
-            Ok(columns) => columns,
-            Err(problem) => {
-                return self
-                    .unusable(target, dry_run, run_id, now, problem.to_string())
-                    .await
-            }
+        let (table, columns) = match csvfile::read(&object.body, rows::COLUMNS) {
+            Ok(read) => read,
+            Err(problem) => return self.unusable(target, dry_run, run_id, now, problem).await,
         };
 
         let mut slots: Vec<Slot> = table

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use connectors::config::{flag, is_email_shape, list, number, required, ConfigError};
+use connectors::config::{flag, list, mail_settings, number, required, ConfigError};
 
 /// When a member counts as inactive, and how far one run may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,20 +96,7 @@ impl SweepConfig {
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let d = Self::default();
         let t = Thresholds::default();
-        let mail_from = required(&var, "MAIL_FROM")?;
-        if !is_email_shape(&mail_from) {
-            return Err(ConfigError {
-                name: "MAIL_FROM",
-                problem: format!("{mail_from:?} is not an email address"),
-            });
-        }
-        let admin_emails = list(&var, "ADMIN_EMAILS");
-        if let Some(bad) = admin_emails.iter().find(|e| !is_email_shape(e)) {
-            return Err(ConfigError {
-                name: "ADMIN_EMAILS",
-                problem: format!("{bad:?} is not an email address"),
-            });
-        }
+        let (mail_from, admin_emails) = mail_settings(&var)?;
         let days = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
             number(&var, name, default as usize).map(|n| n as u32)
         };

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use connectors::arcgis::{ArcgisAdmin, ArcgisDirectory};
 use connectors::deadline::{run_id, Deadline};
-use connectors::mail::{header_safe, Mail, Mailer};
+use connectors::mail::{header_safe, Mail, Mailer, Summary};
 use connectors::store::ObjectStore;
 use html_escape::encode_text;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -198,61 +198,26 @@ fn summary_mail(result: &RunResult, config: &SweepConfig) -> Option<Mail> {
         facts.push(("Note".into(), note.clone()));
     }
     facts.push(("Report".into(), result.report.clone()));
-    let lists = [
-        (
-            if result.dry_run {
-                "Would be warned"
-            } else {
-                "Warned"
-            },
-            &result.warned,
-        ),
-        (
-            if result.dry_run {
-                "Would be disabled"
-            } else {
-                "Disabled"
-            },
-            &result.disabled,
-        ),
-    ];
-
-    let mut text = String::new();
-    for (k, v) in &facts {
-        text.push_str(&format!("{k}: {v}\n"));
+    let (warned_title, disabled_title) = if result.dry_run {
+        ("Would be warned", "Would be disabled")
+    } else {
+        ("Warned", "Disabled")
+    };
+    let mut body = Summary::default();
+    for (name, value) in facts {
+        body.fact(name, value);
     }
-    let mut html = String::from("<html><body><table>");
-    for (k, v) in &facts {
-        html.push_str(&format!(
-            "<tr><th align=\"left\">{}</th><td>{}</td></tr>",
-            encode_text(k),
-            encode_text(v)
-        ));
-    }
-    html.push_str("</table>");
-    for (title, names) in lists {
-        if names.is_empty() {
-            continue;
-        }
-        let shown: Vec<&String> = names.iter().take(MAX_LISTED).collect();
-        let more = names.len().saturating_sub(MAX_LISTED);
-        text.push_str(&format!("\n{title} ({}):\n", names.len()));
-        html.push_str(&format!(
-            "<h3>{} ({})</h3><ul>",
-            encode_text(title),
-            names.len()
-        ));
-        for name in shown {
-            text.push_str(&format!("- {name}\n"));
-            html.push_str(&format!("<li>{}</li>", encode_text(name)));
-        }
-        if more > 0 {
-            text.push_str(&format!("- … and {more} more in the report\n"));
-            html.push_str(&format!("<li>… and {more} more in the report</li>"));
-        }
-        html.push_str("</ul>");
-    }
-    html.push_str("</body></html>");
+    body.list(
+        format!("{warned_title} ({})", result.warned.len()),
+        result.warned.clone(),
+        MAX_LISTED,
+    );
+    body.list(
+        format!("{disabled_title} ({})", result.disabled.len()),
+        result.disabled.clone(),
+        MAX_LISTED,
+    );
+    let (text, html) = body.render();
     Some(Mail {
         from: config.mail_from.clone(),
         to: config.admin_emails.clone(),

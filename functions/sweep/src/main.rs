@@ -1,13 +1,12 @@
 //! Lambda entry point: tracing, configuration and clients once per cold
 //! start, then the runtime loop.
 
-use connectors::arcgis::{ArcgisClient, ArcgisOptions};
-use connectors::aws::{AwsClients, DEFAULT_SECRET_TTL};
+use connectors::arcgis::SecretSignIn;
+use connectors::aws::AwsClients;
 use connectors::config::required;
-use connectors::secrets::{load_credentials, CachedSecrets};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
+use sweep::job::RunError;
 use sweep::{Handler, SweepConfig, SweepError};
-use tracing::warn;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -21,33 +20,26 @@ async fn main() -> Result<(), Error> {
     }
 
     let aws = AwsClients::from_env().await;
-    let secrets = CachedSecrets::new(aws.secrets, DEFAULT_SECRET_TTL);
-    let credentials = load_credentials(&secrets, &secret_id)
+    let sign_in = SecretSignIn::new(aws.secrets, secret_id);
+    let arcgis = sign_in
+        .client(&arcgis_url)
         .await
-        .unwrap_or_else(|e| panic!("ARCGIS_SECRET_ID: {e}"));
-    let arcgis = ArcgisClient::new(&arcgis_url, credentials, ArcgisOptions::default())
-        .unwrap_or_else(|e| panic!("ARCGIS_URL: {e}"));
-
+        .unwrap_or_else(|e| panic!("ARCGIS_SECRET_ID / ARCGIS_URL: {e}"));
     let handler = Handler {
         store: aws.s3,
         mailer: aws.mail,
         arcgis,
         config,
     };
-    let (handler, secrets, secret_id) = (&handler, &secrets, secret_id.as_str());
+    let (handler, sign_in) = (&handler, &sign_in);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            // A rotated secret is picked up once the cache's TTL has passed.
-            match load_credentials(secrets, secret_id).await {
-                Ok(credentials) => handler.arcgis.set_credentials(credentials).await,
-                Err(e) => warn!(error = %e, "keeping the ArcGIS credentials read earlier"),
-            }
+            sign_in.refresh(&handler.arcgis).await;
             let result = handler.handle(event).await;
-            if let Err(SweepError::Run(sweep::job::RunError::Service(
-                connectors::Error::SignIn { .. },
-            ))) = &result
+            if let Err(SweepError::Run(RunError::Service(connectors::Error::SignIn { .. }))) =
+                &result
             {
-                secrets.invalidate(secret_id).await;
+                sign_in.forget().await;
             }
             result
         },

@@ -72,6 +72,28 @@ pub fn list(var: &impl Fn(&str) -> Option<String>, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// `MAIL_FROM` (required, an address) and `ADMIN_EMAILS` (a comma list of
+/// addresses, may be empty), as every function reads them.
+pub fn mail_settings(
+    var: &impl Fn(&str) -> Option<String>,
+) -> Result<(String, Vec<String>), ConfigError> {
+    let mail_from = required(var, "MAIL_FROM")?;
+    if !is_email_shape(&mail_from) {
+        return Err(ConfigError {
+            name: "MAIL_FROM",
+            problem: format!("{mail_from:?} is not an email address"),
+        });
+    }
+    let admin_emails = list(var, "ADMIN_EMAILS");
+    if let Some(bad) = admin_emails.iter().find(|e| !is_email_shape(e)) {
+        return Err(ConfigError {
+            name: "ADMIN_EMAILS",
+            problem: format!("{bad:?} is not an email address"),
+        });
+    }
+    Ok((mail_from, admin_emails))
+}
+
 /// A plausible address: one `@`, a non-empty local part, a dotted domain,
 /// no spaces or control characters.
 pub fn is_email_shape(value: &str) -> bool {

@@ -121,6 +121,14 @@ fn malformed(error: &csv::Error, line_of: &dyn Fn(u64) -> u64) -> TableError {
     }
 }
 
+/// Parses `bytes` and maps its header onto `columns`, or says why the file
+/// cannot be used at all (encoding, emptiness, header).
+pub fn read(bytes: &[u8], columns: &[Column]) -> Result<(Table, ColumnMap), String> {
+    let table = parse(bytes).map_err(|e| e.to_string())?;
+    let map = ColumnMap::new(&table.headers, columns).map_err(|e| e.to_string())?;
+    Ok((table, map))
+}
+
 /// Lower-cases a header name and drops spaces, `_` and `-`, so the usual
 /// spellings of one column compare equal.
 pub fn normalize_header(name: &str) -> String {

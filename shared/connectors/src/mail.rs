@@ -33,4 +33,66 @@ pub fn header_safe(value: &str) -> String {
         .join(" ")
 }
 
+/// An admins' summary: facts as a table, then titled lists, rendered as
+/// plain text and as HTML with every value escaped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    facts: Vec<(String, String)>,
+    lists: Vec<(String, Vec<String>, usize)>,
+}
+
+impl Summary {
+    /// Adds a `name: value` line.
+    pub fn fact(&mut self, name: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        self.facts.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds a titled list showing at most `shown` of `items`; the rest are
+    /// counted ("… and N more in the report"). Empty lists are left out.
+    pub fn list(
+        &mut self,
+        title: impl Into<String>,
+        items: Vec<String>,
+        shown: usize,
+    ) -> &mut Self {
+        if !items.is_empty() {
+            self.lists.push((title.into(), items, shown));
+        }
+        self
+    }
+
+    /// The text and the HTML body.
+    pub fn render(&self) -> (String, String) {
+        use html_escape::encode_text;
+        let mut text = String::new();
+        let mut html = String::from("<html><body><table>");
+        for (name, value) in &self.facts {
+            text.push_str(&format!("{name}: {value}\n"));
+            html.push_str(&format!(
+                "<tr><th align=\"left\">{}</th><td>{}</td></tr>",
+                encode_text(name),
+                encode_text(value)
+            ));
+        }
+        html.push_str("</table>");
+        for (title, items, shown) in &self.lists {
+            text.push_str(&format!("\n{title}:\n"));
+            html.push_str(&format!("<h3>{}</h3><ul>", encode_text(title)));
+            for item in items.iter().take(*shown) {
+                text.push_str(&format!("- {item}\n"));
+                html.push_str(&format!("<li>{}</li>", encode_text(item)));
+            }
+            if items.len() > *shown {
+                let more = format!("… and {} more in the report", items.len() - shown);
+                text.push_str(&format!("- {more}\n"));
+                html.push_str(&format!("<li>{more}</li>"));
+            }
+            html.push_str("</ul>");
+        }
+        html.push_str("</body></html>");
+        (text, html)
+    }
+}
+
 pub use crate::aws::SesMailer;

@@ -6,31 +6,13 @@
 //! Manager and ArcGIS adapters). Reports wall time of the handler, portal
 //! calls by operation, and peak RSS (VmHWM).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
+use rollcall_tests::bench::{option, peak_rss_kib, spawn_sandbox};
 use rollcall_tests::moto::{unique_name, Moto};
 use rollcall_tests::world::s3_event;
 
 const GROUP: &str = "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
-
-fn option(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| default.to_string())
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
 
 #[tokio::main]
 async fn main() {
@@ -42,30 +24,14 @@ async fn main() {
         .expect("--concurrency N");
 
     // The sandbox portal in its own process.
-    let sandbox_bin = std::env::current_exe().unwrap().with_file_name("sandbox");
-    let mut sandbox = Command::new(&sandbox_bin)
-        .args([
-            "--mode",
-            &mode,
-            "--latency-ms",
-            &latency,
-            "--seed-groups",
-            GROUP,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {}: {e}", sandbox_bin.display()));
-    let mut lines = BufReader::new(sandbox.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("sandbox output")
-            .expect("sandbox output");
-        if let Some(url) = line.strip_prefix("SANDBOX_URL=") {
-            break url.to_string();
-        }
-    };
+    let (mut sandbox, url) = spawn_sandbox(&[
+        "--mode",
+        &mode,
+        "--latency-ms",
+        &latency,
+        "--seed-groups",
+        GROUP,
+    ]);
     let control = url.trim_end_matches("/portal").to_string();
 
     // S3, SES and the secret in moto; the file to onboard.

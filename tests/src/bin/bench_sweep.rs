@@ -7,29 +7,11 @@
 //! The run is a dry run, as the sweep's first unattended run is: every
 //! member is listed, classified and reported; nobody is mailed or disabled.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use connectors::secrets::SecretSource;
+use rollcall_tests::bench::{option, peak_rss_kib, spawn_sandbox};
 use rollcall_tests::moto::{unique_name, Moto};
-
-fn option(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| default.to_string())
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
 
 #[tokio::main]
 async fn main() {
@@ -39,23 +21,8 @@ async fn main() {
         .parse()
         .expect("--concurrency N");
 
-    let sandbox_bin = std::env::current_exe().unwrap().with_file_name("sandbox");
-    let mut sandbox = Command::new(&sandbox_bin)
-        .args(["--latency-ms", &latency, "--generate-members", &members])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {}: {e}", sandbox_bin.display()));
-    let mut lines = BufReader::new(sandbox.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("sandbox output")
-            .expect("sandbox output");
-        if let Some(url) = line.strip_prefix("SANDBOX_URL=") {
-            break url.to_string();
-        }
-    };
+    let (mut sandbox, url) =
+        spawn_sandbox(&["--latency-ms", &latency, "--generate-members", &members]);
     let control = url.trim_end_matches("/portal").to_string();
 
     let moto = Moto::connect().await;

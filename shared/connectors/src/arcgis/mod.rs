@@ -235,3 +235,43 @@ fn group_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
         })
         .collect())
 }
+
+/// Signs in to ArcGIS with the credentials in a Secrets Manager secret, read
+/// once per cold start and again once the cache's TTL has passed (rotation).
+pub struct SecretSignIn<S> {
+    secrets: crate::aws::CachedSecrets<S>,
+    secret_id: String,
+}
+
+impl<S: crate::secrets::SecretSource> SecretSignIn<S> {
+    /// Reads `secret_id` through `source`, cached for [`crate::aws::DEFAULT_SECRET_TTL`].
+    pub fn new(source: S, secret_id: impl Into<String>) -> Self {
+        Self {
+            secrets: crate::aws::CachedSecrets::new(source, crate::aws::DEFAULT_SECRET_TTL),
+            secret_id: secret_id.into(),
+        }
+    }
+
+    /// A client for the portal at `portal_url`, signing in with the secret.
+    pub async fn client(&self, portal_url: &str) -> Result<ArcgisClient, Error> {
+        let credentials = crate::secrets::load_credentials(&self.secrets, &self.secret_id).await?;
+        ArcgisClient::new(portal_url, credentials, ArcgisOptions::default())
+    }
+
+    /// Before each invocation: hands `client` rotated credentials once the
+    /// cache has expired (a no-op while they are unchanged). A failed read
+    /// keeps the credentials in use.
+    pub async fn refresh(&self, client: &ArcgisClient) {
+        match crate::secrets::load_credentials(&self.secrets, &self.secret_id).await {
+            Ok(credentials) => client.set_credentials(credentials).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "keeping the ArcGIS credentials read earlier")
+            }
+        }
+    }
+
+    /// After a sign-in failure: the next refresh reads the secret afresh.
+    pub async fn forget(&self) {
+        self.secrets.invalidate(&self.secret_id).await;
+    }
+}
