@@ -10,9 +10,9 @@ use connectors::arcgis::{
 };
 use connectors::csvfile::{self, ColumnMap, Row, Table};
 pub use connectors::deadline::Deadline;
-use connectors::report::{report_key, ReportWriter};
-use connectors::store::{NewObject, ObjectStore};
-use connectors::{Error, RUN_ID_METADATA, WRITTEN_BY_METADATA};
+use connectors::report::{put_report, ReportWriter};
+use connectors::store::{written_by, NewObject, ObjectStore};
+use connectors::{Error, WRITTEN_BY_METADATA};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tracing::{info, warn};
@@ -605,7 +605,7 @@ impl<S: ObjectStore, D: ArcgisDirectory> Job<'_, S, D> {
                 key: summary.key.clone(),
                 body,
                 content_type: "text/csv; charset=utf-8".into(),
-                metadata: written_by(run),
+                metadata: written_by(FUNCTION, &run.run_id),
                 if_match: Some(etag.to_string()),
                 if_absent: false,
             })
@@ -635,19 +635,16 @@ impl<S: ObjectStore, D: ArcgisDirectory> Job<'_, S, D> {
                 row.reason.clone(),
             ]);
         }
-        let key = report_key(FUNCTION, run.now.date_naive(), &run.run_id);
-        self.store
-            .put(NewObject {
-                bucket: summary.bucket.clone(),
-                key: key.clone(),
-                body: report.finish(),
-                content_type: "text/csv; charset=utf-8".into(),
-                metadata: written_by(run),
-                if_match: None,
-                if_absent: false,
-            })
-            .await?;
-        summary.report = Some(format!("s3://{}/{key}", summary.bucket));
+        let uri = put_report(
+            self.store,
+            &summary.bucket,
+            FUNCTION,
+            run.now.date_naive(),
+            &run.run_id,
+            report,
+        )
+        .await?;
+        summary.report = Some(uri);
         Ok(())
     }
 
@@ -673,13 +670,6 @@ impl<S: ObjectStore, D: ArcgisDirectory> Job<'_, S, D> {
         self.write_report(&mut summary, run).await?;
         Ok(summary)
     }
-}
-
-fn written_by(run: &RunInfo) -> HashMap<String, String> {
-    HashMap::from([
-        (WRITTEN_BY_METADATA.to_string(), FUNCTION.to_string()),
-        (RUN_ID_METADATA.to_string(), run.run_id.clone()),
-    ])
 }
 
 fn apply_lookup(w: &mut Work<'_>, result: &Result<Option<User>, String>, portal: &Portal) {

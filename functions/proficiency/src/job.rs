@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use connectors::connect::{Agent, ConnectDirectory};
 use connectors::csvfile::{self, ColumnMap, Row, Table};
 use connectors::deadline::Deadline;
-use connectors::report::{report_key, ReportWriter};
-use connectors::store::{NewObject, ObjectStore};
-use connectors::{Error, RUN_ID_METADATA, WRITTEN_BY_METADATA};
+use connectors::report::{put_report, ReportWriter};
+use connectors::store::{written_by, NewObject, ObjectStore};
+use connectors::{Error, WRITTEN_BY_METADATA};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tracing::{info, warn};
@@ -17,6 +17,9 @@ use crate::config::ProficiencyConfig;
 use crate::input::{is_consumed, remaining_key, Target};
 use crate::plan::{self, Call, Outcome};
 use crate::rows::{self, IdKind, Request};
+
+/// The function name in object metadata and report paths.
+const FUNCTION: &str = "proficiency";
 
 /// Rows per outcome, and the usual script's three totals.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -547,7 +550,7 @@ impl<S: ObjectStore, C: ConnectDirectory> Job<'_, S, C> {
                 key: result.key.clone(),
                 body: csvfile::rewrite(table, columns.error_column, &keep),
                 content_type: "text/csv; charset=utf-8".into(),
-                metadata: written_by(run_id),
+                metadata: written_by(FUNCTION, run_id),
                 if_match: Some(etag.to_string()),
                 if_absent: false,
             })
@@ -599,7 +602,7 @@ impl<S: ObjectStore, C: ConnectDirectory> Job<'_, S, C> {
                     key: key.to_string(),
                     body,
                     content_type: "text/csv; charset=utf-8".into(),
-                    metadata: written_by(run_id),
+                    metadata: written_by(FUNCTION, run_id),
                     if_absent: if_match.is_none(),
                     if_match,
                 })
@@ -641,19 +644,16 @@ impl<S: ObjectStore, C: ConnectDirectory> Job<'_, S, C> {
             values.push(&row.reason);
             report.row(values);
         }
-        let key = report_key("proficiency", now.date_naive(), run_id);
-        self.store
-            .put(NewObject {
-                bucket: result.bucket.clone(),
-                key: key.clone(),
-                body: report.finish(),
-                content_type: "text/csv; charset=utf-8".into(),
-                metadata: written_by(run_id),
-                if_match: None,
-                if_absent: false,
-            })
-            .await?;
-        result.report = Some(format!("s3://{}/{key}", result.bucket));
+        let uri = put_report(
+            self.store,
+            &result.bucket,
+            FUNCTION,
+            now.date_naive(),
+            run_id,
+            report,
+        )
+        .await?;
+        result.report = Some(uri);
         Ok(())
     }
 
@@ -677,11 +677,4 @@ impl<S: ObjectStore, C: ConnectDirectory> Job<'_, S, C> {
         self.write_report(&mut result, run_id, now).await?;
         Ok(result)
     }
-}
-
-fn written_by(run_id: &str) -> HashMap<String, String> {
-    HashMap::from([
-        (WRITTEN_BY_METADATA.to_string(), "proficiency".to_string()),
-        (RUN_ID_METADATA.to_string(), run_id.to_string()),
-    ])
 }

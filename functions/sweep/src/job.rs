@@ -10,9 +10,9 @@ use connectors::arcgis::{
 use connectors::config::is_email_shape;
 use connectors::deadline::Deadline;
 use connectors::mail::{Mail, Mailer};
-use connectors::report::{report_key, ReportWriter};
-use connectors::store::{NewObject, ObjectStore};
-use connectors::{Error, RUN_ID_METADATA, WRITTEN_BY_METADATA};
+use connectors::report::{put_report, ReportWriter};
+use connectors::store::ObjectStore;
+use connectors::Error;
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tracing::{info, warn};
@@ -333,21 +333,15 @@ impl<S: ObjectStore, M: Mailer, D: ArcgisDirectory + ArcgisAdmin> Sweep<'_, S, M
             state_saved = true;
         }
 
-        let key = report_key("sweep", now.date_naive(), run_id);
-        self.store
-            .put(NewObject {
-                bucket: bucket.to_string(),
-                key: key.clone(),
-                body: report.finish(),
-                content_type: "text/csv; charset=utf-8".into(),
-                metadata: HashMap::from([
-                    (WRITTEN_BY_METADATA.to_string(), "sweep".to_string()),
-                    (RUN_ID_METADATA.to_string(), run_id.to_string()),
-                ]),
-                if_match: None,
-                if_absent: false,
-            })
-            .await?;
+        let report = put_report(
+            self.store,
+            bucket,
+            "sweep",
+            now.date_naive(),
+            run_id,
+            report,
+        )
+        .await?;
         info!(members, complete, breaker_tripped, dry_run, "sweep done");
         Ok(RunResult {
             now,
@@ -364,7 +358,7 @@ impl<S: ObjectStore, M: Mailer, D: ArcgisDirectory + ArcgisAdmin> Sweep<'_, S, M
             classes,
             actions,
             breaker_tripped,
-            report: format!("s3://{bucket}/{key}"),
+            report,
             state_saved,
             notes,
             warned,

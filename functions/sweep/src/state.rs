@@ -2,11 +2,11 @@
 //! Rewritten only with a conditional put, so two runs never lose each other's
 //! warnings.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use connectors::store::{NewObject, ObjectStore};
-use connectors::{Error, RUN_ID_METADATA, WRITTEN_BY_METADATA};
+use connectors::store::{written_by, NewObject, ObjectStore};
+use connectors::Error;
 use serde::{Deserialize, Serialize};
 
 /// Where the state lives in the report bucket.
@@ -93,10 +93,7 @@ pub async fn save<S: ObjectStore>(
                 key: STATE_KEY.to_string(),
                 body,
                 content_type: "application/json".into(),
-                metadata: HashMap::from([
-                    (WRITTEN_BY_METADATA.to_string(), "sweep".to_string()),
-                    (RUN_ID_METADATA.to_string(), run_id.to_string()),
-                ]),
+                metadata: written_by("sweep", run_id),
                 if_absent: loaded.etag.is_none(),
                 if_match: loaded.etag.clone(),
             })

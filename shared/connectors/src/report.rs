@@ -44,6 +44,31 @@ pub fn neutralise_formula(value: &str) -> String {
     }
 }
 
+/// Writes a finished report to `reports/<function>/<date>/<run-id>.csv` in
+/// `bucket`, marked as `function`'s own; returns its `s3://` URI.
+pub async fn put_report<S: crate::store::ObjectStore>(
+    store: &S,
+    bucket: &str,
+    function: &str,
+    date: NaiveDate,
+    run_id: &str,
+    report: ReportWriter,
+) -> Result<String, crate::Error> {
+    let key = report_key(function, date, run_id);
+    store
+        .put(crate::store::NewObject {
+            bucket: bucket.to_string(),
+            key: key.clone(),
+            body: report.finish(),
+            content_type: "text/csv; charset=utf-8".into(),
+            metadata: crate::store::written_by(function, run_id),
+            if_match: None,
+            if_absent: false,
+        })
+        .await?;
+    Ok(format!("s3://{bucket}/{key}"))
+}
+
 /// `reports/<function>/<yyyy-mm-dd>/<run-id>.csv`
 pub fn report_key(function: &str, date: NaiveDate, run_id: &str) -> String {
     format!(

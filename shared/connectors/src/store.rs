@@ -32,6 +32,15 @@ pub struct NewObject {
     pub if_absent: bool,
 }
 
+/// The metadata marking an object `function` wrote in run `run_id`, so its
+/// own `ObjectCreated` event is ignored.
+pub fn written_by(function: &str, run_id: &str) -> HashMap<String, String> {
+    HashMap::from([
+        (crate::WRITTEN_BY_METADATA.to_string(), function.to_string()),
+        (crate::RUN_ID_METADATA.to_string(), run_id.to_string()),
+    ])
+}
+
 /// Reads and writes whole objects.
 pub trait ObjectStore {
     /// The object, or `None` when the key does not exist.
