@@ -48,3 +48,56 @@ pub fn spawn_sandbox(args: &[&str]) -> (Child, String) {
     };
     (child, url)
 }
+
+/// The AWS side of a benchmark in moto: a bucket, a verified sender and the
+/// sandbox admin's secret (named like the bucket), and the real adapters.
+pub struct BenchAws {
+    pub moto: crate::moto::Moto,
+    pub bucket: String,
+    pub aws: connectors::aws::AwsClients,
+}
+
+impl BenchAws {
+    pub async fn new(prefix: &str) -> Self {
+        let moto = crate::moto::Moto::connect().await;
+        let bucket = crate::moto::unique_name(prefix);
+        moto.create_bucket(&bucket).await;
+        moto.verify_sender("rollcall@example.org").await;
+        let secret =
+            serde_json::json!({"username": "rollcall_admin", "password": "sandbox-password"});
+        moto.create_secret(&bucket, &secret.to_string()).await;
+        let aws = connectors::aws::AwsClients::from_conf(&moto.conf);
+        Self { moto, bucket, aws }
+    }
+
+    /// What every function shares, live, mailing the admins.
+    pub fn common(&self) -> connectors::config::Common {
+        connectors::config::Common {
+            mail: connectors::config::MailSettings {
+                from: "rollcall@example.org".into(),
+                admins: vec!["admins@example.org".into()],
+            },
+            ..connectors::config::Common::new(false)
+        }
+    }
+
+    /// The ArcGIS client as `main` builds it, for the portal at `url`.
+    pub async fn arcgis(
+        &self,
+        url: &str,
+        concurrency: usize,
+    ) -> (
+        connectors::arcgis::ArcgisSettings,
+        connectors::arcgis::ArcgisClient,
+    ) {
+        let settings = connectors::arcgis::ArcgisSettings {
+            concurrency,
+            ..connectors::arcgis::ArcgisSettings::new(url, &self.bucket)
+        };
+        let client = settings
+            .client(self.aws.secrets.clone())
+            .await
+            .expect("sign in with the secret");
+        (settings, client)
+    }
+}

@@ -10,7 +10,11 @@
 //! - [`world`]: the moto + sandbox set-up shared by the onboarding tests,
 //!   the benchmark and the local run.
 
+// The test helpers use `async fn` in traits on one task; no `Send` bound is needed.
+#![allow(async_fn_in_trait)]
+
 pub mod bench;
+pub mod fakes;
 pub mod lambda;
 pub mod moto;
 pub mod sandbox;

@@ -4,13 +4,17 @@
 use std::time::Duration;
 
 use aws_lambda_events::s3::S3Event;
-use connectors::arcgis::{ArcgisClient, ArcgisOptions};
-use connectors::aws::{AwsClients, S3Store, SesMailer};
+use connectors::arcgis::{ArcgisClient, ArcgisOptions, ArcgisSettings};
+use connectors::aws::AwsClients;
+use connectors::config::{Common, MailSettings};
+use connectors::connect::ConnectSettings;
+use connectors::mail::SesMailer;
 use connectors::retry::RetryPolicy;
-use connectors::secrets::{Credentials, SecretSource};
+use connectors::secrets::CredentialSource;
+use connectors::store::S3Store;
 use lambda_runtime::{Context, LambdaEvent};
 use onboard::{Handler, OnboardConfig};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::moto::{unique_name, Moto};
 use crate::sandbox::{ArcgisSandbox, SandboxConfig};
@@ -59,24 +63,34 @@ impl World {
         }
     }
 
-    /// The configuration a deployment would have, mailing this world's admin.
-    pub fn config(&self) -> OnboardConfig {
-        OnboardConfig {
-            mail_from: self.mail_from.clone(),
-            admin_emails: vec![self.admin_email.clone()],
-            ..OnboardConfig::default()
+    /// The settings every function of a live deployment shares, mailing
+    /// this world's admin.
+    pub fn common(&self) -> Common {
+        Common {
+            mail: MailSettings {
+                from: self.mail_from.clone(),
+                admins: vec![self.admin_email.clone()],
+            },
+            ..Common::new(false)
         }
     }
 
-    /// The ArcGIS client as `main` builds it: credentials from Secrets Manager.
+    /// The sandbox org, signed in to with this world's secret.
+    pub fn arcgis_settings(&self) -> ArcgisSettings {
+        ArcgisSettings::new(self.sandbox.url(), &self.secret_id)
+    }
+
+    /// The configuration a deployment would have, mailing this world's admin.
+    pub fn config(&self) -> OnboardConfig {
+        OnboardConfig::new(self.common(), self.arcgis_settings())
+    }
+
+    /// The ArcGIS client as `main` builds it: credentials from Secrets
+    /// Manager, with quick retries for the tests.
     pub async fn arcgis_client(&self) -> ArcgisClient {
         let aws = AwsClients::from_conf(&self.moto.conf);
-        let secret = aws
-            .secrets
-            .secret_string(&self.secret_id)
-            .await
-            .expect("read the secret");
-        let credentials = Credentials::from_secret(&self.secret_id, &secret).expect("credentials");
+        let credentials = CredentialSource::secret(aws.secrets, &self.secret_id);
+        credentials.current().await.expect("read the secret");
         let options = ArcgisOptions {
             retry: RetryPolicy {
                 min_delay: Duration::from_millis(10),
@@ -85,7 +99,7 @@ impl World {
             },
             ..ArcgisOptions::default()
         };
-        ArcgisClient::new(&self.sandbox.url(), credentials, options).expect("client")
+        ArcgisClient::with_source(&self.sandbox.url(), credentials, options).expect("client")
     }
 
     /// The real handler against moto and the sandbox.
@@ -114,50 +128,15 @@ impl World {
     /// The sweep configuration a deployment would have, live, mailing this world's admin.
     pub fn sweep_config(&self) -> sweep::SweepConfig {
         sweep::SweepConfig {
-            dry_run: false,
-            mail_from: self.mail_from.clone(),
-            admin_emails: vec![self.admin_email.clone()],
-            report_bucket: self.bucket.clone(),
             sign_in_url: "https://example.maps.arcgis.com/home/signin.html".into(),
             support_contact: "gis-help@example.org".into(),
-            ..sweep::SweepConfig::default()
+            ..sweep::SweepConfig::new(self.common(), self.arcgis_settings(), &self.bucket)
         }
     }
 
     /// An address unique to this world, for a member's mail.
     pub fn address(&self, local: &str) -> String {
         format!("{local}@{}.example.org", self.tag)
-    }
-
-    /// Uploads a CSV as an admin would; returns its ETag.
-    pub async fn drop_csv(&self, key: &str, body: &str) -> String {
-        self.moto
-            .put_object(&self.bucket, key, body.as_bytes(), &[])
-            .await
-    }
-
-    /// The object's text, or `None` when it is gone.
-    pub async fn text(&self, key: &str) -> Option<String> {
-        self.moto
-            .get_object(&self.bucket, key)
-            .await
-            .map(|(body, _, _)| String::from_utf8(body).expect("UTF-8 object"))
-    }
-
-    /// The text of an `s3://bucket/key` URI from this world's bucket.
-    pub async fn text_at(&self, uri: &str) -> String {
-        let prefix = format!("s3://{}/", self.bucket);
-        let key = uri
-            .strip_prefix(&prefix)
-            .unwrap_or_else(|| panic!("{uri} is not in {prefix}"));
-        self.text(key)
-            .await
-            .unwrap_or_else(|| panic!("{uri} does not exist"))
-    }
-
-    /// The S3 notification Lambda would deliver for `key`.
-    pub fn event(&self, key: &str) -> LambdaEvent<S3Event> {
-        LambdaEvent::new(s3_event(&self.bucket, key), Context::default())
     }
 
     /// Environment for the function binary, as the SAM template sets it.
@@ -253,13 +232,18 @@ impl ConnectWorld {
 
     /// The configuration a deployment would have (live), pacing at `max_rps`.
     pub fn config(&self, max_rps: f64) -> proficiency::ProficiencyConfig {
-        proficiency::ProficiencyConfig {
-            mail_from: self.mail_from.clone(),
-            admin_emails: vec![self.admin_email.clone()],
-            instance_id: self.connect.instance_id().to_string(),
+        let common = Common {
+            mail: MailSettings {
+                from: self.mail_from.clone(),
+                admins: vec![self.admin_email.clone()],
+            },
+            ..Common::new(false)
+        };
+        let connect = ConnectSettings {
             max_rps,
-            ..proficiency::ProficiencyConfig::default()
-        }
+            ..ConnectSettings::new(self.connect.instance_id())
+        };
+        proficiency::ProficiencyConfig::new(common, connect)
     }
 
     /// The real aws-sdk-connect client pointed at the sandbox, as
@@ -279,7 +263,7 @@ impl ConnectWorld {
     /// The real handler against moto and the Connect sandbox.
     pub fn handler(&self, config: proficiency::ProficiencyConfig) -> ProficiencyHandler {
         let aws = AwsClients::from_conf(&self.moto.conf);
-        let connect = self.connect_client(config.max_rps);
+        let connect = self.connect_client(config.connect.max_rps);
         proficiency::Handler {
             store: aws.s3,
             mailer: aws.mail,
@@ -287,44 +271,70 @@ impl ConnectWorld {
             config,
         }
     }
+}
 
-    /// Uploads a CSV; returns its ETag.
-    pub async fn drop_csv(&self, key: &str, body: &str) -> String {
-        self.moto
-            .put_object(&self.bucket, key, body.as_bytes(), &[])
+/// A world with a bucket in moto: what an admin does to it and sees in it.
+/// One helper for every test world.
+pub trait InBucket {
+    fn moto(&self) -> &Moto;
+    fn bucket_name(&self) -> &str;
+
+    /// Uploads a CSV as an admin would; returns its ETag.
+    async fn drop_csv(&self, key: &str, body: &str) -> String {
+        self.moto()
+            .put_object(self.bucket_name(), key, body.as_bytes(), &[])
             .await
     }
 
-    /// The object's text, or `None`.
-    pub async fn text(&self, key: &str) -> Option<String> {
-        self.moto
-            .get_object(&self.bucket, key)
+    /// The object's text, or `None` when it is gone.
+    async fn text(&self, key: &str) -> Option<String> {
+        self.moto()
+            .get_object(self.bucket_name(), key)
             .await
             .map(|(body, _, _)| String::from_utf8(body).expect("UTF-8 object"))
     }
 
-    /// The text at an `s3://bucket/key` URI of this world's bucket.
-    pub async fn text_at(&self, uri: &str) -> String {
+    /// The text of an `s3://bucket/key` URI from this world's bucket.
+    async fn text_at(&self, uri: &str) -> String {
+        let prefix = format!("s3://{}/", self.bucket_name());
         let key = uri
-            .trim_start_matches(&format!("s3://{}/", self.bucket))
-            .to_string();
-        self.text(&key)
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{uri} is not in {prefix}"));
+        self.text(key)
             .await
             .unwrap_or_else(|| panic!("{uri} does not exist"))
     }
 
+    /// The S3 notification Lambda would deliver for `key`.
+    fn s3_event(&self, key: &str) -> LambdaEvent<Value> {
+        let event = serde_json::to_value(s3_event(self.bucket_name(), key))
+            .expect("an S3 event serialises");
+        LambdaEvent::new(event, Context::default())
+    }
+
     /// A console invocation for `key`.
-    pub fn console(&self, key: &str, dry_run: bool) -> LambdaEvent<serde_json::Value> {
+    fn console(&self, key: &str, dry_run: bool) -> LambdaEvent<Value> {
         LambdaEvent::new(
-            json!({"bucket": self.bucket, "key": key, "dry_run": dry_run}),
+            json!({"bucket": self.bucket_name(), "key": key, "dry_run": dry_run}),
             Context::default(),
         )
     }
+}
 
-    /// The S3 event for `key`, as JSON (the function takes either shape).
-    pub fn s3_event(&self, key: &str) -> LambdaEvent<serde_json::Value> {
-        let event =
-            serde_json::to_value(s3_event(&self.bucket, key)).expect("an S3 event serialises");
-        LambdaEvent::new(event, Context::default())
+impl InBucket for World {
+    fn moto(&self) -> &Moto {
+        &self.moto
+    }
+    fn bucket_name(&self) -> &str {
+        &self.bucket
+    }
+}
+
+impl InBucket for ConnectWorld {
+    fn moto(&self) -> &Moto {
+        &self.moto
+    }
+    fn bucket_name(&self) -> &str {
+        &self.bucket
     }
 }

@@ -3,7 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use connectors::arcgis::{ArcgisClient, ArcgisDirectory, ArcgisOptions, Invitation, PortalKind};
+use connectors::arcgis::{
+    ArcgisClient, ArcgisOptions, GroupLookup, Invitation, MemberCreation, MemberListing,
+    MemberLookup, OrgInfo, PortalKind,
+};
 use connectors::retry::RetryPolicy;
 use connectors::secrets::{Credentials, SecretString};
 use connectors::Error;

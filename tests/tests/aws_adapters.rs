@@ -7,9 +7,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use connectors::aws::{AwsClients, CachedSecrets, DEFAULT_SECRET_TTL};
+use connectors::aws::AwsClients;
 use connectors::mail::{Mail, Mailer};
 use connectors::secrets::SecretSource;
+use connectors::secrets::{CachedSecrets, DEFAULT_SECRET_TTL};
 use connectors::store::{NewObject, ObjectStore};
 use connectors::Error;
 use rollcall_tests::moto::{unique_name, Moto};

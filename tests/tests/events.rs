@@ -143,11 +143,13 @@ fn s3_put_names_the_bucket_and_the_encoded_key() {
         record.s3.object.key.as_deref(),
         Some("inbox/arcgis/new+starters.csv")
     );
-    let objects = onboard::event::objects(&serde_json::from_str(ONBOARD_S3_EVENTS[0].1).unwrap());
+    let objects =
+        connectors::inbox::requested(&serde_json::from_str(ONBOARD_S3_EVENTS[0].1).unwrap())
+            .unwrap();
     assert_eq!(objects[0].key, "inbox/arcgis/new starters.csv");
     assert_eq!(
-        onboard::event::route(&objects[0].key),
-        onboard::event::Route::Arcgis { dry_run: false }
+        onboard::route::route(&objects[0].key),
+        onboard::route::Route::Arcgis { dry_run: false }
     );
 }
 
@@ -159,11 +161,13 @@ fn s3_put_dry_run_is_under_the_dry_run_folder() {
         record.s3.object.key.as_deref(),
         Some("inbox/arcgis/dry-run/new+starters.csv")
     );
-    let objects = onboard::event::objects(&serde_json::from_str(ONBOARD_S3_EVENTS[1].1).unwrap());
+    let objects =
+        connectors::inbox::requested(&serde_json::from_str(ONBOARD_S3_EVENTS[1].1).unwrap())
+            .unwrap();
     assert_eq!(objects[0].key, "inbox/arcgis/dry-run/new starters.csv");
     assert_eq!(
-        onboard::event::route(&objects[0].key),
-        onboard::event::Route::Arcgis { dry_run: true }
+        onboard::route::route(&objects[0].key),
+        onboard::route::Route::Arcgis { dry_run: true }
     );
 }
 
@@ -428,9 +432,10 @@ fn every_proficiency_sample_is_checked_here() {
 #[test]
 fn the_proficiency_function_reads_both_samples_as_the_same_file() {
     let console =
-        proficiency::input::targets(&serde_json::from_str(PROFICIENCY_CONSOLE.1).unwrap()).unwrap();
+        connectors::inbox::requested(&serde_json::from_str(PROFICIENCY_CONSOLE.1).unwrap())
+            .unwrap();
     let s3 =
-        proficiency::input::targets(&serde_json::from_str(PROFICIENCY_S3_PUT.1).unwrap()).unwrap();
+        connectors::inbox::requested(&serde_json::from_str(PROFICIENCY_S3_PUT.1).unwrap()).unwrap();
     assert_eq!(console.len(), 1);
     assert_eq!(s3.len(), 1);
     assert_eq!(

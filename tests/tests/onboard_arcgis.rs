@@ -3,13 +3,15 @@
 //! sandbox portal. Every test asserts what an admin would see: members in
 //! the org, the CSV after the run, the report, the mail.
 
+use connectors::inbox::Outcome;
 use std::time::Duration;
 
-use connectors::aws::S3Store;
+use connectors::inbox::FileStatus;
+use connectors::store::S3Store;
 use connectors::store::{NewObject, ObjectStore, StoredObject};
-use onboard::FileStatus;
 use rollcall_tests::moto::Moto;
 use rollcall_tests::sandbox::{SandboxConfig, SeedMember};
+use rollcall_tests::world::InBucket;
 use rollcall_tests::world::World;
 
 const FIELD_GROUP: &str = "0f1e1d2c3b4a59687766554433221100";
@@ -48,7 +50,7 @@ async fn mixed_file_online_creates_invites_and_keeps_failures() {
 
     // WHEN the S3 event arrives
     let response = handler
-        .handle(world.event(key))
+        .handle(world.s3_event(key))
         .await
         .expect("the run succeeds");
 
@@ -175,7 +177,7 @@ async fn enterprise_creates_accounts_with_create_user_and_adds_groups() {
 
     // WHEN the event arrives
     let response = handler
-        .handle(world.event(key))
+        .handle(world.s3_event(key))
         .await
         .expect("the run succeeds");
 
@@ -223,11 +225,11 @@ async fn the_same_event_three_times_changes_the_org_once() {
     let handler = world.handler(world.config()).await;
 
     // WHEN the handler runs for each delivery
-    let first = handler.handle(world.event(key)).await.unwrap();
+    let first = handler.handle(world.s3_event(key)).await.unwrap();
     let members_after_one = world.sandbox.members();
     let csv_after_one = world.text(key).await.unwrap();
-    let second = handler.handle(world.event(key)).await.unwrap();
-    let third = handler.handle(world.event(key)).await.unwrap();
+    let second = handler.handle(world.s3_event(key)).await.unwrap();
+    let third = handler.handle(world.s3_event(key)).await.unwrap();
 
     // THEN the later deliveries see rollcall's own rewrite and do nothing
     assert_eq!(first.files[0].status, FileStatus::Processed);
@@ -246,9 +248,12 @@ async fn the_same_event_three_times_changes_the_org_once() {
 
     // AND uploading the original file again duplicates nothing: its members exist
     world.drop_csv(key, MIXED).await;
-    let rerun = handler.handle(world.event(key)).await.unwrap();
-    assert_eq!(rerun.counts.exists, 3, "{:?}", rerun.counts);
-    assert_eq!(rerun.counts.created + rerun.counts.invited, 0);
+    let rerun = handler.handle(world.s3_event(key)).await.unwrap();
+    assert_eq!(rerun.counts.get(Outcome::Exists), 3, "{:?}", rerun.counts);
+    assert_eq!(
+        rerun.counts.get(Outcome::Created) + rerun.counts.get(Outcome::Invited),
+        0
+    );
     assert_eq!(world.sandbox.members(), members_after_one);
     assert_eq!(world.sandbox.invitations().len(), 1);
 }
@@ -271,7 +276,7 @@ async fn an_object_rollcall_wrote_is_ignored() {
     let handler = world.handler(world.config()).await;
 
     // WHEN its event arrives
-    let response = handler.handle(world.event(key)).await.unwrap();
+    let response = handler.handle(world.s3_event(key)).await.unwrap();
 
     // THEN nothing is created, written, reported or mailed
     assert_eq!(response.files[0].status, FileStatus::SelfWritten);
@@ -337,7 +342,7 @@ async fn a_file_replaced_during_the_run_is_left_alone() {
     };
 
     // WHEN the run finishes
-    let response = handler.handle(world.event(key)).await.unwrap();
+    let response = handler.handle(world.s3_event(key)).await.unwrap();
 
     // THEN the new upload is intact, the run says why it did not rewrite,
     // and the rows it finished are in the org
@@ -354,8 +359,8 @@ async fn a_file_replaced_during_the_run_is_left_alone() {
 
     // AND the new upload's own event processes it
     let handler = world.handler(world.config()).await;
-    let next = handler.handle(world.event(key)).await.unwrap();
-    assert_eq!(next.counts.invited, 1);
+    let next = handler.handle(world.s3_event(key)).await.unwrap();
+    assert_eq!(next.counts.get(Outcome::Invited), 1);
     assert!(world.sandbox.member("late.comer01").is_some());
     assert_eq!(
         world.text(key).await.unwrap(),
@@ -387,7 +392,7 @@ async fn throttling_server_errors_and_an_expiring_token_still_end_every_row_righ
     world.drop_csv(key, &forty_rows()).await;
     let mut config = world.config();
     config.invite_batch = 5;
-    config.concurrency = 2;
+    config.arcgis.concurrency = 2;
     let handler = world.handler(config).await;
     let expire = {
         let control = world.sandbox.control_url();
@@ -420,7 +425,7 @@ async fn throttling_server_errors_and_an_expiring_token_still_end_every_row_righ
 
     // WHEN the run goes through
     let response = handler
-        .handle(world.event(key))
+        .handle(world.s3_event(key))
         .await
         .expect("the run succeeds despite the faults");
     expire.await.expect("the token expiry happened mid-run");
@@ -461,7 +466,7 @@ async fn dry_run_reports_the_plan_and_changes_nothing() {
         let world = world(SandboxConfig::online()).await;
         let etag = world.drop_csv(key, MIXED).await;
         let mut config = world.config();
-        config.dry_run = via == "DRY_RUN";
+        config.common.dry_run = via == "DRY_RUN";
         let members = || {
             // Signing in moves the admin's last login; everything else must stay.
             let mut members = world.sandbox.members();
@@ -472,7 +477,7 @@ async fn dry_run_reports_the_plan_and_changes_nothing() {
         let handler = world.handler(config).await;
 
         // WHEN the event arrives
-        let response = handler.handle(world.event(key)).await.unwrap();
+        let response = handler.handle(world.s3_event(key)).await.unwrap();
 
         // THEN the org and the file are untouched, and the report is the plan
         assert_eq!(members(), members_before, "{via}");
@@ -542,7 +547,7 @@ async fn a_file_with_an_unusable_header_is_left_untouched() {
         let handler = world.handler(world.config()).await;
 
         // WHEN its event arrives
-        let response = handler.handle(world.event(key)).await.unwrap();
+        let response = handler.handle(world.s3_event(key)).await.unwrap();
 
         // THEN the file is untouched, and the report and the mail say why
         let (after, _, etag_after) = world.moto.get_object(&world.bucket, key).await.unwrap();
@@ -586,15 +591,20 @@ async fn rows_not_reached_before_the_deadline_stay_for_the_next_run() {
     let key = "inbox/arcgis/late.csv";
     world.drop_csv(key, &forty_rows()).await;
     let handler = world.handler(world.config()).await;
-    let mut event = world.event(key);
-    let margin_ms = handler.config.deadline_margin.as_millis() as u64;
+    let mut event = world.s3_event(key);
+    let margin_ms = handler.config.common.deadline_margin.as_millis() as u64;
     event.context.deadline = chrono::Utc::now().timestamp_millis() as u64 + margin_ms - 1_000;
 
     // WHEN it runs
     let response = handler.handle(event).await.unwrap();
 
     // THEN no account is created, every row is skipped and kept in the file
-    assert_eq!(response.counts.skipped, 40, "{:?}", response.counts);
+    assert_eq!(
+        response.counts.get(Outcome::Skipped),
+        40,
+        "{:?}",
+        response.counts
+    );
     assert!(world.sandbox.member("member.000").is_none());
     let csv = world.text(key).await.unwrap();
     assert_eq!(csv.lines().count(), 41);
@@ -608,8 +618,11 @@ async fn rows_not_reached_before_the_deadline_stay_for_the_next_run() {
     let remainder = csv.clone();
     world.drop_csv(key, &remainder).await;
     let handler = world.handler(world.config()).await;
-    let next = handler.handle(world.event(key)).await.unwrap();
-    assert_eq!(next.counts.created + next.counts.invited, 40);
+    let next = handler.handle(world.s3_event(key)).await.unwrap();
+    assert_eq!(
+        next.counts.get(Outcome::Created) + next.counts.get(Outcome::Invited),
+        40
+    );
     assert_eq!(
         world.text(key).await.unwrap(),
         "username,password,firstname,lastname,email,groups,error\n"

@@ -6,6 +6,7 @@ use std::time::Duration;
 use rollcall_tests::lambda::{spawn_function, workspace_binary, Answer, LocalRuntime};
 use rollcall_tests::sandbox::ConnectConfig;
 use rollcall_tests::world::ConnectWorld;
+use rollcall_tests::world::InBucket;
 
 #[tokio::test]
 async fn the_function_binary_plans_the_sample_console_event() {

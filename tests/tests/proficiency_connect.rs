@@ -2,8 +2,10 @@
 //! adapters against moto and the real aws-sdk-connect client against the
 //! Connect sandbox.
 
+use connectors::inbox::Outcome;
 use rollcall_tests::sandbox::ConnectConfig;
 use rollcall_tests::world::ConnectWorld;
+use rollcall_tests::world::InBucket;
 
 /// An instance with two attributes and three agents.
 async fn instance(config: ConnectConfig) -> (ConnectWorld, [String; 3]) {
@@ -167,7 +169,12 @@ async fn throttling_at_two_requests_a_second_is_survived_with_every_row_right() 
         "no throttling happened: {:?}",
         calls.to_json()
     );
-    assert_eq!(response.counts.added, 8, "{:?}", response.counts);
+    assert_eq!(
+        response.counts.get(Outcome::Added),
+        8,
+        "{:?}",
+        response.counts
+    );
     for (i, id) in ids.iter().enumerate() {
         assert_eq!(profs(&world, id), [p("Skill", "Sales", (1 + i % 5) as f32)]);
     }
@@ -225,7 +232,7 @@ async fn dry_run_reports_the_plan_and_writes_nothing() {
         ),
         "{report}"
     );
-    assert_eq!(response.counts.planned, 6);
+    assert_eq!(response.counts.get(Outcome::Planned), 6);
 }
 
 #[tokio::test]
@@ -236,7 +243,7 @@ async fn rows_not_reached_before_the_deadline_go_to_a_remainder_that_a_second_ru
     world.drop_csv(key, &mixed(&li)).await;
     let handler = world.handler(world.config(50.0));
     let mut event = world.s3_event(key);
-    let margin = handler.config.deadline_margin.as_millis() as u64;
+    let margin = handler.config.common.deadline_margin.as_millis() as u64;
     event.context.deadline = chrono::Utc::now().timestamp_millis() as u64 + margin - 1_000;
 
     // WHEN it runs
@@ -263,7 +270,7 @@ async fn rows_not_reached_before_the_deadline_go_to_a_remainder_that_a_second_ru
         .handle(world.console(&format!("remaining/{key}"), false))
         .await
         .unwrap();
-    assert_eq!(second.counts.failed, 0, "{:?}", second.counts);
+    assert_eq!(second.counts.get(Outcome::Failed), 0, "{:?}", second.counts);
     assert_eq!(
         profs(&world, &jane),
         [p("Language", "French", 5.0), p("Language", "Spanish", 4.0)]
@@ -304,7 +311,12 @@ async fn usernames_match_ignoring_case_even_where_exact_search_does_not() {
         .unwrap();
 
     // THEN the search missed, one ListUsers scan found her, and the row is done
-    assert_eq!(response.counts.added, 1, "{:?}", response.counts);
+    assert_eq!(
+        response.counts.get(Outcome::Added),
+        1,
+        "{:?}",
+        response.counts
+    );
     assert_eq!(profs(&world, &jane), [p("Skill", "Sales", 2.0)]);
     let calls = world.connect.calls();
     assert_eq!(

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration as Days, Utc};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use rollcall_tests::sandbox::{SandboxConfig, SeedMember};
+use rollcall_tests::world::InBucket;
 use rollcall_tests::world::World;
 use serde_json::Value;
 
@@ -308,7 +309,16 @@ async fn dry_run_is_the_default_and_changes_nothing() {
     // GIVEN the default configuration (dry run) and members to warn and disable
     let world = org_of_every_class().await;
     let mut config = protections(&world);
-    config.dry_run = sweep::SweepConfig::default().dry_run;
+    let deployed = connectors::config::Env::from_pairs(&[
+        ("MAIL_FROM", "rollcall@example.org"),
+        ("ARCGIS_URL", "https://example.maps.arcgis.com"),
+        ("ARCGIS_SECRET_ID", "rollcall/arcgis"),
+        ("REPORT_BUCKET", "rollcall-reports"),
+    ]);
+    config.common.dry_run = sweep::SweepConfig::from_env(&deployed)
+        .expect("the least configuration")
+        .common
+        .dry_run;
     let handler = world.sweep_handler(config).await;
     let before: Vec<(String, bool)> = world
         .sandbox
@@ -437,7 +447,7 @@ async fn an_account_without_the_privileges_stops_the_sweep_at_once() {
     let error = Diagnostic::from(handler.handle(scheduled(day(0))).await.unwrap_err());
 
     // THEN it names the missing privilege and touches nobody
-    assert_eq!(error.error_type, "MissingPrivilege");
+    assert_eq!(error.error_type, "PermissionDenied");
     assert!(
         error
             .error_message
@@ -478,7 +488,7 @@ async fn a_run_cut_short_by_the_deadline_keeps_every_warning_for_the_next_run() 
 
     // WHEN the day-14 run starts with less time left than its safety margin
     let mut late = scheduled(day(14));
-    let margin_ms = handler.config.deadline_margin.as_millis() as u64;
+    let margin_ms = handler.config.common.deadline_margin.as_millis() as u64;
     late.context.deadline = Utc::now().timestamp_millis() as u64 + margin_ms - 1_000;
     let cut = handler.handle(late).await.unwrap();
 

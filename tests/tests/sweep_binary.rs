@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use rollcall_tests::lambda::{spawn_function, workspace_binary, Answer, LocalRuntime};
 use rollcall_tests::sandbox::{SandboxConfig, SeedMember};
+use rollcall_tests::world::InBucket;
 use rollcall_tests::world::World;
 
 #[tokio::test]

@@ -1,62 +1,43 @@
-//! Configuration from the environment (read once in `main`).
+//! The onboard function's configuration, read once at cold start.
 
-use std::time::Duration;
+use connectors::arcgis::ArcgisSettings;
+use connectors::config::{Common, ConfigError, Env};
 
-pub use connectors::config::{
-    flag, is_email_shape, list, mail_settings, number, required, ConfigError,
-};
+/// The default of `ARCGIS_INVITE_BATCH`: what `portals/self/invite` takes.
+pub const DEFAULT_INVITE_BATCH: usize = 100;
 
-/// What the onboard job needs to know beyond its input.
+/// What the onboard jobs need to know beyond their input.
 #[derive(Debug, Clone)]
 pub struct OnboardConfig {
-    /// Plan only: write the report, change nothing else.
-    pub dry_run: bool,
-    /// SES sender (a verified identity).
-    pub mail_from: String,
-    /// Where the summary goes; no mail when empty.
-    pub admin_emails: Vec<String>,
+    /// Dry run, mail, deadline margin.
+    pub common: Common,
+    /// The ArcGIS org and its connection.
+    pub arcgis: ArcgisSettings,
     /// Group ids every new member joins.
     pub default_groups: Vec<String>,
-    /// Portal calls in flight at once.
-    pub concurrency: usize,
     /// Members per `portals/self/invite` call.
     pub invite_batch: usize,
-    /// Stop starting new writes when less than this is left before the
-    /// Lambda deadline, keeping time to rewrite the CSV and write the report.
-    pub deadline_margin: Duration,
-}
-
-impl Default for OnboardConfig {
-    fn default() -> Self {
-        Self {
-            dry_run: false,
-            mail_from: String::new(),
-            admin_emails: Vec::new(),
-            default_groups: Vec::new(),
-            concurrency: 8,
-            invite_batch: 100,
-            deadline_margin: Duration::from_secs(20),
-        }
-    }
 }
 
 impl OnboardConfig {
-    /// Reads the configuration through `var` (`std::env::var` in `main`).
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let defaults = Self::default();
-        let (mail_from, admin_emails) = mail_settings(&var)?;
+    /// Settings for the org at `arcgis` with every other value at its default.
+    pub fn new(common: Common, arcgis: ArcgisSettings) -> Self {
+        Self {
+            common,
+            arcgis,
+            default_groups: Vec::new(),
+            invite_batch: DEFAULT_INVITE_BATCH,
+        }
+    }
+
+    /// Reads every variable the function uses; the error names the first
+    /// one missing or malformed.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
-            dry_run: flag(&var, "DRY_RUN", false)?,
-            mail_from,
-            admin_emails,
-            default_groups: list(&var, "ARCGIS_DEFAULT_GROUPS"),
-            concurrency: number(&var, "ARCGIS_CONCURRENCY", defaults.concurrency)?,
-            invite_batch: number(&var, "ARCGIS_INVITE_BATCH", defaults.invite_batch)?,
-            deadline_margin: Duration::from_secs(number(
-                &var,
-                "DEADLINE_MARGIN_SECONDS",
-                defaults.deadline_margin.as_secs() as usize,
-            )? as u64),
+            common: Common::from_env(env, false)?,
+            arcgis: ArcgisSettings::from_env(env)?,
+            default_groups: env.list("ARCGIS_DEFAULT_GROUPS"),
+            invite_batch: env.count("ARCGIS_INVITE_BATCH", DEFAULT_INVITE_BATCH)?,
         })
     }
 }
@@ -64,42 +45,29 @@ impl OnboardConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
 
     #[test]
-    fn missing_mail_from_names_the_variable() {
-        let err = OnboardConfig::from_vars(vars(&[])).unwrap_err();
+    fn a_missing_variable_is_named() {
+        let err = OnboardConfig::from_env(&Env::from_pairs(&[("MAIL_FROM", "r@example.org")]))
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "environment variable MAIL_FROM: is required but not set"
+            "environment variable ARCGIS_URL: is required but not set"
         );
     }
 
     #[test]
-    fn lists_and_flags_are_parsed() {
-        let config = OnboardConfig::from_vars(vars(&[
+    fn lists_are_parsed_and_defaults_kept() {
+        let config = OnboardConfig::from_env(&Env::from_pairs(&[
             ("MAIL_FROM", "rollcall@example.org"),
-            ("ADMIN_EMAILS", " a@example.org, ,b@example.org"),
-            ("DRY_RUN", "TRUE"),
-            ("ARCGIS_DEFAULT_GROUPS", "g1,g2"),
+            ("ARCGIS_URL", "https://www.arcgis.com"),
+            ("ARCGIS_SECRET_ID", "rollcall/arcgis"),
+            ("ARCGIS_DEFAULT_GROUPS", "g1, g2"),
         ]))
         .unwrap();
-        assert!(config.dry_run);
-        assert_eq!(config.admin_emails, ["a@example.org", "b@example.org"]);
         assert_eq!(config.default_groups, ["g1", "g2"]);
-        let err = OnboardConfig::from_vars(vars(&[
-            ("MAIL_FROM", "rollcall@example.org"),
-            ("DRY_RUN", "maybe"),
-        ]))
-        .unwrap_err();
-        assert_eq!(err.name, "DRY_RUN");
+        assert_eq!(config.invite_batch, DEFAULT_INVITE_BATCH);
+        assert_eq!(config.arcgis.concurrency, 8);
+        assert!(!config.common.dry_run);
     }
 }

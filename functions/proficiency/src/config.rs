@@ -1,85 +1,66 @@
-//! The function's configuration, read once in `main`.
+//! The proficiency function's configuration, read once at cold start.
 
-use std::time::Duration;
+use connectors::config::{Common, ConfigError, Env};
+use connectors::connect::ConnectSettings;
 
-use connectors::config::{flag, mail_settings, required, ConfigError};
+/// The default of `CONNECT_PROFICIENCY_QUOTA`: Connect's default per-agent quota.
+pub const DEFAULT_QUOTA: usize = 10;
 
 /// Everything the job needs beyond its input.
 #[derive(Debug, Clone)]
 pub struct ProficiencyConfig {
-    /// Plan only: report, no Connect writes, no CSV rewrite.
-    pub dry_run: bool,
-    pub mail_from: String,
-    pub admin_emails: Vec<String>,
-    pub instance_id: String,
-    /// Requests a second for each Connect write operation (and SearchUsers);
-    /// reads go at five times this.
-    pub max_rps: f64,
-    /// Most proficiencies an agent may hold (Connect's quota, 10 by default).
+    /// Dry run, mail, deadline margin.
+    pub common: Common,
+    /// The Connect instance and the pace of calls to it.
+    pub connect: ConnectSettings,
+    /// Most proficiencies an agent may hold.
     pub quota: usize,
     /// Agents worked on at once; the rate limiters set the real pace.
     pub agent_concurrency: usize,
     /// Up to this many usernames are resolved with SearchUsers; more with
     /// one ListUsers scan.
     pub search_threshold: usize,
-    /// Stop starting agents this long before the Lambda deadline.
-    pub deadline_margin: Duration,
-}
-
-impl Default for ProficiencyConfig {
-    fn default() -> Self {
-        Self {
-            dry_run: false,
-            mail_from: String::new(),
-            admin_emails: Vec::new(),
-            instance_id: String::new(),
-            max_rps: 2.0,
-            quota: 10,
-            agent_concurrency: 32,
-            search_threshold: 4,
-            deadline_margin: Duration::from_secs(20),
-        }
-    }
 }
 
 impl ProficiencyConfig {
-    /// Reads the configuration through `var` (`std::env::var` in `main`).
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let d = Self::default();
-        let (mail_from, admin_emails) = mail_settings(&var)?;
-        let max_rps = match var("CONNECT_MAX_RPS").map(|v| v.trim().to_string()) {
-            None => d.max_rps,
-            Some(v) if v.is_empty() => d.max_rps,
-            Some(v) => match v.parse::<f64>() {
-                Ok(n) if n.is_finite() && n > 0.0 => n,
-                _ => {
-                    return Err(ConfigError {
-                        name: "CONNECT_MAX_RPS",
-                        problem: format!("{v:?} is not a positive number"),
-                    })
-                }
-            },
-        };
-        let quota = match var("CONNECT_PROFICIENCY_QUOTA").map(|v| v.trim().to_string()) {
-            None => d.quota,
-            Some(v) if v.is_empty() => d.quota,
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| ConfigError {
-                    name: "CONNECT_PROFICIENCY_QUOTA",
-                    problem: format!("{v:?} is not a positive whole number"),
-                })?,
-        };
+    /// Settings for `connect` with every other value at its default.
+    pub fn new(common: Common, connect: ConnectSettings) -> Self {
+        Self {
+            common,
+            connect,
+            quota: DEFAULT_QUOTA,
+            agent_concurrency: 32,
+            search_threshold: 4,
+        }
+    }
+
+    /// Reads every variable the function uses; the error names the first
+    /// one missing or malformed.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let common = Common::from_env(env, false)?;
+        let connect = ConnectSettings::from_env(env)?;
         Ok(Self {
-            dry_run: flag(&var, "DRY_RUN", false)?,
-            mail_from,
-            admin_emails,
-            instance_id: required(&var, "CONNECT_INSTANCE_ID")?,
-            max_rps,
-            quota,
-            ..d
+            quota: env.count("CONNECT_PROFICIENCY_QUOTA", DEFAULT_QUOTA)?,
+            ..Self::new(common, connect)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_and_quota_are_checked() {
+        let base = [
+            ("MAIL_FROM", "rollcall@example.org"),
+            ("CONNECT_INSTANCE_ID", "i-1"),
+        ];
+        let config = ProficiencyConfig::from_env(&Env::from_pairs(&base)).unwrap();
+        assert_eq!((config.connect.max_rps, config.quota), (2.0, 10));
+        let mut bad = base.to_vec();
+        bad.push(("CONNECT_MAX_RPS", "0"));
+        let err = ProficiencyConfig::from_env(&Env::from_pairs(&bad)).unwrap_err();
+        assert_eq!(err.name, "CONNECT_MAX_RPS");
     }
 }

@@ -4,36 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use connectors::connect::Proficiency;
-use serde::Serialize;
+use connectors::inbox::Outcome;
 
 use crate::rows::{Action, Request};
-
-/// What happened (or would happen) to one row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Added,
-    Updated,
-    Removed,
-    /// Already true, or a duplicate row.
-    Skipped,
-    Failed,
-    /// Dry run: would change.
-    Planned,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Added => "added",
-            Outcome::Updated => "updated",
-            Outcome::Removed => "removed",
-            Outcome::Skipped => "skipped",
-            Outcome::Failed => "failed",
-            Outcome::Planned => "planned",
-        }
-    }
-}
 
 /// The Connect write a row rides on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

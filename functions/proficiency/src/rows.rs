@@ -1,6 +1,7 @@
 //! The proficiency CSV: its columns and the validation of each row.
 
 use connectors::csvfile::{normalize_header, Column, ColumnMap, Row};
+use connectors::inbox::FieldProblem;
 
 /// The columns of a proficiency file.
 pub const COLUMNS: &[Column] = &[
@@ -81,27 +82,21 @@ pub struct Request {
 pub const MAX_NAME: usize = 100;
 
 /// Checks one row; every problem names its field.
-pub fn validate(row: &Row, columns: &ColumnMap) -> Result<Request, Vec<String>> {
+pub fn validate(row: &Row, columns: &ColumnMap) -> Result<Request, Vec<FieldProblem>> {
     let get = |name: &str| columns.get(row, name).to_string();
     let mut problems = Vec::new();
-    if row.fields.len() > columns.width {
-        problems.push(format!(
-            "has {} fields but the header has {} (a comma inside a value needs quotes)",
-            row.fields.len(),
-            columns.width
-        ));
-    }
     let identifier = get("identifier");
     if identifier.is_empty() {
-        problems.push("identifier: is required".into());
+        problems.push(FieldProblem::new("identifier", "is required"));
     }
     let kind_text = get("identifier_type");
     let id_kind = match normalize_header(&kind_text).as_str() {
         "username" => Some(IdKind::Username),
         "userid" | "id" => Some(IdKind::UserId),
         _ => {
-            problems.push(format!(
-                "identifier_type: {kind_text:?} is not username or user_id"
+            problems.push(FieldProblem::new(
+                "identifier_type",
+                format!("{kind_text:?} is not username or user_id"),
             ));
             None
         }
@@ -113,8 +108,9 @@ pub fn validate(row: &Row, columns: &ColumnMap) -> Result<Request, Vec<String>> 
         "update" => Some(Action::Update),
         "set" => Some(Action::Set),
         _ => {
-            problems.push(format!(
-                "action: {action_text:?} is not add, remove, update or set"
+            problems.push(FieldProblem::new(
+                "action",
+                format!("{action_text:?} is not add, remove, update or set"),
             ));
             None
         }
@@ -123,9 +119,12 @@ pub fn validate(row: &Row, columns: &ColumnMap) -> Result<Request, Vec<String>> 
     let value = get("value");
     for (field, text) in [("attribute", &attribute), ("value", &value)] {
         if text.is_empty() {
-            problems.push(format!("{field}: is required"));
+            problems.push(FieldProblem::new(field, "is required"));
         } else if text.chars().count() > MAX_NAME {
-            problems.push(format!("{field}: is longer than {MAX_NAME} characters"));
+            problems.push(FieldProblem::new(
+                field,
+                format!("is longer than {MAX_NAME} characters"),
+            ));
         }
     }
     let level_text = get("level");
@@ -134,15 +133,24 @@ pub fn validate(row: &Row, columns: &ColumnMap) -> Result<Request, Vec<String>> 
         _ => match level_text.parse::<f32>() {
             Ok(l) if (1.0..=5.0).contains(&l) => Some(l),
             Ok(_) => {
-                problems.push(format!("level: {level_text} is not between 1.0 and 5.0"));
+                problems.push(FieldProblem::new(
+                    "level",
+                    format!("{level_text} is not between 1.0 and 5.0"),
+                ));
                 None
             }
             Err(_) if level_text.is_empty() => {
-                problems.push("level: is required for add, update and set".into());
+                problems.push(FieldProblem::new(
+                    "level",
+                    "is required for add, update and set",
+                ));
                 None
             }
             Err(_) => {
-                problems.push(format!("level: {level_text:?} is not a number"));
+                problems.push(FieldProblem::new(
+                    "level",
+                    format!("{level_text:?} is not a number"),
+                ));
                 None
             }
         },
@@ -171,6 +179,7 @@ mod tests {
         let table = csvfile::parse(file.as_bytes()).unwrap();
         let columns = ColumnMap::new(&table.headers, COLUMNS).unwrap();
         validate(&table.rows[0], &columns)
+            .map_err(|problems| problems.iter().map(ToString::to_string).collect())
     }
 
     #[test]

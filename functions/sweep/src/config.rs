@@ -1,8 +1,7 @@
-//! The sweep's configuration, read once in `main`.
+//! The sweep's configuration, read once at cold start.
 
-use std::time::Duration;
-
-use connectors::config::{flag, list, mail_settings, number, required, ConfigError};
+use connectors::arcgis::ArcgisSettings;
+use connectors::config::{Common, ConfigError, Env};
 
 /// When a member counts as inactive, and how far one run may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,29 +29,58 @@ impl Default for Thresholds {
     }
 }
 
+/// Thresholds that contradict each other.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ThresholdError {
+    #[error("disable_after_days ({disable}) must not be below notify_after_days ({notify})")]
+    DisableBeforeNotify { disable: u32, notify: u32 },
+    #[error("notice_days must be at least 1")]
+    NoNotice,
+}
+
 impl Thresholds {
     /// Checks the thresholds make sense together.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ThresholdError> {
         if self.disable_after_days < self.notify_after_days {
-            return Err(format!(
-                "disable_after_days ({}) must not be below notify_after_days ({})",
-                self.disable_after_days, self.notify_after_days
-            ));
+            return Err(ThresholdError::DisableBeforeNotify {
+                disable: self.disable_after_days,
+                notify: self.notify_after_days,
+            });
         }
         if self.notice_days == 0 {
-            return Err("notice_days must be at least 1".into());
+            return Err(ThresholdError::NoNotice);
         }
         Ok(())
+    }
+
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let days = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+            env.count(name, default as usize).map(|n| n as u32)
+        };
+        let thresholds = Self {
+            notify_after_days: days("NOTIFY_AFTER_DAYS", d.notify_after_days)?,
+            disable_after_days: days("DISABLE_AFTER_DAYS", d.disable_after_days)?,
+            notice_days: days("NOTICE_DAYS", d.notice_days)?,
+            new_account_grace_days: env
+                .whole("NEW_ACCOUNT_GRACE_DAYS", d.new_account_grace_days as usize)?
+                as u32,
+            max_disables_per_run: env.whole("MAX_DISABLES_PER_RUN", d.max_disables_per_run)?,
+        };
+        thresholds
+            .check()
+            .map_err(|e| ConfigError::new("DISABLE_AFTER_DAYS", e.to_string()))?;
+        Ok(thresholds)
     }
 }
 
 /// Everything the sweep needs beyond its event.
 #[derive(Debug, Clone)]
 pub struct SweepConfig {
-    /// Plan only (the default): report and summary, no member mail, no disable, no state change.
-    pub dry_run: bool,
-    pub mail_from: String,
-    pub admin_emails: Vec<String>,
+    /// Dry run (the sweep's default), mail, deadline margin.
+    pub common: Common,
+    /// The ArcGIS org and its connection.
+    pub arcgis: ArcgisSettings,
     /// Bucket for `reports/sweep/`, `state/sweep.json` and `templates/`.
     pub report_bucket: String,
     pub thresholds: Thresholds,
@@ -64,141 +92,80 @@ pub struct SweepConfig {
     pub sign_in_url: String,
     /// Whom a member contacts (shown in the mails).
     pub support_contact: String,
-    /// Member-list pages fetched at once.
-    pub page_concurrency: usize,
     /// Member mails sent at once.
     pub mail_concurrency: usize,
-    /// Stop starting work this long before the Lambda deadline.
-    pub deadline_margin: Duration,
-}
-
-impl Default for SweepConfig {
-    fn default() -> Self {
-        Self {
-            dry_run: true,
-            mail_from: String::new(),
-            admin_emails: Vec::new(),
-            report_bucket: String::new(),
-            thresholds: Thresholds::default(),
-            protected_users: Vec::new(),
-            protected_groups: Vec::new(),
-            sign_in_url: String::new(),
-            support_contact: String::new(),
-            page_concurrency: 16,
-            mail_concurrency: 4,
-            deadline_margin: Duration::from_secs(30),
-        }
-    }
 }
 
 impl SweepConfig {
-    /// Reads the configuration through `var` (`std::env::var` in `main`).
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let d = Self::default();
-        let t = Thresholds::default();
-        let (mail_from, admin_emails) = mail_settings(&var)?;
-        let days = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
-            number(&var, name, default as usize).map(|n| n as u32)
-        };
-        let thresholds = Thresholds {
-            notify_after_days: days("NOTIFY_AFTER_DAYS", t.notify_after_days)?,
-            disable_after_days: days("DISABLE_AFTER_DAYS", t.disable_after_days)?,
-            notice_days: days("NOTICE_DAYS", t.notice_days)?,
-            new_account_grace_days: zero_or_number(
-                &var,
-                "NEW_ACCOUNT_GRACE_DAYS",
-                t.new_account_grace_days as usize,
-            )? as u32,
-            max_disables_per_run: zero_or_number(
-                &var,
-                "MAX_DISABLES_PER_RUN",
-                t.max_disables_per_run,
-            )?,
-        };
-        thresholds.check().map_err(|problem| ConfigError {
-            name: "DISABLE_AFTER_DAYS",
-            problem,
-        })?;
-        Ok(Self {
-            dry_run: flag(&var, "DRY_RUN", true)?,
-            mail_from,
-            admin_emails,
-            report_bucket: required(&var, "REPORT_BUCKET")?,
-            thresholds,
-            protected_users: list(&var, "PROTECTED_USERS"),
-            protected_groups: list(&var, "PROTECTED_GROUPS"),
-            sign_in_url: var("SIGN_IN_URL").unwrap_or_default().trim().to_string(),
-            support_contact: var("SUPPORT_CONTACT")
-                .unwrap_or_default()
-                .trim()
-                .to_string(),
-            page_concurrency: number(&var, "ARCGIS_CONCURRENCY", d.page_concurrency)?,
-            mail_concurrency: d.mail_concurrency,
-            deadline_margin: Duration::from_secs(number(
-                &var,
-                "DEADLINE_MARGIN_SECONDS",
-                d.deadline_margin.as_secs() as usize,
-            )? as u64),
-        })
+    /// A live sweep of the org at `arcgis`, reporting into `report_bucket`,
+    /// with every other value at its default.
+    pub fn new(common: Common, arcgis: ArcgisSettings, report_bucket: impl Into<String>) -> Self {
+        Self {
+            sign_in_url: arcgis.sign_in_page(),
+            support_contact: common.mail.admins.first().cloned().unwrap_or_default(),
+            common,
+            arcgis,
+            report_bucket: report_bucket.into(),
+            thresholds: Thresholds::default(),
+            protected_users: Vec::new(),
+            protected_groups: Vec::new(),
+            mail_concurrency: 4,
+        }
     }
-}
 
-/// A whole number where 0 is allowed (grace days, the disable cap).
-fn zero_or_number(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: usize,
-) -> Result<usize, ConfigError> {
-    match var(name).map(|v| v.trim().to_string()) {
-        None => Ok(default),
-        Some(v) if v.is_empty() => Ok(default),
-        Some(v) => v.parse::<usize>().map_err(|_| ConfigError {
-            name,
-            problem: format!("{v:?} is not a whole number"),
-        }),
+    /// Reads every variable the function uses; the error names the first
+    /// one missing or malformed.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let common = Common::from_env(env, true)?;
+        let arcgis = ArcgisSettings::from_env(env)?;
+        let report_bucket = env.required("REPORT_BUCKET")?;
+        let mut config = Self::new(common, arcgis, report_bucket);
+        config.thresholds = Thresholds::from_env(env)?;
+        config.protected_users = env.list("PROTECTED_USERS");
+        config.protected_groups = env.list("PROTECTED_GROUPS");
+        if let Some(url) = env.optional_or("SIGN_IN_URL", "`$ARCGIS_URL/home/signin.html`") {
+            config.sign_in_url = url;
+        }
+        if let Some(contact) = env.optional_or("SUPPORT_CONTACT", "the first of `ADMIN_EMAILS`") {
+            config.support_contact = contact;
+        }
+        Ok(config)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
+    const BASE: [(&str, &str); 4] = [
+        ("MAIL_FROM", "rollcall@example.org"),
+        ("REPORT_BUCKET", "b"),
+        ("ARCGIS_URL", "https://example.maps.arcgis.com/"),
+        ("ARCGIS_SECRET_ID", "rollcall/arcgis"),
+    ];
 
     #[test]
     fn defaults_are_dry_run_and_the_documented_thresholds() {
-        let config = SweepConfig::from_vars(vars(&[
-            ("MAIL_FROM", "rollcall@example.org"),
-            ("REPORT_BUCKET", "b"),
-        ]))
-        .unwrap();
-        assert!(config.dry_run);
+        let config = SweepConfig::from_env(&Env::from_pairs(&BASE)).unwrap();
+        assert!(config.common.dry_run);
         assert_eq!(config.thresholds, Thresholds::default());
+        assert_eq!(
+            config.sign_in_url,
+            "https://example.maps.arcgis.com/home/signin.html"
+        );
     }
 
     #[test]
     fn thresholds_that_contradict_each_other_are_refused() {
-        let err = SweepConfig::from_vars(vars(&[
-            ("MAIL_FROM", "rollcall@example.org"),
-            ("REPORT_BUCKET", "b"),
-            ("NOTIFY_AFTER_DAYS", "90"),
-            ("DISABLE_AFTER_DAYS", "60"),
-        ]))
-        .unwrap_err();
+        let mut vars = BASE.to_vec();
+        vars.extend([("NOTIFY_AFTER_DAYS", "90"), ("DISABLE_AFTER_DAYS", "60")]);
+        let err = SweepConfig::from_env(&Env::from_pairs(&vars)).unwrap_err();
         assert!(
             err.to_string()
                 .contains("must not be below notify_after_days"),
             "{err}"
         );
-        let err =
-            SweepConfig::from_vars(vars(&[("MAIL_FROM", "rollcall@example.org")])).unwrap_err();
-        assert_eq!(err.name, "REPORT_BUCKET");
+        let err = SweepConfig::from_env(&Env::from_pairs(&BASE[..1])).unwrap_err();
+        assert_eq!(err.name, "ARCGIS_URL");
     }
 }

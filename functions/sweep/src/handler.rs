@@ -2,18 +2,19 @@
 //! and the admins' summary mail.
 
 use chrono::Utc;
-use connectors::arcgis::{ArcgisAdmin, ArcgisDirectory};
 use connectors::deadline::{run_id, Deadline};
+use connectors::error::{diagnostic, Classified};
 use connectors::mail::{header_safe, Mail, Mailer, Summary};
 use connectors::store::ObjectStore;
+use connectors::ErrorKind;
 use html_escape::encode_text;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tracing::{error, instrument};
 
-use crate::config::SweepConfig;
-use crate::input;
-use crate::job::{RunError, RunResult, Sweep};
+use crate::config::{SweepConfig, ThresholdError};
+use crate::input::{self, InvalidInvocation};
+use crate::job::{RunError, RunResult, Sweep, SweepPorts};
 
 /// What the invocation returns.
 pub type SweepSummary = RunResult;
@@ -25,9 +26,9 @@ const MAX_LISTED: usize = 100;
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
     #[error("the event is not a schedule or console event: {0}")]
-    Input(String),
+    Input(#[from] InvalidInvocation),
     #[error("the thresholds for this run: {0}")]
-    Thresholds(String),
+    Thresholds(#[from] ThresholdError),
     #[error("sweep stopped before doing anything: {0}")]
     Run(#[from] RunError),
     #[error("circuit breaker: {would_disable} members would be disabled, more than {max}; nobody was warned or disabled (report: {report})")]
@@ -38,23 +39,24 @@ pub enum SweepError {
     },
 }
 
+impl Classified for SweepError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            SweepError::Input(_) => ErrorKind::InvalidEvent,
+            SweepError::Thresholds(_) => ErrorKind::InvalidConfiguration,
+            SweepError::Run(RunError::MissingPrivilege { .. } | RunError::NotAMember) => {
+                ErrorKind::Permission
+            }
+            SweepError::Run(RunError::ProtectedGroupMissing(_)) => ErrorKind::InvalidConfiguration,
+            SweepError::Run(RunError::Service(e)) => e.kind(),
+            SweepError::BreakerTripped { .. } => ErrorKind::SafetyStop,
+        }
+    }
+}
+
 impl From<SweepError> for Diagnostic {
     fn from(error: SweepError) -> Self {
-        let error_type = match &error {
-            SweepError::Input(_) => "InvalidEvent",
-            SweepError::Thresholds(_) => "InvalidThresholds",
-            SweepError::Run(RunError::MissingPrivilege { .. } | RunError::NotAMember) => {
-                "MissingPrivilege"
-            }
-            SweepError::Run(RunError::ProtectedGroupMissing(_)) => "InvalidConfiguration",
-            SweepError::Run(RunError::Service(connectors::Error::SignIn { .. })) => "SignInFailed",
-            SweepError::Run(RunError::Service(_)) => "ServiceUnavailable",
-            SweepError::BreakerTripped { .. } => "CircuitBreakerTripped",
-        };
-        Diagnostic {
-            error_type: error_type.into(),
-            error_message: error.to_string(),
-        }
+        diagnostic(&error)
     }
 }
 
@@ -66,14 +68,14 @@ pub struct Handler<S, M, D> {
     pub config: SweepConfig,
 }
 
-impl<S: ObjectStore, M: Mailer, D: ArcgisDirectory + ArcgisAdmin> Handler<S, M, D> {
+impl<S: ObjectStore, M: Mailer, D: SweepPorts> Handler<S, M, D> {
     /// Handles one schedule or console event.
     #[instrument(skip_all, fields(request_id = %event.context.request_id))]
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<SweepSummary, SweepError> {
-        let invocation = input::parse(&event.payload, Utc::now()).map_err(SweepError::Input)?;
+        let invocation = input::parse(&event.payload, Utc::now())?;
         let thresholds = invocation.overrides.apply(self.config.thresholds);
-        thresholds.check().map_err(SweepError::Thresholds)?;
-        let dry_run = invocation.dry_run.unwrap_or(self.config.dry_run);
+        thresholds.check()?;
+        let dry_run = invocation.dry_run.unwrap_or(self.config.common.dry_run);
         let deadline = Deadline::from_epoch_ms(event.context.deadline);
         let run_id = run_id(&event.context.request_id);
         let sweep = Sweep {
@@ -115,7 +117,7 @@ impl<S: ObjectStore, M: Mailer, D: ArcgisDirectory + ArcgisAdmin> Handler<S, M, 
 }
 
 fn summary_mail(result: &RunResult, config: &SweepConfig) -> Option<Mail> {
-    if config.admin_emails.is_empty() {
+    if config.common.mail.admins.is_empty() {
         return None;
     }
     let count = |map: &std::collections::BTreeMap<&'static str, u64>, k: &str| {
@@ -219,8 +221,8 @@ fn summary_mail(result: &RunResult, config: &SweepConfig) -> Option<Mail> {
     );
     let (text, html) = body.render();
     Some(Mail {
-        from: config.mail_from.clone(),
-        to: config.admin_emails.clone(),
+        from: config.common.mail.from.clone(),
+        to: config.common.mail.admins.clone(),
         subject,
         text,
         html,
@@ -228,7 +230,7 @@ fn summary_mail(result: &RunResult, config: &SweepConfig) -> Option<Mail> {
 }
 
 fn failure_mail(error: &RunError, config: &SweepConfig) -> Option<Mail> {
-    if config.admin_emails.is_empty() {
+    if config.common.mail.admins.is_empty() {
         return None;
     }
     let text = format!("The inactivity sweep stopped before doing anything:\n\n{error}\n\nNo member was warned or disabled.\n");
@@ -237,8 +239,8 @@ fn failure_mail(error: &RunError, config: &SweepConfig) -> Option<Mail> {
         encode_text(&error.to_string())
     );
     Some(Mail {
-        from: config.mail_from.clone(),
-        to: config.admin_emails.clone(),
+        from: config.common.mail.from.clone(),
+        to: config.common.mail.admins.clone(),
         subject: "rollcall sweep failed".into(),
         text,
         html,

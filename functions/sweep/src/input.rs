@@ -63,11 +63,16 @@ struct Console {
     max_disables_per_run: Option<usize>,
 }
 
+/// An event the sweep does not take, with what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidInvocation(String);
+
 /// Reads an invocation; `wall_clock` is used when the event carries no time.
-pub fn parse(event: &Value, wall_clock: DateTime<Utc>) -> Result<Invocation, String> {
+pub fn parse(event: &Value, wall_clock: DateTime<Utc>) -> Result<Invocation, InvalidInvocation> {
     if event.get("detail-type").is_some() {
         let scheduled: EventBridgeEvent<Value> = serde_json::from_value(event.clone())
-            .map_err(|e| format!("not an EventBridge event: {e}"))?;
+            .map_err(|e| InvalidInvocation(format!("not an EventBridge event: {e}")))?;
         return Ok(Invocation {
             now: scheduled.time.unwrap_or(wall_clock),
             dry_run: None,
@@ -82,9 +87,9 @@ pub fn parse(event: &Value, wall_clock: DateTime<Utc>) -> Result<Invocation, Str
         });
     }
     let console: Console = serde_json::from_value(event.clone()).map_err(|e| {
-        format!(
+        InvalidInvocation(format!(
             "a console event takes dry_run, now (RFC 3339), notify_after_days, disable_after_days, notice_days, new_account_grace_days, max_disables_per_run: {e}"
-        )
+        ))
     })?;
     Ok(Invocation {
         now: console.now.unwrap_or(wall_clock),
@@ -130,6 +135,6 @@ mod tests {
         assert_eq!(run.dry_run, Some(false));
         assert_eq!(run.overrides.apply(Thresholds::default()).notice_days, 7);
         let typo = parse(&json!({"dryrun": false}), wall()).unwrap_err();
-        assert!(typo.contains("dryrun"), "{typo}");
+        assert!(typo.to_string().contains("dryrun"), "{typo}");
     }
 }

@@ -1,28 +1,31 @@
 //! One sweep run: check privileges, list every member, classify, act,
 //! report, summarise.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use connectors::arcgis::{
-    ArcgisAdmin, ArcgisDirectory, BulkResult, Portal, User, BULK_USERS_BATCH,
+    GroupLookup, GroupMembers, MemberListing, MemberStatus, OrgInfo, Portal, User,
 };
-use connectors::config::is_email_shape;
 use connectors::deadline::Deadline;
-use connectors::mail::{Mail, Mailer};
+use connectors::mail::Mailer;
 use connectors::report::{put_report, ReportWriter};
 use connectors::store::ObjectStore;
 use connectors::Error;
-use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tracing::{info, warn};
 
 use crate::classify::{Decision, Need, Rules};
 use crate::config::{SweepConfig, Thresholds};
-use crate::state::{self, Changes, Warned};
-use crate::templates::{self, Template, Templates};
+use crate::listing::Tally;
+use crate::state;
+use crate::templates;
 
-const PAGE_SIZE: u64 = 100;
+/// Every ArcGIS call the sweep makes.
+pub trait SweepPorts: OrgInfo + MemberListing + GroupLookup + GroupMembers + MemberStatus {}
+
+impl<T> SweepPorts for T where T: OrgInfo + MemberListing + GroupLookup + GroupMembers + MemberStatus
+{}
 /// Privileges the signed-in account needs: to list members and to disable them.
 pub const REQUIRED_PRIVILEGES: [&str; 2] = ["portal:admin:viewUsers", "portal:admin:disableUsers"];
 
@@ -64,13 +67,13 @@ pub enum RunError {
 
 /// What the report and the mails need of a member: kept for the members
 /// awaiting an action instead of the whole listing entry.
-struct Person {
-    username: String,
-    email: Option<String>,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    full_name: Option<String>,
-    last_login: Option<i64>,
+pub(crate) struct Person {
+    pub(crate) username: String,
+    pub(crate) email: Option<String>,
+    pub(crate) first_name: Option<String>,
+    pub(crate) last_name: Option<String>,
+    pub(crate) full_name: Option<String>,
+    pub(crate) last_login: Option<i64>,
 }
 
 impl From<User> for Person {
@@ -87,11 +90,11 @@ impl From<User> for Person {
 }
 
 /// A member needing a warning or disabling, kept until the actions are done.
-struct Candidate {
-    user: Person,
-    decision: Decision,
-    action: Action,
-    reason: String,
+pub(crate) struct Candidate {
+    pub(crate) user: Person,
+    pub(crate) decision: Decision,
+    pub(crate) action: Action,
+    pub(crate) reason: String,
 }
 
 /// The result of a run.
@@ -135,7 +138,7 @@ pub struct Sweep<'a, S, M, D> {
     pub config: &'a SweepConfig,
 }
 
-impl<S: ObjectStore, M: Mailer, D: ArcgisDirectory + ArcgisAdmin> Sweep<'_, S, M, D> {
+impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
     /// Runs the sweep at `now` with `thresholds`; `dry_run` plans only.
     pub async fn run(
         &self,
@@ -165,101 +168,20 @@ impl<S: ObjectStore, M: Mailer, D: ArcgisDirectory + ArcgisAdmin> Sweep<'_, S, M
             protected_group_members: &protected_groups,
         };
 
-        let mut report = ReportWriter::new(&[
-            "username",
-            "email",
-            "last_login",
-            "days_inactive",
-            "classification",
-            "action",
-            "reason",
-        ]);
-        let mut classes: BTreeMap<&'static str, u64> = BTreeMap::new();
-        let mut changes = Changes::default();
-        let mut candidates: Vec<Candidate> = Vec::new();
-        let mut seen_warned: HashSet<String> = HashSet::new();
-        let mut members = 0u64;
-        let mut last_username = String::new();
-
-        let mut handle_page = |users: Vec<User>| {
-            for user in users {
-                let key = user.username.to_ascii_lowercase();
-                // Offsets shift if members join mid-run; skip a repeat at a page edge.
-                if key == last_username {
-                    continue;
-                }
-                last_username.clone_from(&key);
-                members += 1;
-                let warned = loaded.state.warned.get(&key);
-                if warned.is_some() {
-                    seen_warned.insert(key.clone());
-                }
-                let decision = rules.classify(&user, warned);
-                *classes.entry(decision.class.as_str()).or_default() += 1;
-                if warned.is_some() && !decision.keep_warning {
-                    changes.remove.insert(key);
-                }
-                let user = Person::from(user);
-                match decision.need {
-                    Need::Nothing => write_row(
-                        &mut report,
-                        &user,
-                        &decision,
-                        Action::None,
-                        &decision.reason,
-                    ),
-                    Need::Warning | Need::Disabling => candidates.push(Candidate {
-                        reason: decision.reason.clone(),
-                        user,
-                        decision,
-                        action: Action::None,
-                    }),
-                }
-            }
-        };
-
-        // Page 1 gives the total; the other pages are fetched in parallel at
-        // fixed offsets and handled in order, so memory holds only the pages
-        // in flight, not the org.
-        let margin = self.config.deadline_margin;
-        let first = self.arcgis.users_page(1, PAGE_SIZE).await?;
-        let total = first.total;
-        let mut next_start = first.next_start;
-        handle_page(first.users);
-        let starts = (1..).map(|i| 1 + i * PAGE_SIZE).take_while(|s| *s <= total);
-        let mut pages = stream::iter(starts)
-            .map(|start| async move {
-                if !deadline.allows(margin) {
-                    return Ok(None);
-                }
-                self.arcgis.users_page(start, PAGE_SIZE).await.map(Some)
-            })
-            .buffered(self.config.page_concurrency.max(1));
-        let mut complete = true;
-        while let Some(page) = pages.next().await {
-            match page? {
-                Some(page) => {
-                    next_start = page.next_start;
-                    handle_page(page.users);
-                }
-                None => {
-                    complete = false;
-                    break;
-                }
-            }
-        }
-        drop(pages);
-        // Members who joined after the total was read: follow nextStart to the end.
-        while let Some(start) = next_start.filter(|_| complete) {
-            if !deadline.allows(margin) {
-                complete = false;
-                break;
-            }
-            let page = self.arcgis.users_page(start, PAGE_SIZE).await?;
-            next_start = page.next_start.filter(|n| *n > start);
-            handle_page(page.users);
-        }
-        if complete {
+        let mut tally = Tally::new(&rules, &loaded.state);
+        let listed = self
+            .list_members(deadline, |users| tally.page(users))
+            .await?;
+        let Tally {
+            mut report,
+            classes,
+            mut changes,
+            mut candidates,
+            seen_warned,
+            members,
+            ..
+        } = tally;
+        if listed.complete {
             // Members who left the org: their warnings go too.
             for name in loaded.state.warned.keys() {
                 if !seen_warned.contains(name) {
@@ -268,9 +190,11 @@ impl<S: ObjectStore, M: Mailer, D: ArcgisDirectory + ArcgisAdmin> Sweep<'_, S, M
             }
         } else {
             notes.push(format!(
-                "stopped listing before the Lambda deadline after {members} of {total} members; the next run starts over and continues from the saved warnings"
+                "stopped listing before the Lambda deadline after {members} of {} members; the next run starts over and continues from the saved warnings",
+                listed.total
             ));
         }
+        let complete = listed.complete;
 
         let would_disable = candidates
             .iter()
@@ -379,219 +303,6 @@ impl<S: ObjectStore, M: Mailer, D: ArcgisDirectory + ArcgisAdmin> Sweep<'_, S, M
         }
         Ok(members)
     }
-
-    fn values_base(&self, portal: &Portal) -> HashMap<&'static str, String> {
-        let contact = if self.config.support_contact.is_empty() {
-            self.config
-                .admin_emails
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "your ArcGIS administrator".into())
-        } else {
-            self.config.support_contact.clone()
-        };
-        HashMap::from([
-            ("org_name", portal.name.clone()),
-            ("sign_in_url", self.config.sign_in_url.clone()),
-            ("support_contact", contact),
-        ])
-    }
-
-    async fn warn_members(
-        &self,
-        candidates: &mut [Candidate],
-        templates: &Templates,
-        base: &HashMap<&'static str, String>,
-        now: DateTime<Utc>,
-        deadline: Deadline,
-        changes: &mut Changes,
-    ) {
-        let margin = self.config.deadline_margin;
-        let jobs: Vec<(usize, Option<Mail>)> = candidates
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.decision.need == Need::Warning)
-            .map(|(i, c)| {
-                (
-                    i,
-                    self.member_mail(&templates.warn, base, &c.user, &c.decision),
-                )
-            })
-            .collect();
-        let sent: Vec<(usize, Result<(), String>)> = stream::iter(jobs)
-            .map(|(index, mail)| async move {
-                let Some(mail) = mail else {
-                    return (
-                        index,
-                        Err("no valid email address on the account; not warned".to_string()),
-                    );
-                };
-                if !deadline.allows(margin) {
-                    return (
-                        index,
-                        Err("not reached before the Lambda deadline; the next run warns".into()),
-                    );
-                }
-                let result = self
-                    .mailer
-                    .send(&mail)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| format!("warning mail failed: {e}"));
-                (index, result)
-            })
-            .buffer_unordered(self.config.mail_concurrency.max(1))
-            .collect()
-            .await;
-        for (index, result) in sent {
-            let c = &mut candidates[index];
-            match result {
-                Ok(()) => {
-                    c.action = Action::Warned;
-                    changes.set.insert(
-                        c.user.username.to_ascii_lowercase(),
-                        Warned { warned_at: now },
-                    );
-                }
-                Err(why) => c.reason = format!("{}; {why}", c.decision.reason),
-            }
-        }
-    }
-
-    async fn disable_members(
-        &self,
-        candidates: &mut [Candidate],
-        templates: &Templates,
-        base: &HashMap<&'static str, String>,
-        deadline: Deadline,
-        changes: &mut Changes,
-    ) {
-        let margin = self.config.deadline_margin;
-        let targets: Vec<usize> = (0..candidates.len())
-            .filter(|i| candidates[*i].decision.need == Need::Disabling)
-            .collect();
-        for batch in targets.chunks(BULK_USERS_BATCH) {
-            if !deadline.allows(margin) {
-                for index in batch {
-                    let c = &mut candidates[*index];
-                    c.reason = format!(
-                        "{}; not reached before the Lambda deadline",
-                        c.decision.reason
-                    );
-                }
-                continue;
-            }
-            let names: Vec<String> = batch
-                .iter()
-                .map(|i| candidates[*i].user.username.clone())
-                .collect();
-            let results = match self.arcgis.disable_users(&names).await {
-                Ok(results) => results,
-                Err(e) => names
-                    .iter()
-                    .map(|n| BulkResult {
-                        username: n.clone(),
-                        ok: false,
-                        error: Some(e.to_string()),
-                    })
-                    .collect(),
-            };
-            for (index, result) in batch.iter().zip(results) {
-                let c = &mut candidates[*index];
-                if result.ok {
-                    c.action = Action::Disabled;
-                    changes.set.remove(&c.user.username.to_ascii_lowercase());
-                    changes.remove.insert(c.user.username.to_ascii_lowercase());
-                } else {
-                    c.reason = format!(
-                        "{}; disabling failed: {}",
-                        c.decision.reason,
-                        result.error.unwrap_or_default()
-                    );
-                }
-            }
-        }
-        // The disable notices: a failed notice is reported, the disable stands.
-        let notices: Vec<(usize, Mail)> = candidates
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.action == Action::Disabled)
-            .filter_map(|(i, c)| {
-                self.member_mail(&templates.disabled, base, &c.user, &c.decision)
-                    .map(|m| (i, m))
-            })
-            .collect();
-        let failed: Vec<(usize, String)> = stream::iter(notices)
-            .map(|(index, mail)| async move { (index, self.mailer.send(&mail).await) })
-            .buffer_unordered(self.config.mail_concurrency.max(1))
-            .filter_map(
-                |(index, result)| async move { result.err().map(|e| (index, e.to_string())) },
-            )
-            .collect()
-            .await;
-        for (index, why) in failed {
-            let c = &mut candidates[index];
-            c.reason = format!(
-                "{}; the disable notice was not sent: {why}",
-                c.decision.reason
-            );
-        }
-    }
-
-    /// The member's mail from `template`, or `None` without a usable address.
-    fn member_mail(
-        &self,
-        template: &Template,
-        base: &HashMap<&'static str, String>,
-        user: &Person,
-        decision: &Decision,
-    ) -> Option<Mail> {
-        let email = user
-            .email
-            .as_deref()
-            .map(str::trim)
-            .filter(|e| is_email_shape(e))?;
-        let mut values = base.clone();
-        let first = user.first_name.clone().unwrap_or_default();
-        let last = user.last_name.clone().unwrap_or_default();
-        let full = user
-            .full_name
-            .clone()
-            .unwrap_or_else(|| format!("{first} {last}").trim().to_string());
-        values.insert(
-            "first_name",
-            if first.is_empty() {
-                user.username.clone()
-            } else {
-                first
-            },
-        );
-        values.insert("last_name", last);
-        values.insert("full_name", full);
-        values.insert("username", user.username.clone());
-        values.insert(
-            "days_inactive",
-            decision
-                .days_inactive
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
-        );
-        values.insert("last_login", last_login(user));
-        values.insert(
-            "disable_date",
-            decision
-                .disable_on
-                .map(|d| d.format("%Y-%m-%d").to_string())
-                .unwrap_or_default(),
-        );
-        Some(Mail {
-            from: self.config.mail_from.clone(),
-            to: vec![email.to_string()],
-            subject: templates::render_subject(&template.subject, &values),
-            text: templates::render(&template.text, &values, false),
-            html: templates::render(&template.html, &values, true),
-        })
-    }
 }
 
 /// The signed-in username, lower-cased, if it holds every needed privilege.
@@ -605,14 +316,14 @@ fn check_privileges(portal: &Portal) -> Result<String, RunError> {
     Ok(caller.username.to_ascii_lowercase())
 }
 
-fn last_login(user: &Person) -> String {
+pub(crate) fn last_login(user: &Person) -> String {
     user.last_login
         .and_then(DateTime::from_timestamp_millis)
         .map(|d| d.format("%Y-%m-%d").to_string())
         .unwrap_or_else(|| "never".into())
 }
 
-fn write_row(
+pub(crate) fn write_row(
     report: &mut ReportWriter,
     user: &Person,
     decision: &Decision,

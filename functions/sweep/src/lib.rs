@@ -9,11 +9,13 @@
 
 #![allow(async_fn_in_trait)]
 
+mod act;
 pub mod classify;
 pub mod config;
 pub mod handler;
 pub mod input;
 pub mod job;
+mod listing;
 pub mod state;
 pub mod templates;
 

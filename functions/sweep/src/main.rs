@@ -1,48 +1,21 @@
-//! Lambda entry point: tracing, configuration and clients once per cold
-//! start, then the runtime loop.
+//! Lambda entry point: configuration and clients once per cold start, then
+//! the runtime loop.
 
-use connectors::arcgis::SecretSignIn;
 use connectors::aws::AwsClients;
-use connectors::config::required;
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use sweep::job::RunError;
-use sweep::{Handler, SweepConfig, SweepError};
+use connectors::config::{cold_start, or_exit};
+use lambda_runtime::{service_fn, Error};
+use sweep::{Handler, SweepConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
-    let var = |name: &str| std::env::var(name).ok();
-    let mut config = SweepConfig::from_vars(var).unwrap_or_else(|e| panic!("{e}"));
-    let arcgis_url = required(&var, "ARCGIS_URL").unwrap_or_else(|e| panic!("{e}"));
-    let secret_id = required(&var, "ARCGIS_SECRET_ID").unwrap_or_else(|e| panic!("{e}"));
-    if config.sign_in_url.is_empty() {
-        config.sign_in_url = format!("{}/home/signin.html", arcgis_url.trim_end_matches('/'));
-    }
-
+    let config = or_exit(SweepConfig::from_env(&cold_start()));
     let aws = AwsClients::from_env().await;
-    let sign_in = SecretSignIn::new(aws.secrets, secret_id);
-    let arcgis = sign_in
-        .client(&arcgis_url)
-        .await
-        .unwrap_or_else(|e| panic!("ARCGIS_SECRET_ID / ARCGIS_URL: {e}"));
-    let handler = Handler {
+    let arcgis = config.arcgis.client(aws.secrets).await?;
+    let handler = &Handler {
         store: aws.s3,
         mailer: aws.mail,
         arcgis,
         config,
     };
-    let (handler, sign_in) = (&handler, &sign_in);
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<serde_json::Value>| async move {
-            sign_in.refresh(&handler.arcgis).await;
-            let result = handler.handle(event).await;
-            if let Err(SweepError::Run(RunError::Service(connectors::Error::SignIn { .. }))) =
-                &result
-            {
-                sign_in.forget().await;
-            }
-            result
-        },
-    ))
-    .await
+    lambda_runtime::run(service_fn(|event| handler.handle(event))).await
 }

@@ -1,97 +1,275 @@
-//! Reading a function's configuration from environment variables, with
-//! errors that name the variable.
+//! The configuration core: one reader of environment variables with one
+//! parser per kind of value, and the [`Common`] section every function
+//! embeds in its own configuration.
+//!
+//! Every variable is read through [`Env`] with its default in one place; the
+//! reader remembers what it read, so a test can hold the README's tables
+//! against the code ([`Env::uses`]).
+
+use std::cell::RefCell;
+use std::time::Duration;
 
 /// A configuration variable that is missing or malformed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("environment variable {name}: {problem}")]
 pub struct ConfigError {
     pub name: &'static str,
     pub problem: String,
 }
 
-/// A required variable's trimmed value.
-pub fn required(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-) -> Result<String, ConfigError> {
-    match var(name).map(|v| v.trim().to_string()) {
-        Some(v) if !v.is_empty() => Ok(v),
-        _ => Err(ConfigError {
+impl ConfigError {
+    pub fn new(name: &'static str, problem: impl Into<String>) -> Self {
+        Self {
             name,
-            problem: "is required but not set".into(),
-        }),
+            problem: problem.into(),
+        }
     }
 }
 
-/// `true`/`false` (also `1`/`0`, `yes`/`no`); `default` when unset.
-pub fn flag(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: bool,
-) -> Result<bool, ConfigError> {
-    match var(name).map(|v| v.trim().to_ascii_lowercase()) {
-        None => Ok(default),
-        Some(v) if v.is_empty() => Ok(default),
-        Some(v) => match v.as_str() {
+/// One variable a configuration read, and its default as the README shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VarUse {
+    pub name: &'static str,
+    /// `(required)`, `(empty)`, or the default value.
+    pub default: String,
+}
+
+/// How [`Env`] finds a variable's value.
+type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+
+/// Reads environment variables through a lookup function (the process
+/// environment in `main`, a map in tests).
+pub struct Env<'a> {
+    lookup: Lookup<'a>,
+    uses: RefCell<Vec<VarUse>>,
+}
+
+impl<'a> Env<'a> {
+    /// The process environment.
+    pub fn process() -> Env<'static> {
+        Env::from_fn(|name| std::env::var(name).ok())
+    }
+
+    /// Variables from `lookup`.
+    pub fn from_fn(lookup: impl Fn(&str) -> Option<String> + 'a) -> Self {
+        Self {
+            lookup: Box::new(lookup),
+            uses: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Variables from name/value pairs (tests).
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Env<'static> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Env::from_fn(move |name| map.get(name).cloned())
+    }
+
+    /// Every variable read so far, in order, with its default.
+    pub fn uses(&self) -> Vec<VarUse> {
+        self.uses.borrow().clone()
+    }
+
+    fn note(&self, name: &'static str, default: impl Into<String>) {
+        let mut uses = self.uses.borrow_mut();
+        if !uses.iter().any(|u| u.name == name) {
+            uses.push(VarUse {
+                name,
+                default: default.into(),
+            });
+        }
+    }
+
+    /// The trimmed value; `None` when unset or blank.
+    fn value(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A required value.
+    pub fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.note(name, "(required)");
+        self.value(name)
+            .ok_or_else(|| ConfigError::new(name, "is required but not set"))
+    }
+
+    /// An optional value; `None` when unset or blank.
+    pub fn optional(&self, name: &'static str) -> Option<String> {
+        self.optional_or(name, "(empty)")
+    }
+
+    /// An optional value whose default the caller derives, described as
+    /// `default` (for the README).
+    pub fn optional_or(&self, name: &'static str, default: &str) -> Option<String> {
+        self.note(name, default);
+        self.value(name)
+    }
+
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`).
+    pub fn flag(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        self.note(name, default.to_string());
+        let Some(value) = self.value(name) else {
+            return Ok(default);
+        };
+        match value.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" => Ok(true),
             "false" | "0" | "no" => Ok(false),
-            _ => Err(ConfigError {
+            _ => Err(ConfigError::new(
                 name,
-                problem: format!("{v:?} is not true or false"),
-            }),
-        },
+                format!("{value:?} is not true or false"),
+            )),
+        }
     }
-}
 
-pub fn number(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: usize,
-) -> Result<usize, ConfigError> {
-    match var(name).map(|v| v.trim().to_string()) {
-        None => Ok(default),
-        Some(v) if v.is_empty() => Ok(default),
-        Some(v) => match v.parse::<usize>() {
+    /// A positive whole number.
+    pub fn count(&self, name: &'static str, default: usize) -> Result<usize, ConfigError> {
+        self.note(name, default.to_string());
+        let Some(value) = self.value(name) else {
+            return Ok(default);
+        };
+        match value.parse::<usize>() {
             Ok(n) if n > 0 => Ok(n),
-            _ => Err(ConfigError {
+            _ => Err(ConfigError::new(
                 name,
-                problem: format!("{v:?} is not a positive whole number"),
-            }),
-        },
+                format!("{value:?} is not a positive whole number"),
+            )),
+        }
+    }
+
+    /// A whole number where 0 is allowed.
+    pub fn whole(&self, name: &'static str, default: usize) -> Result<usize, ConfigError> {
+        self.note(name, default.to_string());
+        let Some(value) = self.value(name) else {
+            return Ok(default);
+        };
+        value
+            .parse::<usize>()
+            .map_err(|_| ConfigError::new(name, format!("{value:?} is not a whole number")))
+    }
+
+    /// A positive number (fractions allowed).
+    pub fn rate(&self, name: &'static str, default: f64) -> Result<f64, ConfigError> {
+        self.note(name, default.to_string());
+        let Some(value) = self.value(name) else {
+            return Ok(default);
+        };
+        match value.parse::<f64>() {
+            Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
+            _ => Err(ConfigError::new(
+                name,
+                format!("{value:?} is not a positive number"),
+            )),
+        }
+    }
+
+    /// A whole number of seconds.
+    pub fn seconds(&self, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+        self.whole(name, default.as_secs() as usize)
+            .map(|s| Duration::from_secs(s as u64))
+    }
+
+    /// A comma-separated list, blanks dropped.
+    pub fn list(&self, name: &'static str) -> Vec<String> {
+        self.note(name, "(empty)");
+        self.value(name)
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// A comma list of email addresses (may be empty).
+    pub fn emails(&self, name: &'static str) -> Result<Vec<String>, ConfigError> {
+        let addresses = self.list(name);
+        match addresses.iter().find(|e| !is_email_shape(e)) {
+            Some(bad) => Err(ConfigError::new(
+                name,
+                format!("{bad:?} is not an email address"),
+            )),
+            None => Ok(addresses),
+        }
+    }
+
+    /// A required email address.
+    pub fn email(&self, name: &'static str) -> Result<String, ConfigError> {
+        let address = self.required(name)?;
+        if is_email_shape(&address) {
+            Ok(address)
+        } else {
+            Err(ConfigError::new(
+                name,
+                format!("{address:?} is not an email address"),
+            ))
+        }
     }
 }
 
-/// A comma-separated list, blanks dropped.
-pub fn list(var: &impl Fn(&str) -> Option<String>, name: &str) -> Vec<String> {
-    var(name)
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-        .collect()
+/// Where the admins' summary goes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailSettings {
+    /// SES sender (a verified identity).
+    pub from: String,
+    /// Summary recipients; no summary mail when empty.
+    pub admins: Vec<String>,
 }
 
-/// `MAIL_FROM` (required, an address) and `ADMIN_EMAILS` (a comma list of
-/// addresses, may be empty), as every function reads them.
-pub fn mail_settings(
-    var: &impl Fn(&str) -> Option<String>,
-) -> Result<(String, Vec<String>), ConfigError> {
-    let mail_from = required(var, "MAIL_FROM")?;
-    if !is_email_shape(&mail_from) {
-        return Err(ConfigError {
-            name: "MAIL_FROM",
-            problem: format!("{mail_from:?} is not an email address"),
-        });
+/// What every function shares: dry run, mail, and how close to the Lambda
+/// deadline work may start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Common {
+    /// Plan only: report what would happen, change nothing.
+    pub dry_run: bool,
+    pub mail: MailSettings,
+    /// Stop starting work when less than this is left before the Lambda
+    /// deadline, keeping time to record, report and mail.
+    pub deadline_margin: Duration,
+}
+
+/// The default of `DEADLINE_MARGIN_SECONDS`.
+pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_secs(20);
+
+impl Common {
+    /// The settings with `dry_run` as given, no mail and the default margin.
+    pub fn new(dry_run: bool) -> Self {
+        Self {
+            dry_run,
+            mail: MailSettings::default(),
+            deadline_margin: DEFAULT_DEADLINE_MARGIN,
+        }
     }
-    let admin_emails = list(var, "ADMIN_EMAILS");
-    if let Some(bad) = admin_emails.iter().find(|e| !is_email_shape(e)) {
-        return Err(ConfigError {
-            name: "ADMIN_EMAILS",
-            problem: format!("{bad:?} is not an email address"),
-        });
+
+    /// Reads `DRY_RUN` (default `dry_run_default`: the sweep plans unless
+    /// told otherwise), `MAIL_FROM`, `ADMIN_EMAILS` and
+    /// `DEADLINE_MARGIN_SECONDS`.
+    pub fn from_env(env: &Env, dry_run_default: bool) -> Result<Self, ConfigError> {
+        Ok(Self {
+            dry_run: env.flag("DRY_RUN", dry_run_default)?,
+            mail: MailSettings {
+                from: env.email("MAIL_FROM")?,
+                admins: env.emails("ADMIN_EMAILS")?,
+            },
+            deadline_margin: env.seconds("DEADLINE_MARGIN_SECONDS", DEFAULT_DEADLINE_MARGIN)?,
+        })
     }
-    Ok((mail_from, admin_emails))
+}
+
+/// Starts the logging every function uses (the Lambda runtime's subscriber,
+/// which honours `AWS_LAMBDA_LOG_LEVEL`, `RUST_LOG` and the JSON log format)
+/// and returns the process environment to read the configuration from.
+pub fn cold_start() -> Env<'static> {
+    lambda_runtime::tracing::init_default_subscriber();
+    Env::process()
+}
+
+/// Unwraps a configuration at cold start, stopping the process with a message
+/// that names the variable (Lambda reports it as an init error).
+pub fn or_exit<T>(config: Result<T, ConfigError>) -> T {
+    config.unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A plausible address: one `@`, a non-empty local part, a dotted domain,
@@ -134,5 +312,61 @@ mod tests {
         ] {
             assert!(!is_email_shape(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn common_settings_and_their_errors_name_the_variable() {
+        let env = Env::from_pairs(&[]);
+        assert_eq!(
+            Common::from_env(&env, false).unwrap_err().to_string(),
+            "environment variable MAIL_FROM: is required but not set"
+        );
+        let env = Env::from_pairs(&[
+            ("MAIL_FROM", "rollcall@example.org"),
+            ("ADMIN_EMAILS", " a@example.org, ,b@example.org"),
+            ("DRY_RUN", "TRUE"),
+            ("DEADLINE_MARGIN_SECONDS", "45"),
+        ]);
+        let common = Common::from_env(&env, false).unwrap();
+        assert!(common.dry_run);
+        assert_eq!(common.mail.admins, ["a@example.org", "b@example.org"]);
+        assert_eq!(common.deadline_margin, Duration::from_secs(45));
+        let env = Env::from_pairs(&[("MAIL_FROM", "rollcall@example.org"), ("DRY_RUN", "maybe")]);
+        assert_eq!(Common::from_env(&env, false).unwrap_err().name, "DRY_RUN");
+        let env = Env::from_pairs(&[("MAIL_FROM", "rollcall@example.org"), ("ADMIN_EMAILS", "x")]);
+        assert_eq!(
+            Common::from_env(&env, false).unwrap_err().name,
+            "ADMIN_EMAILS"
+        );
+    }
+
+    #[test]
+    fn the_reader_remembers_each_variable_and_its_default() {
+        let env = Env::from_pairs(&[("MAIL_FROM", "rollcall@example.org")]);
+        Common::from_env(&env, true).unwrap();
+        let uses: Vec<(&str, String)> = env
+            .uses()
+            .into_iter()
+            .map(|u| (u.name, u.default))
+            .collect();
+        assert_eq!(
+            uses,
+            [
+                ("DRY_RUN", "true".to_string()),
+                ("MAIL_FROM", "(required)".to_string()),
+                ("ADMIN_EMAILS", "(empty)".to_string()),
+                ("DEADLINE_MARGIN_SECONDS", "20".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn numbers() {
+        let env = Env::from_pairs(&[("A", "0"), ("B", "x"), ("C", "2.5")]);
+        assert!(env.count("A", 8).is_err());
+        assert_eq!(env.whole("A", 8), Ok(0));
+        assert!(env.count("B", 8).is_err());
+        assert_eq!(env.rate("C", 2.0), Ok(2.5));
+        assert_eq!(env.count("D", 8), Ok(8));
     }
 }

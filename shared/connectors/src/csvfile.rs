@@ -121,11 +121,20 @@ fn malformed(error: &csv::Error, line_of: &dyn Fn(u64) -> u64) -> TableError {
     }
 }
 
+/// Why a file cannot be used at all: its text or its header.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileProblem {
+    #[error(transparent)]
+    Table(#[from] TableError),
+    #[error(transparent)]
+    Header(#[from] HeaderError),
+}
+
 /// Parses `bytes` and maps its header onto `columns`, or says why the file
 /// cannot be used at all (encoding, emptiness, header).
-pub fn read(bytes: &[u8], columns: &[Column]) -> Result<(Table, ColumnMap), String> {
-    let table = parse(bytes).map_err(|e| e.to_string())?;
-    let map = ColumnMap::new(&table.headers, columns).map_err(|e| e.to_string())?;
+pub fn read(bytes: &[u8], columns: &[Column]) -> Result<(Table, ColumnMap), FileProblem> {
+    let table = parse(bytes)?;
+    let map = ColumnMap::new(&table.headers, columns)?;
     Ok((table, map))
 }
 

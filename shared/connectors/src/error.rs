@@ -1,4 +1,9 @@
+//! The one error type of the connectors, the one place that classifies it,
+//! and the one mapping from a classification to what Lambda reports.
+
 use std::time::Duration;
+
+use lambda_runtime::Diagnostic;
 
 /// Errors from the adapters, typed for the cases the jobs act on.
 ///
@@ -102,12 +107,122 @@ pub enum Error {
     Deadline(Duration),
 }
 
+/// What kind of failure an error is: what a job or an operator acts on.
+/// Every function's errors are classified into these, and each kind is one
+/// Lambda `errorType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The event is not one the function takes.
+    InvalidEvent,
+    /// The deployment's settings, secret or thresholds are wrong.
+    InvalidConfiguration,
+    /// Signing in failed or the token was refused.
+    SignIn,
+    /// The signed-in account lacks a privilege or permission.
+    Permission,
+    /// Something the run needs does not exist.
+    NotFound,
+    /// What was being created exists already.
+    AlreadyExists,
+    /// A conditional write lost to a concurrent change.
+    Conflict,
+    /// The service kept throttling.
+    Throttled,
+    /// The service or the network kept failing.
+    Unavailable,
+    /// The service refused the request.
+    Rejected,
+    /// The service answered with something that could not be read.
+    UnexpectedAnswer,
+    /// The Lambda deadline came before the work could start.
+    Deadline,
+    /// A safety rail stopped the run on purpose.
+    SafetyStop,
+}
+
+impl ErrorKind {
+    /// The Lambda `errorType` of this kind: what the failure destination and
+    /// alarms see.
+    pub fn error_type(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidEvent => "InvalidEvent",
+            ErrorKind::InvalidConfiguration => "InvalidConfiguration",
+            ErrorKind::SignIn => "SignInFailed",
+            ErrorKind::Permission => "PermissionDenied",
+            ErrorKind::NotFound => "NotFound",
+            ErrorKind::AlreadyExists => "AlreadyExists",
+            ErrorKind::Conflict => "ConcurrentChange",
+            ErrorKind::Throttled => "Throttled",
+            ErrorKind::Unavailable => "ServiceUnavailable",
+            ErrorKind::Rejected => "RequestRejected",
+            ErrorKind::UnexpectedAnswer => "UnexpectedAnswer",
+            ErrorKind::Deadline => "DeadlineReached",
+            ErrorKind::SafetyStop => "CircuitBreakerTripped",
+        }
+    }
+}
+
 impl Error {
-    /// True for errors worth retrying later (throttling, server errors, network).
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            Error::Throttled { .. } | Error::Unavailable { .. } | Error::Transport { .. }
-        )
+    /// The one classification of a connector error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
+            Error::PreconditionFailed { .. } => ErrorKind::Conflict,
+            Error::Throttled { .. } => ErrorKind::Throttled,
+            Error::Unavailable { .. } | Error::Transport { .. } => ErrorKind::Unavailable,
+            Error::InvalidToken { .. } | Error::SignIn { .. } => ErrorKind::SignIn,
+            Error::Permission { .. } => ErrorKind::Permission,
+            Error::Api { .. } | Error::Aws { .. } => ErrorKind::Rejected,
+            Error::Decode { .. } => ErrorKind::UnexpectedAnswer,
+            Error::Secret { .. } => ErrorKind::InvalidConfiguration,
+            Error::Deadline(_) => ErrorKind::Deadline,
+        }
+    }
+}
+
+/// An error a function returns to Lambda: it knows its kind.
+pub trait Classified: std::fmt::Display {
+    fn kind(&self) -> ErrorKind;
+}
+
+impl Classified for Error {
+    fn kind(&self) -> ErrorKind {
+        Error::kind(self)
+    }
+}
+
+/// What Lambda reports for a failed invocation: the kind's `errorType` and
+/// the error's message (which never holds a secret).
+pub fn diagnostic(error: &impl Classified) -> Diagnostic {
+    Diagnostic {
+        error_type: error.kind().error_type().to_string(),
+        error_message: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_is_one_error_type_everywhere() {
+        let denied = Error::Permission {
+            service: "ArcGIS",
+            operation: "portals/self".into(),
+            message: "You do not have permissions".into(),
+        };
+        let d = diagnostic(&denied);
+        assert_eq!(d.error_type, "PermissionDenied");
+        assert_eq!(
+            d.error_message,
+            "ArcGIS denied portals/self: You do not have permissions"
+        );
+        let down = Error::Transport {
+            service: "ArcGIS",
+            operation: "portals/self".into(),
+            source: "connection refused".into(),
+        };
+        assert_eq!(diagnostic(&down).error_type, "ServiceUnavailable");
     }
 }

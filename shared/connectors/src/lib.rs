@@ -1,9 +1,14 @@
-//! Ports and adapters shared by every rollcall function.
+//! Ports, adapters and the flows shared by every rollcall function.
 //!
-//! Ports are small traits returning types this crate owns, so job code never
-//! sees an SDK type and can be unit-tested with in-memory fakes. Real adapters
-//! talk to ArcGIS over reqwest and to S3, SES and Secrets Manager through the
-//! AWS SDK.
+//! - [`inbox`]: the life of one CSV object, written once; a CSV job plugs in
+//!   its rows, validation, plan and outcome words.
+//! - [`config`]: the configuration core every function embeds ([`config::Common`]).
+//! - [`error`]: the one error type, its [`error::ErrorKind`] and the Lambda
+//!   `Diagnostic` it becomes.
+//! - Ports are small traits returning types this crate owns, so job code never
+//!   sees an SDK type and can be unit-tested with in-memory fakes. Adapters:
+//!   [`arcgis`] (reqwest), [`connect`], [`store`], [`mail`] and [`secrets`]
+//!   (AWS SDK, built from one configuration in [`aws`]).
 
 // The ports use `async fn` in traits. The jobs drive them on one task with
 // `buffer_unordered`, so no `Send` bound on the returned futures is needed.
@@ -15,17 +20,12 @@ pub mod config;
 pub mod connect;
 pub mod csvfile;
 pub mod deadline;
-mod error;
+pub mod error;
+pub mod inbox;
 pub mod mail;
 pub mod report;
 pub mod retry;
 pub mod secrets;
 pub mod store;
 
-pub use error::Error;
-
-/// Metadata key marking objects a rollcall function wrote, so their own
-/// `ObjectCreated` events are ignored (no self-trigger loops).
-pub const WRITTEN_BY_METADATA: &str = "rollcall-written-by";
-/// Metadata key carrying the run that wrote an object.
-pub const RUN_ID_METADATA: &str = "rollcall-run-id";
+pub use error::{Error, ErrorKind};

@@ -8,8 +8,8 @@
 
 use std::time::Instant;
 
-use rollcall_tests::bench::{option, peak_rss_kib, spawn_sandbox};
-use rollcall_tests::moto::{unique_name, Moto};
+use connectors::inbox::Outcome;
+use rollcall_tests::bench::{option, peak_rss_kib, spawn_sandbox, BenchAws};
 use rollcall_tests::world::s3_event;
 
 const GROUP: &str = "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
@@ -35,12 +35,7 @@ async fn main() {
     let control = url.trim_end_matches("/portal").to_string();
 
     // S3, SES and the secret in moto; the file to onboard.
-    let moto = Moto::connect().await;
-    let bucket = unique_name("bench");
-    moto.create_bucket(&bucket).await;
-    moto.verify_sender("rollcall@example.org").await;
-    let secret = serde_json::json!({"username": "rollcall_admin", "password": "sandbox-password"});
-    moto.create_secret(&bucket, &secret.to_string()).await;
+    let bench = BenchAws::new("bench").await;
     let mut csv =
         String::from("username,password,firstname,lastname,email,user type,role,groups\n");
     for i in 0..rows {
@@ -56,31 +51,24 @@ async fn main() {
         ));
     }
     let key = "inbox/arcgis/bench.csv";
-    moto.put_object(&bucket, key, csv.as_bytes(), &[]).await;
+    bench
+        .moto
+        .put_object(&bench.bucket, key, csv.as_bytes(), &[])
+        .await;
 
     // The handler exactly as main builds it, with the deployment's defaults.
-    let aws = connectors::aws::AwsClients::from_conf(&moto.conf);
-    use connectors::secrets::SecretSource;
-    let secret = aws.secrets.secret_string(&bucket).await.unwrap();
-    let credentials = connectors::secrets::Credentials::from_secret(&bucket, &secret).unwrap();
-    let arcgis =
-        connectors::arcgis::ArcgisClient::new(&url, credentials, Default::default()).unwrap();
-    let config = onboard::OnboardConfig {
-        mail_from: "rollcall@example.org".into(),
-        admin_emails: vec!["admins@example.org".into()],
-        concurrency,
-        ..Default::default()
-    };
+    let (settings, arcgis) = bench.arcgis(&url, concurrency).await;
+    let config = onboard::OnboardConfig::new(bench.common(), settings);
+    let event = lambda_runtime::LambdaEvent::new(
+        serde_json::to_value(s3_event(&bench.bucket, key)).unwrap(),
+        lambda_runtime::Context::default(),
+    );
     let handler = onboard::Handler {
-        store: aws.s3,
-        mailer: aws.mail,
+        store: bench.aws.s3,
+        mailer: bench.aws.mail,
         arcgis,
         config,
     };
-    let event = lambda_runtime::LambdaEvent::new(
-        s3_event(&bucket, key),
-        lambda_runtime::Context::default(),
-    );
     let rss_before = peak_rss_kib();
 
     let started = Instant::now();
@@ -97,17 +85,15 @@ async fn main() {
     let _ = sandbox.kill();
     let _ = sandbox.wait();
     let counts = &response.counts;
-    assert_eq!(
-        counts.created + counts.invited,
-        rows,
-        "every row onboarded: {counts:?}"
+    let (created, invited, failed) = (
+        counts.get(Outcome::Created),
+        counts.get(Outcome::Invited),
+        counts.get(Outcome::Failed),
     );
+    assert_eq!(created + invited, rows, "every row onboarded: {counts:?}");
     println!("onboard benchmark: {rows} rows, {mode}, {latency} ms per portal call, concurrency {concurrency}");
     println!("  wall time          {:.2} s", wall.as_secs_f64());
-    println!(
-        "  outcomes           created {} invited {} failed {}",
-        counts.created, counts.invited, counts.failed
-    );
+    println!("  outcomes           created {created} invited {invited} failed {failed}");
     println!("  portal calls       {}", state["total"]);
     for (operation, n) in state["by_operation"].as_object().unwrap() {
         println!("    {operation:<20} {n}");

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use rollcall_tests::sandbox::ConnectConfig;
 use rollcall_tests::world::ConnectWorld;
+use rollcall_tests::world::InBucket;
 
 const FACTOR: f64 = 5.0;
 
@@ -42,9 +43,7 @@ async fn main() {
         csv.push_str(&format!("{name},username,remove,Skill,S01,\n"));
     }
     world.drop_csv("inbox/connect/bench.csv", &csv).await;
-    let mut config = world.config(10.0);
-    config.instance_id = c.instance_id().to_string();
-    let handler = world.handler(config);
+    let handler = world.handler(world.config(10.0));
     c.reset_calls();
 
     let started = Instant::now();

@@ -9,15 +9,13 @@
 
 use std::time::Instant;
 
-use connectors::secrets::SecretSource;
-use rollcall_tests::bench::{option, peak_rss_kib, spawn_sandbox};
-use rollcall_tests::moto::{unique_name, Moto};
+use rollcall_tests::bench::{option, peak_rss_kib, spawn_sandbox, BenchAws};
 
 #[tokio::main]
 async fn main() {
     let members = option("--members", "100000");
     let latency = option("--latency-ms", "50");
-    let concurrency: usize = option("--concurrency", "16")
+    let concurrency: usize = option("--concurrency", "8")
         .parse()
         .expect("--concurrency N");
 
@@ -25,27 +23,13 @@ async fn main() {
         spawn_sandbox(&["--latency-ms", &latency, "--generate-members", &members]);
     let control = url.trim_end_matches("/portal").to_string();
 
-    let moto = Moto::connect().await;
-    let bucket = unique_name("bench-sweep");
-    moto.create_bucket(&bucket).await;
-    moto.verify_sender("rollcall@example.org").await;
-    let secret = serde_json::json!({"username": "rollcall_admin", "password": "sandbox-password"});
-    moto.create_secret(&bucket, &secret.to_string()).await;
-    let aws = connectors::aws::AwsClients::from_conf(&moto.conf);
-    let secret = aws.secrets.secret_string(&bucket).await.unwrap();
-    let credentials = connectors::secrets::Credentials::from_secret(&bucket, &secret).unwrap();
-    let arcgis =
-        connectors::arcgis::ArcgisClient::new(&url, credentials, Default::default()).unwrap();
-    let config = sweep::SweepConfig {
-        mail_from: "rollcall@example.org".into(),
-        admin_emails: vec!["admins@example.org".into()],
-        report_bucket: bucket.clone(),
-        page_concurrency: concurrency,
-        ..Default::default()
-    };
+    let bench = BenchAws::new("bench-sweep").await;
+    let (settings, arcgis) = bench.arcgis(&url, concurrency).await;
+    let mut config = sweep::SweepConfig::new(bench.common(), settings, &bench.bucket);
+    config.common.dry_run = true;
     let handler = sweep::Handler {
-        store: aws.s3,
-        mailer: aws.mail,
+        store: bench.aws.s3,
+        mailer: bench.aws.mail,
         arcgis,
         config,
     };
@@ -73,10 +57,13 @@ async fn main() {
         .unwrap();
     let _ = sandbox.kill();
     let _ = sandbox.wait();
-    let report = moto
+    let report = bench
+        .moto
         .get_object(
-            &bucket,
-            result.report.trim_start_matches(&format!("s3://{bucket}/")),
+            &bench.bucket,
+            result
+                .report
+                .trim_start_matches(&format!("s3://{}/", bench.bucket)),
         )
         .await
         .unwrap()

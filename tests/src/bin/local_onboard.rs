@@ -60,7 +60,7 @@ async fn main() {
     let raw_key = event["Records"][0]["s3"]["object"]["key"]
         .as_str()
         .expect("key in event");
-    let key = onboard::event::decode_key(raw_key);
+    let key = connectors::store::decode_event_key(raw_key);
     let csv = std::fs::read(&args.csv).expect("read the CSV");
 
     // The org: two groups, one existing member.

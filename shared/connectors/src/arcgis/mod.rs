@@ -1,9 +1,19 @@
-//! ArcGIS Online / Enterprise: the user-directory port, its types, and the
-//! reqwest client that implements it against a portal's `sharing/rest` API.
+//! ArcGIS Online / Enterprise: the ports a job calls (one per capability),
+//! the types they return, and the reqwest client that implements them
+//! against a portal's `sharing/rest` and `portaladmin` APIs.
+//!
+//! The client is one transport ([`transport`]: token, sign-in, retries, the
+//! error envelope, paging) and one file per resource ([`org`], [`members`],
+//! [`groups`]); a new call is a method in its resource's file.
 
-mod client;
+mod groups;
+mod members;
+mod org;
+mod settings;
+mod transport;
 
-pub use client::{ArcgisClient, ArcgisOptions};
+pub use settings::ArcgisSettings;
+pub use transport::{ArcgisClient, ArcgisOptions};
 
 use serde::{Deserialize, Deserializer};
 
@@ -23,8 +33,6 @@ pub struct Portal {
     pub id: String,
     pub name: String,
     pub kind: PortalKind,
-    /// Online's default credits for new members; `None` = unlimited.
-    pub default_credits: Option<f64>,
     /// The signed-in account, when the token belongs to a member.
     pub caller: Option<User>,
 }
@@ -143,45 +151,74 @@ pub struct UserPage {
     pub next_start: Option<u64>,
 }
 
-/// The user-directory operations rollcall performs on an ArcGIS org.
-pub trait ArcgisDirectory {
-    /// `portals/self`: which kind of portal, the org id and the caller.
+/// The organisation as the signed-in caller sees it (`portals/self`).
+pub trait OrgInfo {
+    /// Which kind of portal, the org id and name, and the caller.
     async fn portal(&self) -> Result<Portal, Error>;
+}
+
+/// What the org offers new and changed members: roles, user types, defaults.
+pub trait OrgCatalog {
     /// Custom roles plus Viewer and Data Editor (the three built-ins are not listed).
     async fn roles(&self) -> Result<Vec<Role>, Error>;
     async fn user_types(&self) -> Result<Vec<UserType>, Error>;
+    /// The org's new-member defaults.
     async fn user_defaults(&self) -> Result<UserDefaults, Error>;
-    /// The group, or `None` when it does not exist or is not visible.
-    async fn group(&self, id: &str) -> Result<Option<Group>, Error>;
+}
+
+/// Finding members by name.
+pub trait MemberLookup {
     /// The member, or `None` when no such username is visible.
     async fn user(&self, username: &str) -> Result<Option<User>, Error>;
-    /// Availability of up to 200 usernames in one call.
+    /// Availability of up to [`CHECK_USERNAMES_BATCH`] usernames in one call.
     async fn check_usernames(
         &self,
         usernames: &[String],
     ) -> Result<Vec<(String, UsernameAvailability)>, Error>;
+}
+
+/// Listing every member of the org, a page at a time.
+pub trait MemberListing {
+    /// One page of `portals/self/users`.
+    async fn users_page(&self, start: u64, num: u64) -> Result<UserPage, Error>;
+}
+
+/// Creating members.
+pub trait MemberCreation {
     /// Invites (creates) Online members; returns the usernames not invited.
     async fn invite(&self, invitations: &[Invitation]) -> Result<Vec<String>, Error>;
     /// Creates one Enterprise member (built-in or IdP login).
     async fn create_enterprise_member(&self, member: &EnterpriseMember) -> Result<(), Error>;
-    /// Adds up to 25 members to a group; returns the usernames not added.
+}
+
+/// Disabling and enabling members in bulk.
+pub trait MemberStatus {
+    /// Disables up to [`BULK_USERS_BATCH`] members; per username, whether it worked and why not.
+    async fn disable_users(&self, usernames: &[String]) -> Result<Vec<BulkResult>, Error>;
+    /// Enables up to [`BULK_USERS_BATCH`] members; per username, whether it worked and why not.
+    async fn enable_users(&self, usernames: &[String]) -> Result<Vec<BulkResult>, Error>;
+}
+
+/// Finding a group.
+pub trait GroupLookup {
+    /// The group, or `None` when it does not exist or is not visible.
+    async fn group(&self, id: &str) -> Result<Option<Group>, Error>;
+}
+
+/// Who is in a group.
+pub trait GroupMembers {
+    /// Usernames of every member of a group (owner and managers included).
+    async fn group_members(&self, group_id: &str) -> Result<Vec<String>, Error>;
+}
+
+/// Adding members to groups.
+pub trait GroupMembership {
+    /// Adds up to [`ADD_USERS_BATCH`] members to a group; returns the usernames not added.
     async fn add_to_group(
         &self,
         group_id: &str,
         usernames: &[String],
     ) -> Result<Vec<String>, Error>;
-    /// One page of the org's member list (`portals/self/users`).
-    async fn users_page(&self, start: u64, num: u64) -> Result<UserPage, Error>;
-}
-
-/// Member administration beyond onboarding: what the inactivity sweep does.
-pub trait ArcgisAdmin {
-    /// Usernames of every member of a group (owner and managers included).
-    async fn group_members(&self, group_id: &str) -> Result<Vec<String>, Error>;
-    /// Disables up to 25 members; per username, whether it worked and why not.
-    async fn disable_users(&self, usernames: &[String]) -> Result<Vec<BulkResult>, Error>;
-    /// Enables up to 25 members; per username, whether it worked and why not.
-    async fn enable_users(&self, usernames: &[String]) -> Result<Vec<BulkResult>, Error>;
 }
 
 /// One member's result in a bulk enable/disable call.
@@ -234,44 +271,4 @@ fn group_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
             GroupRef::Id(id) | GroupRef::Object { id } => id,
         })
         .collect())
-}
-
-/// Signs in to ArcGIS with the credentials in a Secrets Manager secret, read
-/// once per cold start and again once the cache's TTL has passed (rotation).
-pub struct SecretSignIn<S> {
-    secrets: crate::aws::CachedSecrets<S>,
-    secret_id: String,
-}
-
-impl<S: crate::secrets::SecretSource> SecretSignIn<S> {
-    /// Reads `secret_id` through `source`, cached for [`crate::aws::DEFAULT_SECRET_TTL`].
-    pub fn new(source: S, secret_id: impl Into<String>) -> Self {
-        Self {
-            secrets: crate::aws::CachedSecrets::new(source, crate::aws::DEFAULT_SECRET_TTL),
-            secret_id: secret_id.into(),
-        }
-    }
-
-    /// A client for the portal at `portal_url`, signing in with the secret.
-    pub async fn client(&self, portal_url: &str) -> Result<ArcgisClient, Error> {
-        let credentials = crate::secrets::load_credentials(&self.secrets, &self.secret_id).await?;
-        ArcgisClient::new(portal_url, credentials, ArcgisOptions::default())
-    }
-
-    /// Before each invocation: hands `client` rotated credentials once the
-    /// cache has expired (a no-op while they are unchanged). A failed read
-    /// keeps the credentials in use.
-    pub async fn refresh(&self, client: &ArcgisClient) {
-        match crate::secrets::load_credentials(&self.secrets, &self.secret_id).await {
-            Ok(credentials) => client.set_credentials(credentials).await,
-            Err(e) => {
-                tracing::warn!(error = %e, "keeping the ArcGIS credentials read earlier")
-            }
-        }
-    }
-
-    /// After a sign-in failure: the next refresh reads the secret afresh.
-    pub async fn forget(&self) {
-        self.secrets.invalidate(&self.secret_id).await;
-    }
 }

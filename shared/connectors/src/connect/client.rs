@@ -1,88 +1,30 @@
-//! Amazon Connect: the agent-proficiency port and its aws-sdk-connect adapter.
-//!
-//! Connect throttles each API per account and Region (SearchUsers and the
-//! three proficiency writes at 2 requests a second by default, the reads at
-//! 10). The adapter keeps one rate limiter per operation, so a run moves at
-//! the quota instead of bouncing off it, and the SDK's standard retry absorbs
-//! the `ThrottlingException`s that still happen.
+//! The aws-sdk-connect adapter of [`ConnectDirectory`] for one instance.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_connect::error::ProvideErrorMetadata;
 use aws_sdk_connect::types::{
     PredefinedAttributeValues, StringComparisonType, StringCondition, UserProficiency,
     UserProficiencyDisassociate, UserSearchCriteria,
 };
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
+use super::{Agent, ConnectDirectory, ConnectRates, Proficiency};
+use crate::aws::{attempts_of, sdk_error};
 use crate::Error;
 
 const SERVICE: &str = "Connect";
 
-/// One routing proficiency of an agent.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Proficiency {
-    pub attribute: String,
-    pub value: String,
-    pub level: f32,
-}
-
-/// An agent (Connect user) as rollcall needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Agent {
-    pub id: String,
-    pub username: String,
-}
-
-/// The Connect operations the proficiency job performs on one instance.
-pub trait ConnectDirectory {
-    /// Names of the instance's predefined attributes.
-    async fn attribute_names(&self) -> Result<Vec<String>, Error>;
-    /// The values of one predefined attribute, or `None` if it does not exist.
-    async fn attribute_values(&self, name: &str) -> Result<Option<Vec<String>>, Error>;
-    /// Agents whose username matches `username` by SearchUsers `EXACT`.
-    async fn search_username(&self, username: &str) -> Result<Vec<Agent>, Error>;
-    /// One page of ListUsers (up to 1,000 agents) and the token of the next.
-    async fn list_agents(
-        &self,
-        next: Option<String>,
-    ) -> Result<(Vec<Agent>, Option<String>), Error>;
-    /// The agent with this id, or `None`.
-    async fn describe_agent(&self, id: &str) -> Result<Option<Agent>, Error>;
-    /// Every proficiency of the agent.
-    async fn proficiencies(&self, agent_id: &str) -> Result<Vec<Proficiency>, Error>;
-    async fn associate(&self, agent_id: &str, items: &[Proficiency]) -> Result<(), Error>;
-    async fn update(&self, agent_id: &str, items: &[Proficiency]) -> Result<(), Error>;
-    /// Removes proficiencies by attribute and value (no level).
-    async fn disassociate(&self, agent_id: &str, items: &[(String, String)]) -> Result<(), Error>;
-}
-
-/// Requests a second per Connect operation; the writes and SearchUsers at
-/// `max_rps`, the reads at five times that (Connect's default ratio). The
-/// limiter uses 90% of each, for network jitter.
-#[derive(Debug, Clone)]
-pub struct ConnectRates {
-    pub max_rps: f64,
-}
-
-impl ConnectRates {
-    fn rate(&self, operation: &str) -> f64 {
-        match operation {
-            "SearchUsers"
-            | "AssociateUserProficiencies"
-            | "UpdateUserProficiencies"
-            | "DisassociateUserProficiencies" => self.max_rps,
-            _ => self.max_rps * 5.0,
-        }
-    }
-}
+/// Attempts per Connect call: more than the default, since Connect's
+/// quotas are low and its throttling answers are expected under load.
+pub const CONNECT_MAX_ATTEMPTS: u32 = 8;
 
 /// aws-sdk-connect adapter of [`ConnectDirectory`] for one instance.
 pub struct ConnectClient {
     client: aws_sdk_connect::Client,
+    attempts: u32,
     instance_id: String,
     limiters: HashMap<&'static str, Arc<DefaultDirectRateLimiter>>,
 }
@@ -107,6 +49,7 @@ impl ConnectClient {
             .map(|op| (*op, Arc::new(limiter(rates.rate(op)))))
             .collect();
         Self {
+            attempts: attempts_of(client.config().retry_config()),
             client,
             instance_id: instance_id.to_string(),
             limiters,
@@ -121,13 +64,27 @@ impl ConnectClient {
         rates: &ConnectRates,
     ) -> Self {
         let config = aws_sdk_connect::config::Builder::from(conf)
-            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(8))
+            .retry_config(
+                aws_config::retry::RetryConfig::standard().with_max_attempts(CONNECT_MAX_ATTEMPTS),
+            )
             .build();
         Self::new(
             aws_sdk_connect::Client::from_conf(config),
             instance_id,
             rates,
         )
+    }
+
+    /// Maps a failed call through the one SDK-error mapping.
+    fn failed<E>(
+        &self,
+        operation: &'static str,
+        error: aws_sdk_connect::error::SdkError<E>,
+    ) -> Error
+    where
+        E: aws_sdk_connect::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        sdk_error(SERVICE, operation, self.attempts, error)
     }
 
     async fn pace(&self, operation: &str) {
@@ -156,61 +113,6 @@ fn limiter(rps: f64) -> DefaultDirectRateLimiter {
     RateLimiter::direct(quota)
 }
 
-/// Maps an SDK error by its code, never by its text.
-fn sdk_error<E, R>(operation: &'static str, error: aws_sdk_connect::error::SdkError<E, R>) -> Error
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    use aws_sdk_connect::error::SdkError;
-    match &error {
-        SdkError::ServiceError(service) => {
-            let e = service.err();
-            let code = e.code().unwrap_or("Unknown").to_string();
-            let message = e.message().unwrap_or("").to_string();
-            match code.as_str() {
-                "ThrottlingException" | "TooManyRequestsException" => Error::Throttled {
-                    service: SERVICE,
-                    attempts: 8,
-                },
-                "ResourceNotFoundException" => Error::NotFound {
-                    what: format!("{operation}: {message}"),
-                },
-                "AccessDeniedException" => Error::Permission {
-                    service: SERVICE,
-                    operation: operation.into(),
-                    message,
-                },
-                "InternalServiceException" => Error::Unavailable {
-                    service: SERVICE,
-                    status: 500,
-                    attempts: 8,
-                },
-                _ => Error::Api {
-                    service: SERVICE,
-                    operation: operation.into(),
-                    code: 400,
-                    message_code: Some(code),
-                    message,
-                },
-            }
-        }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            Error::Transport {
-                service: SERVICE,
-                operation: operation.into(),
-                source: Box::new(error),
-            }
-        }
-        _ => Error::Aws {
-            service: SERVICE,
-            operation,
-            code: "ClientError".into(),
-            message: error.to_string(),
-        },
-    }
-}
-
 fn build_error(operation: &'static str, e: impl std::fmt::Display) -> Error {
     Error::Aws {
         service: SERVICE,
@@ -234,7 +136,7 @@ impl ConnectDirectory for ConnectClient {
                 .set_next_token(next)
                 .send()
                 .await
-                .map_err(|e| sdk_error("ListPredefinedAttributes", e))?;
+                .map_err(|e| self.failed("ListPredefinedAttributes", e))?;
             names.extend(
                 page.predefined_attribute_summary_list()
                     .iter()
@@ -263,7 +165,7 @@ impl ConnectDirectory for ConnectClient {
                     _ => Vec::new(),
                 },
             )),
-            Err(e) => match sdk_error("DescribePredefinedAttribute", e) {
+            Err(e) => match self.failed("DescribePredefinedAttribute", e) {
                 Error::NotFound { .. } => Ok(None),
                 other => Err(other),
             },
@@ -292,7 +194,7 @@ impl ConnectDirectory for ConnectClient {
                 .set_next_token(next)
                 .send()
                 .await
-                .map_err(|e| sdk_error("SearchUsers", e))?;
+                .map_err(|e| self.failed("SearchUsers", e))?;
             agents.extend(page.users().iter().filter_map(|u| {
                 Some(Agent {
                     id: u.id()?.to_string(),
@@ -319,7 +221,7 @@ impl ConnectDirectory for ConnectClient {
             .set_next_token(next)
             .send()
             .await
-            .map_err(|e| sdk_error("ListUsers", e))?;
+            .map_err(|e| self.failed("ListUsers", e))?;
         let agents = page
             .user_summary_list()
             .iter()
@@ -353,7 +255,7 @@ impl ConnectDirectory for ConnectClient {
                     username: u.username()?.to_string(),
                 })
             })),
-            Err(e) => match sdk_error("DescribeUser", e) {
+            Err(e) => match self.failed("DescribeUser", e) {
                 Error::NotFound { .. } => Ok(None),
                 other => Err(other),
             },
@@ -374,7 +276,7 @@ impl ConnectDirectory for ConnectClient {
                 .set_next_token(next)
                 .send()
                 .await
-                .map_err(|e| sdk_error("ListUserProficiencies", e))?;
+                .map_err(|e| self.failed("ListUserProficiencies", e))?;
             items.extend(page.user_proficiency_list().iter().map(|p| Proficiency {
                 attribute: p.attribute_name().to_string(),
                 value: p.attribute_value().to_string(),
@@ -397,7 +299,7 @@ impl ConnectDirectory for ConnectClient {
             .set_user_proficiencies(Some(list))
             .send()
             .await
-            .map_err(|e| sdk_error("AssociateUserProficiencies", e))?;
+            .map_err(|e| self.failed("AssociateUserProficiencies", e))?;
         Ok(())
     }
 
@@ -411,7 +313,7 @@ impl ConnectDirectory for ConnectClient {
             .set_user_proficiencies(Some(list))
             .send()
             .await
-            .map_err(|e| sdk_error("UpdateUserProficiencies", e))?;
+            .map_err(|e| self.failed("UpdateUserProficiencies", e))?;
         Ok(())
     }
 
@@ -434,7 +336,7 @@ impl ConnectDirectory for ConnectClient {
             .set_user_proficiencies(Some(list))
             .send()
             .await
-            .map_err(|e| sdk_error("DisassociateUserProficiencies", e))?;
+            .map_err(|e| self.failed("DisassociateUserProficiencies", e))?;
         Ok(())
     }
 }

@@ -1,9 +1,12 @@
-//! The reqwest client for a portal's `sharing/rest` and `portaladmin` APIs.
+//! The transport of the ArcGIS client: the one request path every resource
+//! uses.
 //!
 //! Every call goes through [`ArcgisClient::call`]: one place that attaches the
 //! token, retries throttling and server errors with backoff (HTTP status or
 //! the HTTP-200 error envelope alike), refreshes the token once on 498/499,
-//! and decodes the body with the failing field named.
+//! and decodes the body with the failing field named. Sign-in reads the
+//! credentials from their source, and once more after a refusal (a rotated
+//! secret). Listings page through [`ArcgisClient::all_pages`].
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,12 +18,8 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 use tracing::{debug, warn};
 
-use super::{
-    ArcgisAdmin, ArcgisDirectory, BulkResult, EnterpriseMember, Group, Invitation, Portal,
-    PortalKind, Role, User, UserDefaults, UserPage, UserType, UsernameAvailability,
-};
 use crate::retry::RetryPolicy;
-use crate::secrets::{Credentials, SecretString};
+use crate::secrets::{CredentialSource, Credentials, SecretString};
 use crate::Error;
 
 const SERVICE: &str = "ArcGIS";
@@ -61,21 +60,21 @@ pub struct ArcgisClient {
     http: reqwest::Client,
     rest: String,
     admin: String,
-    /// Swapped when the secret rotates; read at each sign-in.
-    credentials: std::sync::RwLock<Credentials>,
+    /// Read at each sign-in.
+    credentials: CredentialSource,
     options: ArcgisOptions,
     token: Mutex<Option<Token>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Method {
+pub(super) enum Method {
     Get,
     Post,
 }
 
 /// Which API a path is relative to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Api {
+pub(super) enum Api {
     Sharing,
     PortalAdmin,
 }
@@ -98,6 +97,15 @@ impl ArcgisClient {
         credentials: Credentials,
         options: ArcgisOptions,
     ) -> Result<Self, Error> {
+        Self::with_source(portal_url, CredentialSource::fixed(credentials), options)
+    }
+
+    /// A client signing in with the credentials `source` gives at each sign-in.
+    pub fn with_source(
+        portal_url: &str,
+        credentials: CredentialSource,
+        options: ArcgisOptions,
+    ) -> Result<Self, Error> {
         let root = portal_url.trim_end_matches('/');
         let root = root
             .strip_suffix("/sharing/rest")
@@ -116,31 +124,17 @@ impl ArcgisClient {
             http,
             rest: format!("{root}/sharing/rest"),
             admin: format!("{root}/portaladmin"),
-            credentials: std::sync::RwLock::new(credentials),
+            credentials,
             options,
             token: Mutex::new(None),
         })
     }
 
-    /// Uses new credentials from the next sign-in on (after a secret
-    /// rotation); the current token is dropped. Unchanged credentials are a no-op.
+    /// Uses new fixed credentials from the next sign-in on; the current token
+    /// is dropped.
     pub async fn set_credentials(&self, credentials: Credentials) {
-        {
-            let mut current = self.credentials.write().unwrap_or_else(|e| e.into_inner());
-            if *current == credentials {
-                return;
-            }
-            *current = credentials;
-        }
+        self.credentials.replace(credentials);
         *self.token.lock().await = None;
-    }
-
-    /// The username rollcall signs in as, when it signs in as a member.
-    pub fn signed_in_username(&self) -> Option<String> {
-        match &*self.credentials.read().unwrap_or_else(|e| e.into_inner()) {
-            Credentials::Account { username, .. } => Some(username.clone()),
-            Credentials::App { .. } => None,
-        }
     }
 
     /// A valid token, fetched when missing, near expiry, or after `stale` was refused.
@@ -153,20 +147,35 @@ impl ArcgisClient {
                 return Ok(token.value.clone());
             }
         }
-        let token = self.sign_in().await?;
+        // Boxed: sign-in (and a secret read behind it) is rare, and keeping
+        // it out of every call's future keeps those futures small.
+        let token = Box::pin(self.sign_in()).await?;
         let value = token.value.clone();
         *guard = Some(token);
         Ok(value)
     }
 
+    /// Signs in with the source's credentials; when they are refused, once
+    /// more with fresh ones if the source has newer (a rotated secret).
     async fn sign_in(&self) -> Result<Token, Error> {
+        let credentials = self.credentials.current().await?;
+        match self.generate_token(&credentials).await {
+            Err(refused @ Error::SignIn { .. }) => {
+                match self.credentials.after_refusal(&credentials).await? {
+                    Some(fresh) => {
+                        warn!("credentials refused; signing in with the secret's newer value");
+                        self.generate_token(&fresh).await
+                    }
+                    None => Err(refused),
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn generate_token(&self, credentials: &Credentials) -> Result<Token, Error> {
         let issued = now_ms();
-        let credentials = self
-            .credentials
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let (path, form): (&str, Vec<(&str, String)>) = match &credentials {
+        let (path, form): (&str, Vec<(&str, String)>) = match credentials {
             Credentials::Account { username, password } => (
                 "generateToken",
                 vec![
@@ -240,7 +249,7 @@ impl ArcgisClient {
     }
 
     /// The one request path for authenticated calls.
-    async fn call<T: DeserializeOwned>(
+    pub(super) async fn call<T: DeserializeOwned>(
         &self,
         api: Api,
         method: Method,
@@ -434,12 +443,28 @@ impl ArcgisClient {
         })
     }
 
-    async fn paged<T: DeserializeOwned>(
+    /// Every item of a `start`/`num`/`nextStart` listing, found under
+    /// `list_key` on each page.
+    pub(super) async fn all_pages<T: DeserializeOwned>(
         &self,
         path: &str,
         list_key: &str,
     ) -> Result<Vec<T>, Error> {
         let mut items = Vec::new();
+        self.for_each_page(path, list_key, |batch: Vec<T>, _| items.extend(batch))
+            .await?;
+        Ok(items)
+    }
+
+    /// Walks a `start`/`num`/`nextStart` listing 100 at a time, handing each
+    /// page's items under `list_key` (decoded, a bad field named) and the
+    /// page itself to `visit`.
+    pub(super) async fn for_each_page<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        list_key: &str,
+        mut visit: impl FnMut(Vec<T>, &Value),
+    ) -> Result<(), Error> {
         let mut start = 1u64;
         loop {
             let page: Value = self
@@ -459,374 +484,13 @@ impl ArcgisClient {
                     message: e.inner().to_string(),
                 })?;
             let empty = batch.is_empty();
-            items.extend(batch);
+            visit(batch, &page);
             match page.get("nextStart").and_then(Value::as_i64) {
                 Some(next) if next > 0 && !empty && next as u64 > start => start = next as u64,
-                _ => return Ok(items),
+                _ => return Ok(()),
             }
         }
     }
-}
-
-impl ArcgisDirectory for ArcgisClient {
-    async fn portal(&self) -> Result<Portal, Error> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Raw {
-            #[serde(default)]
-            id: Option<String>,
-            #[serde(default)]
-            name: Option<String>,
-            #[serde(default)]
-            is_portal: bool,
-            #[serde(default)]
-            default_user_credit_assignment: Option<f64>,
-            #[serde(default)]
-            user: Option<User>,
-        }
-        let raw: Raw = self
-            .call(Api::Sharing, Method::Get, "portals/self", &[])
-            .await?;
-        Ok(Portal {
-            id: raw.id.unwrap_or_default(),
-            name: raw.name.unwrap_or_default(),
-            kind: if raw.is_portal {
-                PortalKind::Enterprise
-            } else {
-                PortalKind::Online
-            },
-            default_credits: raw.default_user_credit_assignment.filter(|c| *c >= 0.0),
-            caller: raw.user,
-        })
-    }
-
-    async fn roles(&self) -> Result<Vec<Role>, Error> {
-        self.paged("portals/self/roles", "roles").await
-    }
-
-    async fn user_types(&self) -> Result<Vec<UserType>, Error> {
-        self.paged("portals/self/userLicenseTypes", "userLicenseTypes")
-            .await
-    }
-
-    async fn user_defaults(&self) -> Result<UserDefaults, Error> {
-        self.call(
-            Api::Sharing,
-            Method::Get,
-            "portals/self/userDefaultSettings",
-            &[],
-        )
-        .await
-    }
-
-    async fn group(&self, id: &str) -> Result<Option<Group>, Error> {
-        let path = format!("community/groups/{}", path_segment(id));
-        not_found_as_none(self.call(Api::Sharing, Method::Get, &path, &[]).await)
-    }
-
-    async fn user(&self, username: &str) -> Result<Option<User>, Error> {
-        let path = format!("community/users/{}", path_segment(username));
-        not_found_as_none(self.call(Api::Sharing, Method::Get, &path, &[]).await)
-    }
-
-    async fn check_usernames(
-        &self,
-        usernames: &[String],
-    ) -> Result<Vec<(String, UsernameAvailability)>, Error> {
-        #[derive(Deserialize)]
-        struct Checked {
-            requested: String,
-            #[serde(default)]
-            suggested: Option<String>,
-        }
-        #[derive(Deserialize)]
-        struct Reply {
-            #[serde(default)]
-            usernames: Vec<Checked>,
-        }
-        let reply: Reply = self
-            .call(
-                Api::Sharing,
-                Method::Post,
-                "community/checkUsernames",
-                &[("usernames", usernames.join(","))],
-            )
-            .await?;
-        Ok(usernames
-            .iter()
-            .map(|name| {
-                let answer = reply
-                    .usernames
-                    .iter()
-                    .find(|c| c.requested.eq_ignore_ascii_case(name));
-                let availability = match answer {
-                    None => UsernameAvailability::Unknown,
-                    Some(Checked {
-                        suggested: Some(s), ..
-                    }) if s.eq_ignore_ascii_case(name) => UsernameAvailability::Available,
-                    Some(_) => UsernameAvailability::Taken,
-                };
-                (name.clone(), availability)
-            })
-            .collect())
-    }
-
-    async fn invite(&self, invitations: &[Invitation]) -> Result<Vec<String>, Error> {
-        let list: Vec<Value> = invitations.iter().map(invitation_json).collect();
-        let invitation_list = serde_json::json!({
-            "invitations": list,
-            "apps": [],
-            "appBundles": [],
-        })
-        .to_string();
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Reply {
-            #[serde(default)]
-            not_invited: Vec<String>,
-        }
-        let reply: Reply = self
-            .call(
-                Api::Sharing,
-                Method::Post,
-                "portals/self/invite",
-                &[("invitationList", invitation_list)],
-            )
-            .await?;
-        Ok(reply.not_invited)
-    }
-
-    async fn create_enterprise_member(&self, member: &EnterpriseMember) -> Result<(), Error> {
-        let mut form: Vec<(&str, String)> = vec![
-            ("username", member.username.clone()),
-            ("firstname", member.first_name.clone()),
-            ("lastname", member.last_name.clone()),
-            ("email", member.email.clone()),
-            (
-                "provider",
-                member.provider.clone().unwrap_or_else(|| "arcgis".into()),
-            ),
-        ];
-        if let Some(password) = &member.password {
-            form.push(("password", password.expose().to_string()));
-        }
-        if let Some(role) = &member.role {
-            form.push(("role", role.clone()));
-        }
-        if let Some(user_type) = &member.user_type {
-            form.push(("userLicenseTypeId", user_type.clone()));
-        }
-        if let Some(idp) = &member.idp_username {
-            form.push(("idpUsername", idp.clone()));
-        }
-        let _: Value = self
-            .call(
-                Api::PortalAdmin,
-                Method::Post,
-                "security/users/createUser",
-                &form,
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn add_to_group(
-        &self,
-        group_id: &str,
-        usernames: &[String],
-    ) -> Result<Vec<String>, Error> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Reply {
-            #[serde(default)]
-            not_added: Vec<String>,
-        }
-        let path = format!("community/groups/{}/addUsers", path_segment(group_id));
-        let reply: Reply = self
-            .call(
-                Api::Sharing,
-                Method::Post,
-                &path,
-                &[("users", usernames.join(","))],
-            )
-            .await?;
-        Ok(reply.not_added)
-    }
-
-    async fn users_page(&self, start: u64, num: u64) -> Result<UserPage, Error> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Reply {
-            #[serde(default)]
-            total: u64,
-            #[serde(default)]
-            users: Vec<User>,
-            #[serde(default)]
-            next_start: Option<i64>,
-        }
-        let reply: Reply = self
-            .call(
-                Api::Sharing,
-                Method::Get,
-                "portals/self/users",
-                &[
-                    ("start", start.to_string()),
-                    ("num", num.min(100).to_string()),
-                    ("sortField", "username".into()),
-                    ("sortOrder", "asc".into()),
-                ],
-            )
-            .await?;
-        let next_start = reply
-            .next_start
-            .filter(|n| *n > 0 && !reply.users.is_empty())
-            .map(|n| n as u64);
-        Ok(UserPage {
-            total: reply.total,
-            users: reply.users,
-            next_start,
-        })
-    }
-}
-
-impl ArcgisAdmin for ArcgisClient {
-    async fn group_members(&self, group_id: &str) -> Result<Vec<String>, Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Entry {
-            Name(String),
-            Member { username: String },
-        }
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Page {
-            #[serde(default)]
-            owner: Option<Entry>,
-            #[serde(default)]
-            users: Vec<Entry>,
-            #[serde(default)]
-            next_start: Option<i64>,
-        }
-        let path = format!("community/groups/{}/userList", path_segment(group_id));
-        let mut members = Vec::new();
-        let mut start = 1i64;
-        loop {
-            let page: Page = self
-                .call(
-                    Api::Sharing,
-                    Method::Get,
-                    &path,
-                    &[("start", start.to_string()), ("num", "100".into())],
-                )
-                .await?;
-            let empty = page.users.is_empty();
-            for entry in page.owner.into_iter().chain(page.users) {
-                let (Entry::Name(name) | Entry::Member { username: name }) = entry;
-                if !members.contains(&name) {
-                    members.push(name);
-                }
-            }
-            match page.next_start {
-                Some(next) if next > start && !empty => start = next,
-                _ => return Ok(members),
-            }
-        }
-    }
-
-    async fn disable_users(&self, usernames: &[String]) -> Result<Vec<BulkResult>, Error> {
-        self.bulk("portals/self/disableUsers", usernames).await
-    }
-
-    async fn enable_users(&self, usernames: &[String]) -> Result<Vec<BulkResult>, Error> {
-        self.bulk("portals/self/enableUsers", usernames).await
-    }
-}
-
-impl ArcgisClient {
-    /// `disableUsers` / `enableUsers`: per-user `status` in `results`.
-    async fn bulk(&self, path: &str, usernames: &[String]) -> Result<Vec<BulkResult>, Error> {
-        #[derive(Deserialize)]
-        struct Item {
-            username: String,
-            #[serde(default)]
-            status: bool,
-            #[serde(default)]
-            error: Option<Value>,
-        }
-        #[derive(Deserialize)]
-        struct Reply {
-            #[serde(default)]
-            results: Vec<Item>,
-        }
-        let reply: Reply = self
-            .call(
-                Api::Sharing,
-                Method::Post,
-                path,
-                &[("users", usernames.join(","))],
-            )
-            .await?;
-        Ok(usernames
-            .iter()
-            .map(|name| {
-                match reply
-                    .results
-                    .iter()
-                    .find(|r| r.username.eq_ignore_ascii_case(name))
-                {
-                    Some(item) => BulkResult {
-                        username: name.clone(),
-                        ok: item.status,
-                        error: (!item.status).then(|| match &item.error {
-                            Some(Value::String(s)) => s.clone(),
-                            Some(Value::Object(o)) => o
-                                .get("message")
-                                .and_then(Value::as_str)
-                                .unwrap_or("refused")
-                                .to_string(),
-                            _ => "the portal refused it".to_string(),
-                        }),
-                    },
-                    None => BulkResult {
-                        username: name.clone(),
-                        ok: false,
-                        error: Some("the portal did not answer for this member".into()),
-                    },
-                }
-            })
-            .collect())
-    }
-}
-
-fn invitation_json(invitation: &Invitation) -> Value {
-    let mut json = serde_json::json!({
-        "username": invitation.username,
-        "firstname": invitation.first_name,
-        "lastname": invitation.last_name,
-        "fullname": format!("{} {}", invitation.first_name, invitation.last_name),
-        "email": invitation.email,
-        "userCreditAssignment": invitation.credits.unwrap_or(-1.0),
-    });
-    let object = json.as_object_mut().expect("a JSON object literal");
-    if let Some(role) = &invitation.role {
-        object.insert("role".into(), role.clone().into());
-    }
-    if let Some(user_type) = &invitation.user_type {
-        object.insert("userLicenseType".into(), user_type.clone().into());
-    }
-    if let Some(password) = &invitation.password {
-        object.insert("password".into(), password.expose().into());
-    }
-    if let Some(provider) = &invitation.provider {
-        object.insert("targetUserProvider".into(), provider.clone().into());
-    }
-    if let Some(idp) = &invitation.idp_username {
-        object.insert("idpUsername".into(), idp.clone().into());
-        if invitation.provider.is_none() {
-            object.insert("targetUserProvider".into(), "enterprise".into());
-        }
-    }
-    json
 }
 
 /// Maps the HTTP-200 `{"error":{...}}` envelope to an attempt outcome.
@@ -918,7 +582,7 @@ fn classify_status_error(operation: &str, value: &Value) -> Error {
     }
 }
 
-fn not_found_as_none<T>(result: Result<T, Error>) -> Result<Option<T>, Error> {
+pub(super) fn not_found_as_none<T>(result: Result<T, Error>) -> Result<Option<T>, Error> {
     match result {
         Ok(value) => Ok(Some(value)),
         Err(Error::NotFound { .. }) => Ok(None),
@@ -937,7 +601,7 @@ fn operation_name(path: &str) -> String {
     }
 }
 
-fn path_segment(value: &str) -> String {
+pub(super) fn path_segment(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
@@ -994,25 +658,5 @@ mod tests {
             "community/groups/addUsers"
         );
         assert_eq!(operation_name("portals/self/invite"), "portals/self/invite");
-    }
-
-    #[test]
-    fn invitation_without_password_has_no_password_field() {
-        let invitation = Invitation {
-            username: "jdoe_org".into(),
-            first_name: "Jane".into(),
-            last_name: "Doe".into(),
-            email: "jane@example.com".into(),
-            role: Some("org_user".into()),
-            user_type: None,
-            credits: None,
-            password: None,
-            provider: None,
-            idp_username: None,
-        };
-        let json = invitation_json(&invitation);
-        assert!(json.get("password").is_none());
-        assert_eq!(json["userCreditAssignment"], -1.0);
-        assert_eq!(json["fullname"], "Jane Doe");
     }
 }

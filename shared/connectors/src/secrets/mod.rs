@@ -1,6 +1,12 @@
 //! The secret-source port (Secrets Manager) and the credential shapes.
 
+mod cache;
+mod manager;
+
 use std::fmt;
+
+pub use cache::{CachedSecrets, DEFAULT_SECRET_TTL};
+pub use manager::SecretsManagerSource;
 
 use serde::Deserialize;
 
@@ -113,4 +119,72 @@ pub async fn load_credentials<S: SecretSource>(
     Credentials::from_secret(secret_id, &secret)
 }
 
-pub use crate::aws::{CachedSecrets, SecretsManagerSource};
+/// Where a service client gets the credentials it signs in with.
+///
+/// From a secret, they are read once per cold start and again once the
+/// cache's TTL has passed (a rotated secret is picked up at the next sign-in),
+/// and read afresh after the service refused them.
+pub enum CredentialSource {
+    /// Given once (local runs and tests); [`CredentialSource::replace`] swaps them.
+    Fixed(std::sync::RwLock<Credentials>),
+    /// Read from Secrets Manager through a TTL cache.
+    Secret {
+        cache: CachedSecrets<SecretsManagerSource>,
+        secret_id: String,
+    },
+}
+
+impl CredentialSource {
+    /// Fixed credentials.
+    pub fn fixed(credentials: Credentials) -> Self {
+        Self::Fixed(std::sync::RwLock::new(credentials))
+    }
+
+    /// The credentials in `secret_id`, cached for [`DEFAULT_SECRET_TTL`].
+    pub fn secret(source: SecretsManagerSource, secret_id: impl Into<String>) -> Self {
+        Self::Secret {
+            cache: CachedSecrets::new(source, DEFAULT_SECRET_TTL),
+            secret_id: secret_id.into(),
+        }
+    }
+
+    /// The credentials to sign in with now.
+    pub async fn current(&self) -> Result<Credentials, Error> {
+        match self {
+            Self::Fixed(credentials) => Ok(credentials
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()),
+            Self::Secret { cache, secret_id } => load_credentials(cache, secret_id).await,
+        }
+    }
+
+    /// After the service refused `used`: credentials worth one more try (a
+    /// secret rotated since it was cached), or `None`.
+    pub async fn after_refusal(&self, used: &Credentials) -> Result<Option<Credentials>, Error> {
+        match self {
+            Self::Fixed(_) => Ok(None),
+            Self::Secret { cache, secret_id } => {
+                cache.invalidate(secret_id).await;
+                let fresh = load_credentials(cache, secret_id).await?;
+                Ok((fresh != *used).then_some(fresh))
+            }
+        }
+    }
+
+    /// Replaces fixed credentials (a no-op for a secret, which is re-read).
+    pub fn replace(&self, credentials: Credentials) {
+        if let Self::Fixed(current) = self {
+            *current.write().unwrap_or_else(|e| e.into_inner()) = credentials;
+        }
+    }
+}
+
+impl std::fmt::Debug for CredentialSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fixed(_) => f.write_str("CredentialSource::Fixed(***)"),
+            Self::Secret { secret_id, .. } => write!(f, "CredentialSource::Secret({secret_id})"),
+        }
+    }
+}

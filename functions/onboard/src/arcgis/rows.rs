@@ -1,13 +1,13 @@
 //! The onboarding CSV: its columns and the validation of each row against
 //! the org, before anything is written.
 
-use std::collections::HashMap;
-
-use connectors::arcgis::{Invitation, PortalKind, Role, UserType, BUILTIN_ROLES};
+use connectors::arcgis::{Invitation, PortalKind};
+use connectors::config::is_email_shape;
 use connectors::csvfile::{Column, ColumnMap, Row};
+use connectors::inbox::FieldProblem;
 use connectors::secrets::SecretString;
 
-use crate::config::is_email_shape;
+use super::catalog::Catalog;
 
 /// The columns an onboarding file may have. Names match case-insensitively
 /// with spaces, `_` and `-` ignored.
@@ -109,161 +109,54 @@ impl Member {
     }
 }
 
-/// What the org accepts, loaded once per file.
-#[derive(Debug, Clone)]
-pub struct OrgCatalog {
-    pub kind: PortalKind,
-    /// role id → name, built-ins included.
-    roles: Vec<Role>,
-    user_types: Vec<UserType>,
-}
-
-impl OrgCatalog {
-    pub fn new(kind: PortalKind, custom_roles: Vec<Role>, user_types: Vec<UserType>) -> Self {
-        let mut roles: Vec<Role> = BUILTIN_ROLES
-            .iter()
-            .map(|(id, name)| Role {
-                id: id.to_string(),
-                name: name.to_string(),
-            })
-            .collect();
-        for role in custom_roles {
-            if !roles.iter().any(|r| r.id == role.id) {
-                roles.push(role);
-            }
-        }
-        Self {
-            kind,
-            roles,
-            user_types,
-        }
-    }
-
-    /// A role id from an id or a name (case-insensitive), or why not.
-    pub fn resolve_role(&self, value: &str) -> Result<String, String> {
-        let wanted = value.trim();
-        if let Some(role) = self.roles.iter().find(|r| r.id == wanted) {
-            return Ok(role.id.clone());
-        }
-        let alias = match wanted.to_ascii_lowercase().as_str() {
-            "administrator" | "admin" => Some("org_admin"),
-            "publisher" => Some("org_publisher"),
-            "user" => Some("org_user"),
-            "viewer" => Some("iAAAAAAAAAAAAAAA"),
-            "data editor" | "dataeditor" => Some("iBBBBBBBBBBBBBBB"),
-            _ => None,
-        };
-        if let Some(id) = alias {
-            return Ok(id.to_string());
-        }
-        let by_name: Vec<&Role> = self
-            .roles
-            .iter()
-            .filter(|r| r.name.eq_ignore_ascii_case(wanted) || r.id.eq_ignore_ascii_case(wanted))
-            .collect();
-        match by_name.as_slice() {
-            [role] => Ok(role.id.clone()),
-            [] => Err(format!(
-                "unknown role {wanted:?} (use a role id or one of: {})",
-                self.roles
-                    .iter()
-                    .map(|r| r.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-            many => Err(format!(
-                "role name {wanted:?} matches {} roles ({}); use the role id",
-                many.len(),
-                many.iter()
-                    .map(|r| r.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-        }
-    }
-
-    /// A user type id from an id or a name (case-insensitive), or why not.
-    pub fn resolve_user_type(&self, value: &str) -> Result<String, String> {
-        let wanted = value.trim();
-        let alias = match wanted.to_ascii_lowercase().as_str() {
-            "creator" => Some("creatorUT"),
-            "viewer" => Some("viewerUT"),
-            "editor" | "contributor" => Some("editorUT"),
-            "fieldworker" | "field worker" | "mobile worker" => Some("fieldWorkerUT"),
-            "professional" => Some("GISProfessionalStdUT"),
-            "professional plus" => Some("GISProfessionalAdvUT"),
-            _ => None,
-        };
-        let found = self
-            .user_types
-            .iter()
-            .find(|t| t.id.eq_ignore_ascii_case(wanted) || t.name.eq_ignore_ascii_case(wanted))
-            .or_else(|| alias.and_then(|a| self.user_types.iter().find(|t| t.id == a)));
-        match found {
-            Some(user_type) => Ok(user_type.id.clone()),
-            None => Err(format!(
-                "unknown user type {wanted:?} (this org has: {})",
-                self.user_types
-                    .iter()
-                    .map(|t| t.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-        }
-    }
-}
-
 /// Checks one row and builds its member, or returns every problem found,
 /// each naming the field.
 pub fn validate(
     row: &Row,
     columns: &ColumnMap,
-    catalog: &OrgCatalog,
+    catalog: &Catalog,
     default_groups: &[String],
-) -> Result<Member, Vec<String>> {
+) -> Result<Member, Vec<FieldProblem>> {
     let mut problems = Vec::new();
     let get = |name: &str| columns.get(row, name).to_string();
-    if row.fields.len() > columns.width {
-        problems.push(format!(
-            "has {} fields but the header has {} (a comma inside a value needs quotes)",
-            row.fields.len(),
-            columns.width
-        ));
-    }
     let username = get("username");
     if let Err(problem) = check_username(&username) {
-        problems.push(format!("username: {problem}"));
+        problems.push(FieldProblem::new("username", problem));
     }
     let first_name = get("firstname");
     let last_name = get("lastname");
     for (field, value) in [("firstname", &first_name), ("lastname", &last_name)] {
         if value.is_empty() {
-            problems.push(format!("{field}: is required"));
+            problems.push(FieldProblem::new(field, "is required"));
         } else if value.chars().any(char::is_control) {
-            problems.push(format!(
-                "{field}: contains a line break or control character"
+            problems.push(FieldProblem::new(
+                field,
+                "contains a line break or control character",
             ));
         }
     }
     let email = get("email");
     if email.is_empty() {
-        problems.push("email: is required".into());
+        problems.push(FieldProblem::new("email", "is required"));
     } else if !is_email_shape(&email) {
-        problems.push(format!("email: {email:?} is not a valid address"));
+        problems.push(FieldProblem::new(
+            "email",
+            format!("{email:?} is not a valid address"),
+        ));
     }
     let role = match get("role") {
         v if v.is_empty() => None,
         v => match catalog.resolve_role(&v) {
             Ok(id) if id == "org_admin" => {
-                problems.push(
-                    "role: administrators are not created from a CSV; give the role in the portal"
-                        .into(),
-                );
+                problems.push(FieldProblem::new(
+                    "role",
+                    "administrators are not created from a CSV; give the role in the portal",
+                ));
                 None
             }
             Ok(id) => Some(id),
             Err(problem) => {
-                problems.push(format!("role: {problem}"));
+                problems.push(problem);
                 None
             }
         },
@@ -273,7 +166,7 @@ pub fn validate(
         v => match catalog.resolve_user_type(&v) {
             Ok(id) => Some(id),
             Err(problem) => {
-                problems.push(format!("user type: {problem}"));
+                problems.push(problem);
                 None
             }
         },
@@ -284,8 +177,9 @@ pub fn validate(
             Ok(n) if n.is_finite() && n >= 0.0 => Some(n),
             Ok(-1.0) => None,
             _ => {
-                problems.push(format!(
-                    "credit allocation: {v:?} is not a number (leave it empty for unlimited)"
+                problems.push(FieldProblem::new(
+                    "credit allocation",
+                    format!("{v:?} is not a number (leave it empty for unlimited)"),
                 ));
                 None
             }
@@ -299,7 +193,10 @@ pub fn validate(
         v if v.is_empty() => None,
         v if v == "arcgis" || v == "enterprise" => Some(v),
         v => {
-            problems.push(format!("provider: {v:?} is not arcgis or enterprise"));
+            problems.push(FieldProblem::new(
+                "provider",
+                format!("{v:?} is not arcgis or enterprise"),
+            ));
             None
         }
     };
@@ -308,16 +205,19 @@ pub fn validate(
         provider = Some("enterprise".into());
     }
     if provider.as_deref() == Some("enterprise") && idp_username.is_none() {
-        problems.push("idp_username: is required when provider is enterprise".into());
+        problems.push(FieldProblem::new(
+            "idp_username",
+            "is required when provider is enterprise",
+        ));
     }
     if provider.as_deref() == Some("arcgis") {
         provider = None;
     }
     if catalog.kind == PortalKind::Enterprise && provider.is_none() && password.is_none() {
-        problems.push(
-            "password: ArcGIS Enterprise built-in accounts need a password (or give provider enterprise and idp_username)"
-                .into(),
-        );
+        problems.push(FieldProblem::new(
+            "password",
+            "ArcGIS Enterprise built-in accounts need a password (or give provider enterprise and idp_username)",
+        ));
     }
     let mut groups: Vec<String> = Vec::new();
     for group in get("groups")
@@ -374,36 +274,14 @@ pub fn check_username(username: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Marks second and later rows of a username (case-insensitive) as duplicates;
-/// returns, per row index, the line of the first occurrence.
-pub fn duplicates<'a>(
-    usernames: impl Iterator<Item = (usize, u64, &'a str)>,
-) -> HashMap<usize, u64> {
-    let mut first: HashMap<String, u64> = HashMap::new();
-    let mut dupes = HashMap::new();
-    for (index, line, username) in usernames {
-        if username.is_empty() {
-            continue;
-        }
-        match first.get(&username.to_ascii_lowercase()) {
-            Some(line_first) => {
-                dupes.insert(index, *line_first);
-            }
-            None => {
-                first.insert(username.to_ascii_lowercase(), line);
-            }
-        }
-    }
-    dupes
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use connectors::arcgis::{Role, UserType};
     use connectors::csvfile;
 
-    fn catalog(kind: PortalKind) -> OrgCatalog {
-        OrgCatalog::new(
+    fn catalog(kind: PortalKind) -> Catalog {
+        Catalog::new(
             kind,
             vec![Role {
                 id: "cust0mR0le000001".into(),
@@ -431,6 +309,7 @@ mod tests {
             &catalog(kind),
             &["dflt".to_string()],
         )
+        .map_err(|problems| problems.iter().map(ToString::to_string).collect())
     }
 
     #[test]
@@ -501,12 +380,5 @@ mod tests {
                 .as_deref(),
             Some("enterprise")
         );
-    }
-
-    #[test]
-    fn duplicate_usernames_point_at_the_first_line() {
-        let dupes =
-            duplicates([(0, 2, "jdoe_org"), (1, 3, "other_user"), (2, 4, "JDOE_org")].into_iter());
-        assert_eq!(dupes, HashMap::from([(2, 2)]));
     }
 }

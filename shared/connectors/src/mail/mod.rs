@@ -1,5 +1,9 @@
 //! The mail port (SES) and the message type the jobs build.
 
+mod ses;
+
+pub use ses::SesMailer;
+
 use crate::Error;
 
 /// One message with a plain-text and an HTML body.
@@ -94,5 +98,3 @@ impl Summary {
         (text, html)
     }
 }
-
-pub use crate::aws::SesMailer;

@@ -1,0 +1,280 @@
+//! Members: lookup, listing, creation, and bulk disable / enable.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::transport::{not_found_as_none, path_segment, Api, Method};
+use super::{
+    ArcgisClient, BulkResult, EnterpriseMember, Invitation, MemberCreation, MemberListing,
+    MemberLookup, MemberStatus, User, UserPage, UsernameAvailability,
+};
+use crate::Error;
+
+impl MemberLookup for ArcgisClient {
+    async fn user(&self, username: &str) -> Result<Option<User>, Error> {
+        let path = format!("community/users/{}", path_segment(username));
+        not_found_as_none(self.call(Api::Sharing, Method::Get, &path, &[]).await)
+    }
+
+    async fn check_usernames(
+        &self,
+        usernames: &[String],
+    ) -> Result<Vec<(String, UsernameAvailability)>, Error> {
+        #[derive(Deserialize)]
+        struct Checked {
+            requested: String,
+            #[serde(default)]
+            suggested: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct Reply {
+            #[serde(default)]
+            usernames: Vec<Checked>,
+        }
+        let reply: Reply = self
+            .call(
+                Api::Sharing,
+                Method::Post,
+                "community/checkUsernames",
+                &[("usernames", usernames.join(","))],
+            )
+            .await?;
+        Ok(usernames
+            .iter()
+            .map(|name| {
+                let answer = reply
+                    .usernames
+                    .iter()
+                    .find(|c| c.requested.eq_ignore_ascii_case(name));
+                let availability = match answer {
+                    None => UsernameAvailability::Unknown,
+                    Some(Checked {
+                        suggested: Some(s), ..
+                    }) if s.eq_ignore_ascii_case(name) => UsernameAvailability::Available,
+                    Some(_) => UsernameAvailability::Taken,
+                };
+                (name.clone(), availability)
+            })
+            .collect())
+    }
+}
+
+impl MemberListing for ArcgisClient {
+    async fn users_page(&self, start: u64, num: u64) -> Result<UserPage, Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Reply {
+            #[serde(default)]
+            total: u64,
+            #[serde(default)]
+            users: Vec<User>,
+            #[serde(default)]
+            next_start: Option<i64>,
+        }
+        let reply: Reply = self
+            .call(
+                Api::Sharing,
+                Method::Get,
+                "portals/self/users",
+                &[
+                    ("start", start.to_string()),
+                    ("num", num.min(100).to_string()),
+                    ("sortField", "username".into()),
+                    ("sortOrder", "asc".into()),
+                ],
+            )
+            .await?;
+        let next_start = reply
+            .next_start
+            .filter(|n| *n > 0 && !reply.users.is_empty())
+            .map(|n| n as u64);
+        Ok(UserPage {
+            total: reply.total,
+            users: reply.users,
+            next_start,
+        })
+    }
+}
+
+impl MemberCreation for ArcgisClient {
+    async fn invite(&self, invitations: &[Invitation]) -> Result<Vec<String>, Error> {
+        let list: Vec<Value> = invitations.iter().map(invitation_json).collect();
+        let invitation_list = serde_json::json!({
+            "invitations": list,
+            "apps": [],
+            "appBundles": [],
+        })
+        .to_string();
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Reply {
+            #[serde(default)]
+            not_invited: Vec<String>,
+        }
+        let reply: Reply = self
+            .call(
+                Api::Sharing,
+                Method::Post,
+                "portals/self/invite",
+                &[("invitationList", invitation_list)],
+            )
+            .await?;
+        Ok(reply.not_invited)
+    }
+
+    async fn create_enterprise_member(&self, member: &EnterpriseMember) -> Result<(), Error> {
+        let mut form: Vec<(&str, String)> = vec![
+            ("username", member.username.clone()),
+            ("firstname", member.first_name.clone()),
+            ("lastname", member.last_name.clone()),
+            ("email", member.email.clone()),
+            (
+                "provider",
+                member.provider.clone().unwrap_or_else(|| "arcgis".into()),
+            ),
+        ];
+        if let Some(password) = &member.password {
+            form.push(("password", password.expose().to_string()));
+        }
+        if let Some(role) = &member.role {
+            form.push(("role", role.clone()));
+        }
+        if let Some(user_type) = &member.user_type {
+            form.push(("userLicenseTypeId", user_type.clone()));
+        }
+        if let Some(idp) = &member.idp_username {
+            form.push(("idpUsername", idp.clone()));
+        }
+        let _: Value = self
+            .call(
+                Api::PortalAdmin,
+                Method::Post,
+                "security/users/createUser",
+                &form,
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+impl MemberStatus for ArcgisClient {
+    async fn disable_users(&self, usernames: &[String]) -> Result<Vec<BulkResult>, Error> {
+        self.bulk("portals/self/disableUsers", usernames).await
+    }
+
+    async fn enable_users(&self, usernames: &[String]) -> Result<Vec<BulkResult>, Error> {
+        self.bulk("portals/self/enableUsers", usernames).await
+    }
+}
+
+impl ArcgisClient {
+    /// `disableUsers` / `enableUsers`: per-user `status` in `results`.
+    async fn bulk(&self, path: &str, usernames: &[String]) -> Result<Vec<BulkResult>, Error> {
+        #[derive(Deserialize)]
+        struct Item {
+            username: String,
+            #[serde(default)]
+            status: bool,
+            #[serde(default)]
+            error: Option<Value>,
+        }
+        #[derive(Deserialize)]
+        struct Reply {
+            #[serde(default)]
+            results: Vec<Item>,
+        }
+        let reply: Reply = self
+            .call(
+                Api::Sharing,
+                Method::Post,
+                path,
+                &[("users", usernames.join(","))],
+            )
+            .await?;
+        Ok(usernames
+            .iter()
+            .map(|name| {
+                match reply
+                    .results
+                    .iter()
+                    .find(|r| r.username.eq_ignore_ascii_case(name))
+                {
+                    Some(item) => BulkResult {
+                        username: name.clone(),
+                        ok: item.status,
+                        error: (!item.status).then(|| match &item.error {
+                            Some(Value::String(s)) => s.clone(),
+                            Some(Value::Object(o)) => o
+                                .get("message")
+                                .and_then(Value::as_str)
+                                .unwrap_or("refused")
+                                .to_string(),
+                            _ => "the portal refused it".to_string(),
+                        }),
+                    },
+                    None => BulkResult {
+                        username: name.clone(),
+                        ok: false,
+                        error: Some("the portal did not answer for this member".into()),
+                    },
+                }
+            })
+            .collect())
+    }
+}
+
+fn invitation_json(invitation: &Invitation) -> Value {
+    let mut json = serde_json::json!({
+        "username": invitation.username,
+        "firstname": invitation.first_name,
+        "lastname": invitation.last_name,
+        "fullname": format!("{} {}", invitation.first_name, invitation.last_name),
+        "email": invitation.email,
+        "userCreditAssignment": invitation.credits.unwrap_or(-1.0),
+    });
+    let object = json.as_object_mut().expect("a JSON object literal");
+    if let Some(role) = &invitation.role {
+        object.insert("role".into(), role.clone().into());
+    }
+    if let Some(user_type) = &invitation.user_type {
+        object.insert("userLicenseType".into(), user_type.clone().into());
+    }
+    if let Some(password) = &invitation.password {
+        object.insert("password".into(), password.expose().into());
+    }
+    if let Some(provider) = &invitation.provider {
+        object.insert("targetUserProvider".into(), provider.clone().into());
+    }
+    if let Some(idp) = &invitation.idp_username {
+        object.insert("idpUsername".into(), idp.clone().into());
+        if invitation.provider.is_none() {
+            object.insert("targetUserProvider".into(), "enterprise".into());
+        }
+    }
+    json
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invitation_without_password_has_no_password_field() {
+        let invitation = Invitation {
+            username: "jdoe_org".into(),
+            first_name: "Jane".into(),
+            last_name: "Doe".into(),
+            email: "jane@example.com".into(),
+            role: Some("org_user".into()),
+            user_type: None,
+            credits: None,
+            password: None,
+            provider: None,
+            idp_username: None,
+        };
+        let json = invitation_json(&invitation);
+        assert!(json.get("password").is_none());
+        assert_eq!(json["userCreditAssignment"], -1.0);
+        assert_eq!(json["fullname"], "Jane Doe");
+    }
+}

@@ -1,0 +1,133 @@
+//! The S3 adapter of [`ObjectStore`]: whole-object get and (conditional) put.
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::primitives::ByteStream;
+
+use super::{NewObject, ObjectStore, StoredObject};
+use crate::aws::{attempts_of, sdk_error};
+use crate::Error;
+
+const S3: &str = "S3";
+
+/// S3 adapter of [`ObjectStore`]: whole-object get and (conditional) put.
+#[derive(Clone, Debug)]
+pub struct S3Store {
+    client: aws_sdk_s3::Client,
+    attempts: u32,
+}
+
+impl S3Store {
+    /// Wraps a client; build it with `force_path_style(true)` for emulators
+    /// (as [`crate::aws::AwsClients::from_conf`] does).
+    pub fn new(client: aws_sdk_s3::Client) -> Self {
+        let attempts = attempts_of(client.config().retry_config());
+        S3Store { client, attempts }
+    }
+}
+
+impl ObjectStore for S3Store {
+    #[tracing::instrument(skip(self))]
+    async fn get(&self, bucket: &str, key: &str) -> Result<Option<StoredObject>, Error> {
+        let output = match self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(err) => {
+                return match err.code() {
+                    Some("NoSuchKey") => Ok(None),
+                    Some("NoSuchBucket") => Err(Error::NotFound {
+                        what: format!("bucket {bucket}"),
+                    }),
+                    _ => Err(sdk_error(S3, "GetObject", self.attempts, err)),
+                };
+            }
+        };
+        let etag = output
+            .e_tag()
+            .map(str::to_string)
+            .ok_or_else(|| Error::Decode {
+                service: S3,
+                operation: "GetObject".into(),
+                path: "ETag".into(),
+                message: format!("s3://{bucket}/{key} was returned without an ETag"),
+            })?;
+        let metadata = output
+            .metadata()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let version_id = output.version_id().map(str::to_string);
+        let body = output
+            .body
+            .collect()
+            .await
+            .map_err(|e| Error::Transport {
+                service: S3,
+                operation: "GetObject".into(),
+                source: Box::new(e),
+            })?
+            .into_bytes()
+            .to_vec();
+        tracing::debug!(bytes = body.len(), "read object");
+        Ok(Some(StoredObject {
+            body,
+            etag,
+            metadata,
+            version_id,
+        }))
+    }
+
+    #[tracing::instrument(
+        skip(self, object),
+        fields(bucket = %object.bucket, key = %object.key, conditional = object.if_match.is_some() || object.if_absent)
+    )]
+    async fn put(&self, object: NewObject) -> Result<(), Error> {
+        let NewObject {
+            bucket,
+            key,
+            body,
+            content_type,
+            metadata,
+            if_match,
+            if_absent,
+        } = object;
+        let conditional = if_match.is_some() || if_absent;
+        let result = self
+            .client
+            .put_object()
+            .bucket(&bucket)
+            .key(&key)
+            .content_type(content_type)
+            .set_metadata((!metadata.is_empty()).then_some(metadata))
+            .set_if_match(if_match)
+            .set_if_none_match(if_absent.then(|| "*".to_string()))
+            .body(ByteStream::from(body))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => Err(match err.code() {
+                // 412: the object has another ETag now.
+                // 409 ConditionalRequestConflict: a concurrent conditional
+                // write to the same key; either way it is not what we read.
+                Some("PreconditionFailed") | Some("ConditionalRequestConflict") => {
+                    Error::PreconditionFailed { bucket, key }
+                }
+                // If-Match on a key that is gone: the object we read no longer exists.
+                Some("NoSuchKey") if conditional => Error::PreconditionFailed { bucket, key },
+                Some("NoSuchBucket") => Error::NotFound {
+                    what: format!("bucket {bucket}"),
+                },
+                _ => sdk_error(S3, "PutObject", self.attempts, err),
+            }),
+        }
+    }
+}
