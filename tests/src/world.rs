@@ -108,7 +108,7 @@ impl World {
         Handler {
             store: aws.s3,
             mailer: aws.mail,
-            arcgis: self.arcgis_client().await,
+            service: self.arcgis_client().await,
             config,
         }
     }
@@ -120,7 +120,7 @@ impl World {
         sweep::Handler {
             store: aws.s3,
             mailer: aws.mail,
-            arcgis: self.arcgis_client().await,
+            service: self.arcgis_client().await,
             config,
         }
     }
@@ -267,7 +267,7 @@ impl ConnectWorld {
         proficiency::Handler {
             store: aws.s3,
             mailer: aws.mail,
-            connect,
+            service: connect,
             config,
         }
     }

@@ -40,7 +40,7 @@ mod onboard_with_fakes {
         Handler {
             store: FakeStore::with(KEY, FILE),
             mailer: FakeMailer::default(),
-            arcgis: org,
+            service: org,
             config: OnboardConfig::new(common(), arcgis()),
         }
     }
@@ -64,7 +64,7 @@ mod onboard_with_fakes {
             rows[1].result.reason,
             "invited, but not added to group g1 (the portal listed the member in notAdded)"
         );
-        assert_eq!(handler.arcgis.groups.borrow()["g1"], ["first.member"]);
+        assert_eq!(handler.service.groups.borrow()["g1"], ["first.member"]);
         // AND only the failed row stays in the file, with its reason
         assert_eq!(
             handler.store.text(KEY).unwrap(),
@@ -89,7 +89,7 @@ mod onboard_with_fakes {
             ),
             "{csv}"
         );
-        assert!(handler.arcgis.member("first.member").is_none());
+        assert!(handler.service.member("first.member").is_none());
     }
 
     #[tokio::test]
@@ -110,13 +110,13 @@ mod onboard_with_fakes {
         );
         assert_eq!(handler.store.text(KEY).unwrap(), FILE);
         assert!(handler.mailer.sent.borrow().is_empty());
-        assert_eq!(handler.arcgis.count("invite"), 0);
+        assert_eq!(handler.service.count("invite"), 0);
     }
 }
 
 mod sweep_with_fakes {
     use super::*;
-    use sweep::{Handler, SweepConfig, SweepError};
+    use sweep::{Handler, SweepConfig, SweepError, SweepFunction};
 
     const DAY_MS: i64 = 86_400_000;
     /// 2026-06-01T06:00:00Z
@@ -158,7 +158,7 @@ mod sweep_with_fakes {
         let handler = Handler {
             store: FakeStore::with("state/sweep.json", &state),
             mailer: FakeMailer::default(),
-            arcgis: org,
+            service: org,
             config,
         };
 
@@ -178,8 +178,8 @@ mod sweep_with_fakes {
             "{error}"
         );
         assert_eq!(Diagnostic::from(error).error_type, "CircuitBreakerTripped");
-        assert_eq!(handler.arcgis.count("disable_users"), 0);
-        assert!(!handler.arcgis.member("gone.one").unwrap().disabled);
+        assert_eq!(handler.service.count("disable_users"), 0);
+        assert!(!handler.service.member("gone.one").unwrap().disabled);
         // AND no member is mailed; the admins get the summary
         let sent = handler.mailer.sent.borrow();
         assert_eq!(sent.len(), 1, "{sent:?}");
@@ -223,7 +223,7 @@ mod proficiency_with_fakes {
         let handler = Handler {
             store: FakeStore::with(KEY, file),
             mailer: FakeMailer::default(),
-            connect,
+            service: connect,
             config: ProficiencyConfig::new(common(), ConnectSettings::new("instance-1")),
         };
         let margin = handler.config.common.deadline_margin.as_millis() as i64;
@@ -236,7 +236,7 @@ mod proficiency_with_fakes {
 
         // THEN no agent was touched, the valid rows wait in remaining/<key>,
         // and only the failed row stays in the inbox file
-        assert!(handler.connect.writes.borrow().is_empty());
+        assert!(handler.service.writes.borrow().is_empty());
         assert_eq!(
             first.remaining.as_deref(),
             Some("s3://fake-bucket/remaining/inbox/connect/team.csv")
@@ -258,8 +258,8 @@ mod proficiency_with_fakes {
 
         // THEN both agents have their proficiencies and the remainder is empty
         assert_eq!(second.counts.get(Outcome::Added), 2);
-        assert_eq!(handler.connect.of("jane.doe"), ["Language=French@4"]);
-        assert_eq!(handler.connect.of("li.wei"), ["Language=English@2"]);
+        assert_eq!(handler.service.of("jane.doe"), ["Language=French@4"]);
+        assert_eq!(handler.service.of("li.wei"), ["Language=English@2"]);
         assert_eq!(
             handler.store.text(REMAINDER).unwrap(),
             "identifier,identifier_type,action,attribute,value,level,error\n"

@@ -337,7 +337,7 @@ async fn a_file_replaced_during_the_run_is_left_alone() {
             replacement: replacement.to_string(),
         },
         mailer: real.mailer,
-        arcgis: real.arcgis,
+        service: real.service,
         config: real.config,
     };
 

@@ -9,6 +9,7 @@ use rollcall_tests::sandbox::{SandboxConfig, SeedMember};
 use rollcall_tests::world::InBucket;
 use rollcall_tests::world::World;
 use serde_json::Value;
+use sweep::SweepFunction;
 
 const PROTECTED_GROUP: &str = "d0d1d2d3d4d5d6d7d8d9dadbdcdddedf";
 

@@ -1,13 +1,11 @@
-//! The Lambda handler: a console or S3 event in, a JSON summary out.
+//! What proficiency does with each object an event names.
 
+use connectors::config::Common;
 use connectors::connect::ConnectDirectory;
-use connectors::deadline::Deadline;
-use connectors::inbox::{self, is_csv, Inbox, InboxError, InboxResponse, Requested, Target};
+use connectors::inbox::{is_csv, FileReport, Inbox, InboxError, InboxFunction, Requested};
+use connectors::lambda::Function;
 use connectors::mail::Mailer;
 use connectors::store::ObjectStore;
-use lambda_runtime::LambdaEvent;
-use serde_json::Value;
-use tracing::instrument;
 
 use crate::config::ProficiencyConfig;
 use crate::job::{ProficiencyUpdate, REMAINING_PREFIX};
@@ -17,54 +15,33 @@ pub const FUNCTION: &str = "proficiency";
 /// Files dropped here start the function and are consumed.
 pub const INBOX_PREFIX: &str = "inbox/connect/";
 
-/// The clients and settings, built once per cold start.
-pub struct Handler<S, M, C> {
-    pub store: S,
-    pub mailer: M,
-    pub connect: C,
-    pub config: ProficiencyConfig,
-}
+/// The proficiency function: its S3 store, mailer, Connect instance and configuration.
+pub type Handler<S, M, C> = Function<S, M, C, ProficiencyConfig>;
 
-impl<S: ObjectStore, M: Mailer, C: ConnectDirectory> Handler<S, M, C> {
-    /// Handles a console `{"bucket","key","dry_run"}` or an S3 notification
-    /// for `inbox/connect/*.csv`.
-    #[instrument(skip_all, fields(request_id = %event.context.request_id))]
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<InboxResponse, InboxError> {
-        let inbox = Inbox {
-            store: &self.store,
-            mailer: &self.mailer,
-            mail: &self.config.common.mail,
-            function: FUNCTION,
-        };
-        let deadline = Deadline::from_epoch_ms(event.context.deadline);
-        let job = ProficiencyUpdate {
-            connect: &self.connect,
-            config: &self.config,
-        };
-        let objects = inbox::requested(&event.payload)?;
-        let mut files = Vec::new();
-        for (position, object) in objects.iter().filter(|o| accepts(o)).enumerate() {
-            let target = self.target(object);
-            let run = inbox.run(
-                &event.context.request_id,
-                position,
-                &target,
-                deadline,
-                self.config.common.deadline_margin,
-            );
-            files.push(inbox.file(&job, &target, &run).await?);
-        }
-        Ok(InboxResponse::new(files))
+impl<S: ObjectStore, M: Mailer, C: ConnectDirectory> InboxFunction<S, M, C> for ProficiencyConfig {
+    const NAME: &'static str = FUNCTION;
+
+    fn common(&self) -> &Common {
+        &self.common
     }
 
-    fn target(&self, object: &Requested) -> Target {
-        Target {
-            bucket: object.bucket.clone(),
-            key: object.key.clone(),
-            dry_run: object.dry_run.unwrap_or(self.config.common.dry_run),
-            consume: is_consumed(&object.key),
-            skip_self_written: object.from_s3,
+    /// A console `{"bucket","key","dry_run"}` names any file; S3 starts the
+    /// function for `inbox/connect/*.csv`.
+    async fn object(
+        function: &Handler<S, M, C>,
+        inbox: &Inbox<'_, S, M>,
+        object: &Requested,
+        position: usize,
+    ) -> Result<Option<FileReport>, InboxError> {
+        if !accepts(object) {
+            return Ok(None);
         }
+        let job = ProficiencyUpdate {
+            connect: &function.service,
+            config: &function.config,
+        };
+        let target = inbox.target(object, false, is_consumed(&object.key));
+        inbox.file(&job, &target, position).await.map(Some)
     }
 }
 

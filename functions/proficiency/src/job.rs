@@ -5,17 +5,16 @@
 use std::collections::{BTreeMap, HashMap};
 
 use connectors::connect::{Agent, ConnectDirectory};
-use connectors::csvfile::{Column, ColumnMap, Row};
+use connectors::csvfile::{ColumnMap, Row};
 use connectors::inbox::{
-    Applied, CsvJob, Deferral, FieldProblem, Headline, Outcome, ReportColumn, RowResult, Run, Stat,
-    Valid, Vocabulary,
+    Applied, CsvJob, Deferral, FieldProblem, Headline, JobSpec, Outcome, ReportColumn, RowResult,
+    Run, Stat, Valid, Vocabulary,
 };
 use connectors::Error;
 use futures::stream::{self, StreamExt};
 use tracing::info;
 
 use crate::config::ProficiencyConfig;
-use crate::handler::FUNCTION;
 use crate::plan::{self, Call};
 use crate::rows::{self, Request};
 
@@ -43,18 +42,28 @@ pub const VOCABULARY: Vocabulary = Vocabulary {
     ],
 };
 
-/// `line,identifier,identifier_type,action,attribute,value,level,outcome,reason`
-const REPORT: &[ReportColumn] = &[
-    ReportColumn::Line,
-    ReportColumn::Input("identifier"),
-    ReportColumn::Input("identifier_type"),
-    ReportColumn::Input("action"),
-    ReportColumn::Input("attribute"),
-    ReportColumn::Input("value"),
-    ReportColumn::Input("level"),
-    ReportColumn::Outcome,
-    ReportColumn::Reason,
-];
+/// Proficiency files: their columns, words, report
+/// (`line,identifier,identifier_type,action,attribute,value,level,outcome,reason`)
+/// and where rows not reached go.
+pub const SPEC: JobSpec = JobSpec {
+    columns: rows::COLUMNS,
+    vocabulary: &VOCABULARY,
+    report: &[
+        ReportColumn::Line,
+        ReportColumn::Input("identifier"),
+        ReportColumn::Input("identifier_type"),
+        ReportColumn::Input("action"),
+        ReportColumn::Input("attribute"),
+        ReportColumn::Input("value"),
+        ReportColumn::Input("level"),
+        ReportColumn::Outcome,
+        ReportColumn::Reason,
+    ],
+    deferral: Deferral::Remainder {
+        prefix: REMAINING_PREFIX,
+    },
+    unique_column: None,
+};
 
 /// The proficiency job over one Connect instance.
 pub struct ProficiencyUpdate<'a, C> {
@@ -78,30 +87,9 @@ impl Slot {
 }
 
 impl<C: ConnectDirectory> CsvJob for ProficiencyUpdate<'_, C> {
+    const SPEC: &'static JobSpec = &SPEC;
     type Row = Request;
     type Context = ();
-
-    fn function(&self) -> &'static str {
-        FUNCTION
-    }
-
-    fn columns(&self) -> &'static [Column] {
-        rows::COLUMNS
-    }
-
-    fn vocabulary(&self) -> &'static Vocabulary {
-        &VOCABULARY
-    }
-
-    fn report_columns(&self) -> &'static [ReportColumn] {
-        REPORT
-    }
-
-    fn deferral(&self) -> Deferral {
-        Deferral::Remainder {
-            prefix: REMAINING_PREFIX,
-        }
-    }
 
     /// The attributes are checked with the rows that use them, in `apply`.
     async fn context(&self) -> Result<(), Error> {

@@ -5,21 +5,12 @@
 // runtime's service) nests deeper than rustc's default layout depth.
 #![recursion_limit = "256"]
 
-use connectors::aws::AwsClients;
-use connectors::config::{cold_start, or_exit};
-use lambda_runtime::{service_fn, Error};
-use proficiency::{Handler, ProficiencyConfig};
+use connectors::lambda::{cold_start, serve, Function};
+use proficiency::ProficiencyConfig;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let config = or_exit(ProficiencyConfig::from_env(&cold_start()));
-    let aws = AwsClients::from_env().await;
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let (config, aws) = cold_start(ProficiencyConfig::from_env).await;
     let connect = config.connect.client(&aws.conf);
-    let handler = &Handler {
-        store: aws.s3,
-        mailer: aws.mail,
-        connect,
-        config,
-    };
-    lambda_runtime::run(service_fn(|event| handler.handle(event))).await
+    serve(&Function::new(aws, connect, config), Function::handle).await
 }

@@ -5,36 +5,12 @@ use connectors::inbox::FieldProblem;
 
 /// The columns of a proficiency file.
 pub const COLUMNS: &[Column] = &[
-    Column {
-        name: "identifier",
-        aliases: &["agent", "user"],
-        required: true,
-    },
-    Column {
-        name: "identifier_type",
-        aliases: &["idtype"],
-        required: true,
-    },
-    Column {
-        name: "action",
-        aliases: &[],
-        required: true,
-    },
-    Column {
-        name: "attribute",
-        aliases: &["attributename"],
-        required: true,
-    },
-    Column {
-        name: "value",
-        aliases: &["attributevalue"],
-        required: true,
-    },
-    Column {
-        name: "level",
-        aliases: &["proficiencylevel"],
-        required: true,
-    },
+    Column::required("identifier", &["agent", "user"]),
+    Column::required("identifier_type", &["idtype"]),
+    Column::required("action", &[]),
+    Column::required("attribute", &["attributename"]),
+    Column::required("value", &["attributevalue"]),
+    Column::required("level", &["proficiencylevel"]),
 ];
 
 /// What a row asks for.
@@ -196,12 +172,13 @@ mod tests {
     #[test]
     fn each_problem_names_its_field() {
         let problems = check(",email,promote,,French,9").unwrap_err();
-        let fields: Vec<&str> = problems
-            .iter()
-            .map(|p| p.split(':').next().unwrap())
-            .collect();
+        let named: Vec<bool> = problems.iter().map(|p| p.contains(": ")).collect();
+        assert_eq!(named, [true; 5], "{problems:?}");
         assert_eq!(
-            fields,
+            problems
+                .iter()
+                .filter_map(|p| p.split_once(": ").map(|(field, _)| field))
+                .collect::<Vec<_>>(),
             [
                 "identifier",
                 "identifier_type",

@@ -4,6 +4,7 @@
 use chrono::Utc;
 use connectors::deadline::{run_id, Deadline};
 use connectors::error::{diagnostic, Classified};
+use connectors::lambda::Function;
 use connectors::mail::{header_safe, Mail, Mailer, Summary};
 use connectors::store::ObjectStore;
 use connectors::ErrorKind;
@@ -60,36 +61,37 @@ impl From<SweepError> for Diagnostic {
     }
 }
 
-/// The clients and settings, built once per cold start.
-pub struct Handler<S, M, D> {
-    pub store: S,
-    pub mailer: M,
-    pub arcgis: D,
-    pub config: SweepConfig,
+/// The sweep function: its S3 store, mailer, ArcGIS org and configuration.
+pub type Handler<S, M, D> = Function<S, M, D, SweepConfig>;
+
+/// What the sweep does with an invocation.
+pub trait SweepFunction {
+    /// Handles one schedule or console event.
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<SweepSummary, SweepError>;
 }
 
-impl<S: ObjectStore, M: Mailer, D: SweepPorts> Handler<S, M, D> {
-    /// Handles one schedule or console event.
+impl<S: ObjectStore, M: Mailer, D: SweepPorts> SweepFunction for Handler<S, M, D> {
     #[instrument(skip_all, fields(request_id = %event.context.request_id))]
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<SweepSummary, SweepError> {
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<SweepSummary, SweepError> {
+        let this = self;
         let invocation = input::parse(&event.payload, Utc::now())?;
-        let thresholds = invocation.overrides.apply(self.config.thresholds);
+        let thresholds = invocation.overrides.apply(this.config.thresholds);
         thresholds.check()?;
-        let dry_run = invocation.dry_run.unwrap_or(self.config.common.dry_run);
+        let dry_run = invocation.dry_run.unwrap_or(this.config.common.dry_run);
         let deadline = Deadline::from_epoch_ms(event.context.deadline);
         let run_id = run_id(&event.context.request_id);
         let sweep = Sweep {
-            store: &self.store,
-            mailer: &self.mailer,
-            arcgis: &self.arcgis,
-            config: &self.config,
+            store: &this.store,
+            mailer: &this.mailer,
+            arcgis: &this.service,
+            config: &this.config,
         };
         match sweep
             .run(invocation.now, thresholds, dry_run, &run_id, deadline)
             .await
         {
             Ok(result) => {
-                self.send(summary_mail(&result, &self.config)).await;
+                send(&this.mailer, summary_mail(&result, &this.config)).await;
                 if result.breaker_tripped {
                     return Err(SweepError::BreakerTripped {
                         would_disable: result.would_disable,
@@ -101,17 +103,18 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Handler<S, M, D> {
             }
             Err(e) => {
                 error!(error = %e, "sweep failed");
-                self.send(failure_mail(&e, &self.config)).await;
+                send(&this.mailer, failure_mail(&e, &this.config)).await;
                 Err(e.into())
             }
         }
     }
+}
 
-    async fn send(&self, mail: Option<Mail>) {
-        if let Some(mail) = mail {
-            if let Err(e) = self.mailer.send(&mail).await {
-                error!(error = %e, "summary mail not sent");
-            }
+/// Sends an admins' mail; a failure is logged, not raised (the run is over).
+async fn send(mailer: &impl Mailer, mail: Option<Mail>) {
+    if let Some(mail) = mail {
+        if let Err(e) = mailer.send(&mail).await {
+            error!(error = %e, "summary mail not sent");
         }
     }
 }

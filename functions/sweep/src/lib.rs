@@ -20,4 +20,4 @@ pub mod state;
 pub mod templates;
 
 pub use config::{SweepConfig, Thresholds};
-pub use handler::{Handler, SweepError, SweepSummary};
+pub use handler::{Handler, SweepError, SweepFunction, SweepSummary};

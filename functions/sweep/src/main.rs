@@ -1,21 +1,12 @@
 //! Lambda entry point: configuration and clients once per cold start, then
 //! the runtime loop.
 
-use connectors::aws::AwsClients;
-use connectors::config::{cold_start, or_exit};
-use lambda_runtime::{service_fn, Error};
-use sweep::{Handler, SweepConfig};
+use connectors::lambda::{cold_start, serve, Function};
+use sweep::{SweepConfig, SweepFunction};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let config = or_exit(SweepConfig::from_env(&cold_start()));
-    let aws = AwsClients::from_env().await;
-    let arcgis = config.arcgis.client(aws.secrets).await?;
-    let handler = &Handler {
-        store: aws.s3,
-        mailer: aws.mail,
-        arcgis,
-        config,
-    };
-    lambda_runtime::run(service_fn(|event| handler.handle(event))).await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let (config, aws) = cold_start(SweepConfig::from_env).await;
+    let arcgis = config.arcgis.client(aws.secrets.clone()).await?;
+    serve(&Function::new(aws, arcgis, config), SweepFunction::handle).await
 }

@@ -258,20 +258,6 @@ impl Common {
     }
 }
 
-/// Starts the logging every function uses (the Lambda runtime's subscriber,
-/// which honours `AWS_LAMBDA_LOG_LEVEL`, `RUST_LOG` and the JSON log format)
-/// and returns the process environment to read the configuration from.
-pub fn cold_start() -> Env<'static> {
-    lambda_runtime::tracing::init_default_subscriber();
-    Env::process()
-}
-
-/// Unwraps a configuration at cold start, stopping the process with a message
-/// that names the variable (Lambda reports it as an init error).
-pub fn or_exit<T>(config: Result<T, ConfigError>) -> T {
-    config.unwrap_or_else(|e| panic!("{e}"))
-}
-
 /// A plausible address: one `@`, a non-empty local part, a dotted domain,
 /// no spaces or control characters.
 pub fn is_email_shape(value: &str) -> bool {

@@ -156,6 +156,26 @@ pub struct Column {
     pub required: bool,
 }
 
+impl Column {
+    /// A column every file must have.
+    pub const fn required(name: &'static str, aliases: &'static [&'static str]) -> Self {
+        Self {
+            name,
+            aliases,
+            required: true,
+        }
+    }
+
+    /// A column a file may leave out.
+    pub const fn optional(name: &'static str, aliases: &'static [&'static str]) -> Self {
+        Self {
+            name,
+            aliases,
+            required: false,
+        }
+    }
+}
+
 /// Where each known column sits in a header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnMap {

@@ -22,6 +22,7 @@ pub mod csvfile;
 pub mod deadline;
 pub mod error;
 pub mod inbox;
+pub mod lambda;
 pub mod mail;
 pub mod report;
 pub mod retry;

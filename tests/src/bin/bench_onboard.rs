@@ -66,7 +66,7 @@ async fn main() {
     let handler = onboard::Handler {
         store: bench.aws.s3,
         mailer: bench.aws.mail,
-        arcgis,
+        service: arcgis,
         config,
     };
     let rss_before = peak_rss_kib();

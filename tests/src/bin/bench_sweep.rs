@@ -8,6 +8,7 @@
 //! member is listed, classified and reported; nobody is mailed or disabled.
 
 use std::time::Instant;
+use sweep::SweepFunction;
 
 use rollcall_tests::bench::{option, peak_rss_kib, spawn_sandbox, BenchAws};
 
@@ -30,7 +31,7 @@ async fn main() {
     let handler = sweep::Handler {
         store: bench.aws.s3,
         mailer: bench.aws.mail,
-        arcgis,
+        service: arcgis,
         config,
     };
     let http = reqwest::Client::new();

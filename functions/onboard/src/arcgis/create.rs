@@ -85,7 +85,7 @@ impl<D: OnboardingPorts> MemberOnboarding<'_, D> {
                     .map(|chunk| {
                         let invitations = chunk
                             .iter()
-                            .filter_map(|i| work[*i].member.as_ref().map(|m| m.invitation()))
+                            .filter_map(|i| work[*i].member.as_ref().map(|m| m.account.clone()))
                             .collect();
                         (chunk.to_vec(), invitations)
                     })
@@ -104,7 +104,7 @@ impl<D: OnboardingPorts> MemberOnboarding<'_, D> {
             PortalKind::Enterprise => {
                 let members: Vec<(usize, _)> = pending
                     .iter()
-                    .filter_map(|i| work[*i].member.as_ref().map(|m| (*i, m.invitation())))
+                    .filter_map(|i| work[*i].member.as_ref().map(|m| (*i, m.account.clone())))
                     .collect();
                 stream::iter(members)
                     .map(|(index, member)| async move {
@@ -134,17 +134,18 @@ impl<D: OnboardingPorts> MemberOnboarding<'_, D> {
                         if not_created.contains(&w.username.to_ascii_lowercase()) {
                             refused.push(index);
                         } else if let Some(member) = &w.member {
-                            let (outcome, reason) = match (&member.password, &member.provider) {
-                                (Some(_), None) => (Outcome::Created, "created".to_string()),
-                                (_, Some(_)) => (
-                                    Outcome::Created,
-                                    "created for the identity provider login".to_string(),
-                                ),
-                                (None, None) => (
-                                    Outcome::Invited,
-                                    format!("invitation sent to {}", member.email),
-                                ),
-                            };
+                            let (outcome, reason) =
+                                match (&member.account.password, &member.account.provider) {
+                                    (Some(_), None) => (Outcome::Created, "created".to_string()),
+                                    (_, Some(_)) => (
+                                        Outcome::Created,
+                                        "created for the identity provider login".to_string(),
+                                    ),
+                                    (None, None) => (
+                                        Outcome::Invited,
+                                        format!("invitation sent to {}", member.account.email),
+                                    ),
+                                };
                             w.outcome = Some(outcome);
                             w.reason = reason;
                         }

@@ -11,10 +11,10 @@ pub mod rows;
 use connectors::arcgis::{
     GroupLookup, GroupMembership, MemberCreation, MemberLookup, OrgCatalog, OrgInfo, Portal,
 };
-use connectors::csvfile::{Column, ColumnMap, Row};
+use connectors::csvfile::{ColumnMap, Row};
 use connectors::inbox::{
-    Applied, CsvJob, FieldProblem, Headline, Outcome, ReportColumn, RowResult, Run, Valid,
-    Vocabulary,
+    Applied, CsvJob, Deferral, FieldProblem, Headline, JobSpec, Outcome, ReportColumn, RowResult,
+    Run, Valid, Vocabulary,
 };
 use connectors::Error;
 
@@ -22,7 +22,6 @@ pub use catalog::Catalog;
 pub use rows::Member;
 
 use crate::config::OnboardConfig;
-use crate::handler::FUNCTION;
 
 /// Every ArcGIS call onboarding makes.
 pub trait OnboardingPorts:
@@ -55,15 +54,24 @@ pub const VOCABULARY: Vocabulary = Vocabulary {
     ],
 };
 
-/// `line,username,outcome,groups_added,reason`
-const REPORT: &[ReportColumn] = &[
-    ReportColumn::Line,
-    ReportColumn::Input("username"),
-    ReportColumn::Outcome,
-    ReportColumn::Output(GROUPS_ADDED),
-    ReportColumn::Reason,
-];
+/// The report column of the groups a member was added to.
 const GROUPS_ADDED: &str = "groups_added";
+
+/// Onboarding files: their columns, words and report
+/// (`line,username,outcome,groups_added,reason`).
+pub const SPEC: JobSpec = JobSpec {
+    columns: rows::COLUMNS,
+    vocabulary: &VOCABULARY,
+    report: &[
+        ReportColumn::Line,
+        ReportColumn::Input("username"),
+        ReportColumn::Outcome,
+        ReportColumn::Output(GROUPS_ADDED),
+        ReportColumn::Reason,
+    ],
+    deferral: Deferral::StayInFile,
+    unique_column: Some("username"),
+};
 
 /// The onboarding job over one org.
 pub struct MemberOnboarding<'a, D> {
@@ -126,28 +134,9 @@ fn is_finished(outcome: Outcome) -> bool {
 }
 
 impl<D: OnboardingPorts> CsvJob for MemberOnboarding<'_, D> {
+    const SPEC: &'static JobSpec = &SPEC;
     type Row = Member;
     type Context = OrgContext;
-
-    fn function(&self) -> &'static str {
-        FUNCTION
-    }
-
-    fn columns(&self) -> &'static [Column] {
-        rows::COLUMNS
-    }
-
-    fn vocabulary(&self) -> &'static Vocabulary {
-        &VOCABULARY
-    }
-
-    fn report_columns(&self) -> &'static [ReportColumn] {
-        REPORT
-    }
-
-    fn unique_column(&self) -> Option<&'static str> {
-        Some("username")
-    }
 
     async fn context(&self) -> Result<OrgContext, Error> {
         let portal = self.arcgis.portal().await?;
@@ -177,7 +166,7 @@ impl<D: OnboardingPorts> CsvJob for MemberOnboarding<'_, D> {
         let mut work: Vec<Work> = rows
             .into_iter()
             .map(|valid| Work {
-                username: valid.row.username.clone(),
+                username: valid.row.account.username.clone(),
                 member: Some(valid.row),
                 outcome: None,
                 reason: String::new(),
@@ -217,12 +206,16 @@ fn plan(work: &mut [Work]) {
         } else {
             format!(" and add to {}", groups.join(", "))
         };
-        w.reason = match (w.outcome, &member.password, &member.provider) {
+        w.reason = match (
+            w.outcome,
+            &member.account.password,
+            &member.account.provider,
+        ) {
             (Some(Outcome::Exists), _, _) if groups.is_empty() => {
                 "already a member; nothing to change".to_string()
             }
             (Some(Outcome::Exists), _, _) => format!("already a member; would{}", &groups[4..]),
-            (_, None, None) => format!("would invite {}{groups}", member.email),
+            (_, None, None) => format!("would invite {}{groups}", member.account.email),
             _ => format!("would create the account{groups}"),
         };
         w.groups_added.clear();

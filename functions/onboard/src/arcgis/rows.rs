@@ -12,101 +12,37 @@ use super::catalog::Catalog;
 /// The columns an onboarding file may have. Names match case-insensitively
 /// with spaces, `_` and `-` ignored.
 pub const COLUMNS: &[Column] = &[
-    Column {
-        name: "username",
-        aliases: &["user", "login"],
-        required: true,
-    },
-    Column {
-        name: "password",
-        aliases: &[],
-        required: false,
-    },
-    Column {
-        name: "firstname",
-        aliases: &["givenname"],
-        required: true,
-    },
-    Column {
-        name: "lastname",
-        aliases: &["surname", "familyname"],
-        required: true,
-    },
-    Column {
-        name: "email",
-        aliases: &["emailaddress", "mail"],
-        required: true,
-    },
-    Column {
-        name: "user type",
-        aliases: &[
+    Column::required("username", &["user", "login"]),
+    Column::optional("password", &[]),
+    Column::required("firstname", &["givenname"]),
+    Column::required("lastname", &["surname", "familyname"]),
+    Column::required("email", &["emailaddress", "mail"]),
+    Column::optional(
+        "user type",
+        &[
             "usertypeid",
             "userlicensetype",
             "userlicensetypeid",
             "licensetype",
         ],
-        required: false,
-    },
-    Column {
-        name: "role",
-        aliases: &["roleid"],
-        required: false,
-    },
-    Column {
-        name: "credit allocation",
-        aliases: &["credits", "creditassignment", "usercreditassignment"],
-        required: false,
-    },
-    Column {
-        name: "groups",
-        aliases: &["group", "groupids"],
-        required: false,
-    },
-    Column {
-        name: "provider",
-        aliases: &[],
-        required: false,
-    },
-    Column {
-        name: "idp_username",
-        aliases: &["idpuser"],
-        required: false,
-    },
+    ),
+    Column::optional("role", &["roleid"]),
+    Column::optional(
+        "credit allocation",
+        &["credits", "creditassignment", "usercreditassignment"],
+    ),
+    Column::optional("groups", &["group", "groupids"]),
+    Column::optional("provider", &[]),
+    Column::optional("idp_username", &["idpuser"]),
 ];
 
 /// A row that passed validation: a member to create or ensure.
 #[derive(Debug, Clone)]
 pub struct Member {
-    pub username: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub email: String,
-    pub role: Option<String>,
-    pub user_type: Option<String>,
-    pub credits: Option<f64>,
-    pub password: Option<SecretString>,
-    pub provider: Option<String>,
-    pub idp_username: Option<String>,
+    /// The account as the portal's create calls take it.
+    pub account: Invitation,
     /// Groups from the row and the configured defaults, deduplicated.
     pub groups: Vec<String>,
-}
-
-impl Member {
-    /// The portal's invitation / createUser form of this member.
-    pub fn invitation(&self) -> Invitation {
-        Invitation {
-            username: self.username.clone(),
-            first_name: self.first_name.clone(),
-            last_name: self.last_name.clone(),
-            email: self.email.clone(),
-            role: self.role.clone(),
-            user_type: self.user_type.clone(),
-            credits: self.credits,
-            password: self.password.clone(),
-            provider: self.provider.clone(),
-            idp_username: self.idp_username.clone(),
-        }
-    }
 }
 
 /// Checks one row and builds its member, or returns every problem found,
@@ -121,7 +57,7 @@ pub fn validate(
     let get = |name: &str| columns.get(row, name).to_string();
     let username = get("username");
     if let Err(problem) = check_username(&username) {
-        problems.push(FieldProblem::new("username", problem));
+        problems.push(problem);
     }
     let first_name = get("firstname");
     let last_name = get("lastname");
@@ -234,32 +170,35 @@ pub fn validate(
         return Err(problems);
     }
     Ok(Member {
-        username,
-        first_name,
-        last_name,
-        email,
-        role,
-        user_type,
-        credits: if catalog.kind == PortalKind::Online {
-            credits
-        } else {
-            None
+        account: Invitation {
+            username,
+            first_name,
+            last_name,
+            email,
+            role,
+            user_type,
+            credits: if catalog.kind == PortalKind::Online {
+                credits
+            } else {
+                None
+            },
+            password,
+            provider,
+            idp_username,
         },
-        password,
-        provider,
-        idp_username,
         groups,
     })
 }
 
 /// ArcGIS username rules: 6–128 characters, letters, digits and `. _ @ -`.
-pub fn check_username(username: &str) -> Result<(), String> {
+pub fn check_username(username: &str) -> Result<(), FieldProblem> {
+    let problem = |message: String| Err(FieldProblem::new("username", message));
     if username.is_empty() {
-        return Err("is required".into());
+        return problem("is required".into());
     }
     let length = username.chars().count();
     if !(6..=128).contains(&length) {
-        return Err(format!(
+        return problem(format!(
             "{username:?} must be 6 to 128 characters long (is {length})"
         ));
     }
@@ -267,7 +206,7 @@ pub fn check_username(username: &str) -> Result<(), String> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-')))
     {
-        return Err(format!(
+        return problem(format!(
             "{username:?} has {bad:?}; only letters, digits and . _ @ - are allowed"
         ));
     }
@@ -300,7 +239,7 @@ mod tests {
         )
     }
 
-    fn member(csv: &str, kind: PortalKind) -> Result<Member, Vec<String>> {
+    fn member(csv: &str, kind: PortalKind) -> Result<Member, Vec<FieldProblem>> {
         let table = csvfile::parse(csv.as_bytes()).unwrap();
         let columns = ColumnMap::new(&table.headers, COLUMNS).unwrap();
         validate(
@@ -309,7 +248,6 @@ mod tests {
             &catalog(kind),
             &["dflt".to_string()],
         )
-        .map_err(|problems| problems.iter().map(ToString::to_string).collect())
     }
 
     #[test]
@@ -320,11 +258,14 @@ mod tests {
             PortalKind::Online,
         )
         .unwrap();
-        assert_eq!(m.user_type.as_deref(), Some("creatorUT"));
-        assert_eq!(m.role.as_deref(), Some("cust0mR0le000001"));
-        assert_eq!(m.credits, Some(250.0));
+        assert_eq!(m.account.user_type.as_deref(), Some("creatorUT"));
+        assert_eq!(m.account.role.as_deref(), Some("cust0mR0le000001"));
+        assert_eq!(m.account.credits, Some(250.0));
         assert_eq!(m.groups, ["dflt"]);
-        assert_eq!(m.password.as_ref().map(|p| p.expose()), Some("S3cret!pw"));
+        assert_eq!(
+            m.account.password.as_ref().map(|p| p.expose()),
+            Some("S3cret!pw")
+        );
     }
 
     #[test]
@@ -335,10 +276,7 @@ mod tests {
             PortalKind::Online,
         )
         .unwrap_err();
-        let fields: Vec<&str> = problems
-            .iter()
-            .map(|p| p.split(':').next().unwrap())
-            .collect();
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(
             fields,
             [
@@ -358,24 +296,30 @@ mod tests {
             "username,firstname,lastname,email,role\nboss_user,A,B,a@b.org,Administrator\n",
             PortalKind::Online,
         );
-        assert!(admin.unwrap_err()[0].starts_with("role: administrators"));
+        assert!(admin.unwrap_err()[0]
+            .to_string()
+            .starts_with("role: administrators"));
         let viewer = member(
             "username,firstname,lastname,email,role\nview_user,A,B,a@b.org,viewer\n",
             PortalKind::Online,
         )
         .unwrap();
-        assert_eq!(viewer.role.as_deref(), Some("iAAAAAAAAAAAAAAA"));
+        assert_eq!(viewer.account.role.as_deref(), Some("iAAAAAAAAAAAAAAA"));
     }
 
     #[test]
     fn enterprise_needs_a_password_or_an_idp_login() {
         let csv = "username,firstname,lastname,email\nno_pass_user,A,B,a@b.org\n";
         assert!(member(csv, PortalKind::Online).is_ok());
-        assert!(member(csv, PortalKind::Enterprise).unwrap_err()[0].starts_with("password:"));
+        assert_eq!(
+            member(csv, PortalKind::Enterprise).unwrap_err()[0].field,
+            "password"
+        );
         let idp = "username,firstname,lastname,email,idp_username\nsaml_user1,A,B,a@b.org,a@corp\n";
         assert_eq!(
             member(idp, PortalKind::Enterprise)
                 .unwrap()
+                .account
                 .provider
                 .as_deref(),
             Some("enterprise")

@@ -163,6 +163,9 @@ pub struct Valid<R> {
 /// The identity, clock and limits of one run over one file.
 #[derive(Debug, Clone)]
 pub struct Run {
+    /// The function the file belongs to: names the report path and marks
+    /// what the run writes.
+    pub function: &'static str,
     pub id: String,
     pub now: DateTime<Utc>,
     /// Plan only: nothing is written anywhere but the report.
@@ -196,35 +199,33 @@ pub struct Stat {
     pub value: usize,
 }
 
+/// What a job declares about its files.
+#[derive(Debug)]
+pub struct JobSpec {
+    /// The columns a file may have.
+    pub columns: &'static [Column],
+    /// The outcome words the job uses.
+    pub vocabulary: &'static Vocabulary,
+    /// The per-row report's columns.
+    pub report: &'static [ReportColumn],
+    /// Where rows not reached before the deadline go.
+    pub deferral: Deferral,
+    /// A column whose value must not repeat in a file (ignoring case): a
+    /// second row with the same value fails, naming the first line.
+    pub unique_column: Option<&'static str>,
+}
+
 /// A job over the rows of a CSV object: only what is its own. The inbox
 /// ([`super::process`]) opens the object, hands the rows over, consumes
 /// the file, writes the report and summarises.
 pub trait CsvJob {
+    /// The job's columns, words and report.
+    const SPEC: &'static JobSpec;
     /// A row that passed validation.
     type Row;
     /// What validation needs from the service, read once per file (an org's
     /// roles and user types, say).
     type Context;
-
-    /// The function the files belong to: names the report path and marks
-    /// what it writes.
-    fn function(&self) -> &'static str;
-    /// The columns a file may have.
-    fn columns(&self) -> &'static [Column];
-    /// The outcome words the job uses.
-    fn vocabulary(&self) -> &'static Vocabulary;
-    /// The per-row report's columns.
-    fn report_columns(&self) -> &'static [ReportColumn];
-    /// Where rows not reached before the deadline go.
-    fn deferral(&self) -> Deferral {
-        Deferral::StayInFile
-    }
-
-    /// A column whose value must not repeat in a file (ignoring case): a
-    /// second row with the same value fails, naming the first line.
-    fn unique_column(&self) -> Option<&'static str> {
-        None
-    }
 
     /// Reads what validation needs (only for a file with rows).
     async fn context(&self) -> Result<Self::Context, Error>;

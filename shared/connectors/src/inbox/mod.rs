@@ -13,27 +13,29 @@
 mod event;
 mod job;
 mod outcome;
+mod process;
 mod summary;
 
-use std::collections::HashMap;
-
 use serde::{Serialize, Serializer};
-use tracing::{info, warn};
 
 pub use event::{is_csv, requested, Requested};
 pub use job::{
-    Applied, CsvJob, Deferral, Fate, FieldProblem, ReportColumn, RowResult, Run, Stat, Valid,
+    Applied, CsvJob, Deferral, Fate, FieldProblem, JobSpec, ReportColumn, RowResult, Run, Stat,
+    Valid, NOT_REACHED,
 };
 pub use outcome::{Counts, Headline, Outcome, Vocabulary};
+pub use process::process;
 pub use summary::summary_mail;
 
-use crate::config::MailSettings;
-use crate::csvfile::{self, ColumnMap, FileProblem, Row, Table};
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+
+use crate::config::Common;
 use crate::deadline::Deadline;
 use crate::error::{Classified, ErrorKind};
+use crate::lambda::Function;
 use crate::mail::Mailer;
-use crate::report::{put_report, ReportWriter};
-use crate::store::{NewObject, ObjectStore, WRITTEN_BY_METADATA};
+use crate::store::ObjectStore;
 use crate::Error;
 
 /// One object to process, and how.
@@ -164,352 +166,6 @@ impl From<InboxError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// One CSV object, start to finish, through `job`. Errors are failures of
-/// the whole file (the store or the service) that leave it untouched.
-pub async fn process<S: ObjectStore, J: CsvJob>(
-    store: &S,
-    job: &J,
-    target: &Target,
-    run: &Run,
-) -> Result<FileReport, Error> {
-    let vocabulary = job.vocabulary();
-    let Some(object) = store.get(&target.bucket, &target.key).await? else {
-        let mut file = FileReport::new(target, FileStatus::Missing, vocabulary);
-        file.add_note("the object was gone when the run read it");
-        return Ok(file);
-    };
-    if target.skip_self_written && object.metadata.contains_key(WRITTEN_BY_METADATA) {
-        info!(bucket = %target.bucket, key = %target.key, "object written by rollcall itself; ignored");
-        return Ok(FileReport::new(target, FileStatus::SelfWritten, vocabulary));
-    }
-    let (table, columns) = match csvfile::read(&object.body, job.columns()) {
-        Ok(read) => read,
-        Err(problem) => return unusable(store, job, target, run, problem).await,
-    };
-    let mut file = FileReport::new(target, FileStatus::Processed, vocabulary);
-    if table.rows.is_empty() {
-        file.add_note("the file has a header but no rows");
-        return Ok(file);
-    }
-
-    let context = job.context().await?;
-    let duplicates = job
-        .unique_column()
-        .map(|column| duplicates(&table, &columns, column))
-        .unwrap_or_default();
-    let mut results: Vec<Option<RowResult>> = Vec::with_capacity(table.rows.len());
-    let mut valid = Vec::new();
-    let mut valid_at = Vec::new();
-    for (index, row) in table.rows.iter().enumerate() {
-        if let Some(duplicate) = duplicates.get(&index) {
-            results.push(Some(RowResult::invalid(std::slice::from_ref(duplicate))));
-            continue;
-        }
-        let shape = (row.fields.len() > columns.width).then(|| {
-            FieldProblem::row(format!(
-                "has {} fields but the header has {} (a comma inside a value needs quotes)",
-                row.fields.len(),
-                columns.width
-            ))
-        });
-        match (job.validate(row, &columns, &context), shape) {
-            (Err(mut problems), Some(shape)) => {
-                problems.insert(0, shape);
-                results.push(Some(RowResult::invalid(&problems)));
-            }
-            (Ok(_), Some(shape)) => results.push(Some(RowResult::invalid(&[shape]))),
-            (Ok(parsed), None) => {
-                valid.push(Valid {
-                    line: row.line,
-                    row: parsed,
-                });
-                valid_at.push(index);
-                results.push(None);
-            }
-            (Err(problems), None) => results.push(Some(RowResult::invalid(&problems))),
-        }
-    }
-    // Boxed: a job's future nests deep (streams over paced calls); one
-    // allocation per file keeps every handler's future shallow.
-    let applied = Box::pin(job.apply(valid, &context, run)).await?;
-    if applied.results.len() != valid_at.len() {
-        warn!(
-            given = valid_at.len(),
-            answered = applied.results.len(),
-            "the job did not answer for every row; the rest count as not reached"
-        );
-    }
-    let mut answers = applied.results.into_iter();
-    for index in valid_at {
-        results[index] = Some(answers.next().unwrap_or_else(RowResult::deferred));
-    }
-    let mut results: Vec<RowResult> = results.into_iter().flatten().collect();
-    let left_in = match job.deferral() {
-        Deferral::StayInFile => "left in the file for the next run".to_string(),
-        Deferral::Remainder { prefix } if target.key.starts_with(prefix) => {
-            "left in this file for the next run".to_string()
-        }
-        Deferral::Remainder { prefix } => format!("left in {prefix}{}", target.key),
-    };
-    for result in results.iter_mut().filter(|r| r.fate == Fate::Deferred) {
-        result.reason = format!("{}; {left_in}", result.reason);
-    }
-    file.stats = applied.stats;
-    for result in &results {
-        file.counts.add(result.outcome);
-    }
-    if !run.dry_run {
-        consume(
-            store,
-            job,
-            &mut file,
-            &table,
-            &columns,
-            &results,
-            &object.etag,
-            run,
-            target.consume,
-        )
-        .await?;
-    }
-    file.rows = report_rows(job, &table, &columns, results);
-    write_report(store, job, &mut file, run).await?;
-    info!(bucket = %file.bucket, key = %file.key, counts = ?file.counts, csv_rewritten = file.csv_rewritten, "file done");
-    Ok(file)
-}
-
-/// Second and later rows repeating a value of `column` (ignoring case), by
-/// row index, with the problem naming the first line.
-fn duplicates(table: &Table, columns: &ColumnMap, column: &str) -> HashMap<usize, FieldProblem> {
-    let mut first: HashMap<String, u64> = HashMap::new();
-    let mut repeated = HashMap::new();
-    for (index, row) in table.rows.iter().enumerate() {
-        let value = columns.get(row, column);
-        if value.is_empty() {
-            continue;
-        }
-        match first.get(&value.to_lowercase()) {
-            Some(line) => {
-                let problem =
-                    FieldProblem::new(column, format!("{value:?} is a duplicate of line {line}"));
-                repeated.insert(index, problem);
-            }
-            None => {
-                first.insert(value.to_lowercase(), row.line);
-            }
-        }
-    }
-    repeated
-}
-
-/// The report and summary of a file that cannot be used; the file itself is
-/// left untouched.
-async fn unusable<S: ObjectStore, J: CsvJob>(
-    store: &S,
-    job: &J,
-    target: &Target,
-    run: &Run,
-    problem: FileProblem,
-) -> Result<FileReport, Error> {
-    warn!(bucket = %target.bucket, key = %target.key, %problem, "file left untouched");
-    let mut file = FileReport::new(target, FileStatus::Unusable, job.vocabulary());
-    file.add_note(format!("{problem}; the file was left untouched"));
-    let result = RowResult::failed(problem.to_string());
-    file.counts.add(result.outcome);
-    file.rows.push(ReportedRow {
-        line: 1,
-        cells: cells(job, 1, None, &result),
-        result,
-        subject: String::new(),
-    });
-    write_report(store, job, &mut file, run).await?;
-    Ok(file)
-}
-
-/// Takes the finished rows out of the file, by a conditional put on the ETag
-/// that was read, and sends deferred rows where the job wants them.
-#[allow(clippy::too_many_arguments)]
-async fn consume<S: ObjectStore, J: CsvJob>(
-    store: &S,
-    job: &J,
-    file: &mut FileReport,
-    table: &Table,
-    columns: &ColumnMap,
-    results: &[RowResult],
-    etag: &str,
-    run: &Run,
-    consume_file: bool,
-) -> Result<(), Error> {
-    let rows = table.rows.iter().zip(results);
-    let deferred: Vec<(&Row, String)> = rows
-        .clone()
-        .filter(|(_, r)| r.fate == Fate::Deferred)
-        .map(|(row, r)| (row, r.reason.clone()))
-        .collect();
-    let mut deferred_stay = true;
-    if let Deferral::Remainder { prefix } = job.deferral() {
-        let own = file.key.starts_with(prefix);
-        deferred_stay = own;
-        if !deferred.is_empty() {
-            let key = if own {
-                file.key.clone()
-            } else {
-                format!("{prefix}{}", file.key)
-            };
-            if !own {
-                let body = csvfile::rewrite(table, columns.error_column, &deferred);
-                append_remainder(store, job, &file.bucket, &key, body, run).await?;
-            }
-            file.remaining = Some(format!("s3://{}/{key}", file.bucket));
-        }
-    }
-    if !consume_file {
-        return Ok(());
-    }
-    let keep: Vec<(&Row, String)> = rows
-        .filter(|(_, r)| match r.fate {
-            Fate::Done => false,
-            Fate::Retry => true,
-            Fate::Deferred => deferred_stay,
-        })
-        .map(|(row, r)| (row, r.reason.clone()))
-        .collect();
-    let mut rewrite = NewObject::csv(
-        &file.bucket,
-        &file.key,
-        csvfile::rewrite(table, columns.error_column, &keep),
-        job.function(),
-        &run.id,
-    );
-    rewrite.if_match = Some(etag.to_string());
-    match store.put(rewrite).await {
-        Ok(()) => file.csv_rewritten = true,
-        Err(Error::PreconditionFailed { .. }) => {
-            warn!(bucket = %file.bucket, key = %file.key, "file changed during the run; left alone");
-            file.add_note("the file changed during the run, so it was left alone; the new upload is processed on its own, and rows already done are found done");
-        }
-        Err(e) => return Err(e),
-    }
-    Ok(())
-}
-
-/// Adds `body`'s rows (after its header) to the remainder at `key`, creating
-/// it or appending under its ETag; retried a few times against concurrent runs.
-async fn append_remainder<S: ObjectStore, J: CsvJob>(
-    store: &S,
-    job: &J,
-    bucket: &str,
-    key: &str,
-    body: Vec<u8>,
-    run: &Run,
-) -> Result<(), Error> {
-    for _ in 0..4 {
-        let existing = store.get(bucket, key).await?;
-        let mut object = NewObject::csv(bucket, key, Vec::new(), job.function(), &run.id);
-        match &existing {
-            None => {
-                object.body = body.clone();
-                object.if_absent = true;
-            }
-            Some(current) => {
-                let after_header = body
-                    .iter()
-                    .position(|b| *b == b'\n')
-                    .map_or(body.len(), |p| p + 1);
-                object.body = current.body.clone();
-                if !object.body.ends_with(b"\n") {
-                    object.body.push(b'\n');
-                }
-                object.body.extend_from_slice(&body[after_header..]);
-                object.if_match = Some(current.etag.clone());
-            }
-        }
-        match store.put(object).await {
-            Ok(()) => return Ok(()),
-            Err(Error::PreconditionFailed { .. }) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(Error::PreconditionFailed {
-        bucket: bucket.to_string(),
-        key: key.to_string(),
-    })
-}
-
-fn report_rows<J: CsvJob>(
-    job: &J,
-    table: &Table,
-    columns: &ColumnMap,
-    results: Vec<RowResult>,
-) -> Vec<ReportedRow> {
-    let subject_column = job.report_columns().iter().find_map(|c| match c {
-        ReportColumn::Input(name) => Some(*name),
-        _ => None,
-    });
-    table
-        .rows
-        .iter()
-        .zip(results)
-        .map(|(row, result)| ReportedRow {
-            line: row.line,
-            cells: cells(job, row.line, Some((row, columns)), &result),
-            subject: subject_column
-                .map(|c| columns.get(row, c).to_string())
-                .unwrap_or_default(),
-            result,
-        })
-        .collect()
-}
-
-fn cells<J: CsvJob>(
-    job: &J,
-    line: u64,
-    input: Option<(&Row, &ColumnMap)>,
-    result: &RowResult,
-) -> Vec<String> {
-    let values: HashMap<&str, &str> = result
-        .values
-        .iter()
-        .map(|(k, v)| (*k, v.as_str()))
-        .collect();
-    job.report_columns()
-        .iter()
-        .map(|column| match column {
-            ReportColumn::Line => line.to_string(),
-            ReportColumn::Input(name) => input
-                .map(|(row, columns)| columns.get(row, name).to_string())
-                .unwrap_or_default(),
-            ReportColumn::Output(name) => values.get(name).copied().unwrap_or("").to_string(),
-            ReportColumn::Outcome => result.outcome.as_str().to_string(),
-            ReportColumn::Reason => result.reason.clone(),
-        })
-        .collect()
-}
-
-async fn write_report<S: ObjectStore, J: CsvJob>(
-    store: &S,
-    job: &J,
-    file: &mut FileReport,
-    run: &Run,
-) -> Result<(), Error> {
-    let headers: Vec<&str> = job.report_columns().iter().map(|c| c.header()).collect();
-    let mut report = ReportWriter::new(&headers);
-    for row in &file.rows {
-        report.row(&row.cells);
-    }
-    let uri = put_report(
-        store,
-        &file.bucket,
-        job.function(),
-        run.now.date_naive(),
-        &run.id,
-        report,
-    )
-    .await?;
-    file.report = Some(uri);
-    Ok(())
-}
-
 /// What an invocation over an event's files returns.
 #[derive(Debug, Clone, Serialize)]
 pub struct InboxResponse {
@@ -544,27 +200,54 @@ impl InboxResponse {
     }
 }
 
-/// The store and mailer an inbox function runs with, and where summaries go.
+/// One invocation of an inbox function: its store and mailer, where the
+/// summaries go, and the clock it runs against.
 pub struct Inbox<'a, S, M> {
-    pub store: &'a S,
-    pub mailer: &'a M,
-    pub mail: &'a MailSettings,
+    store: &'a S,
+    mailer: &'a M,
+    common: &'a Common,
     /// The function's name in mail subjects.
-    pub function: &'static str,
+    function: &'static str,
+    request_id: String,
+    deadline: Deadline,
 }
 
-impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
-    /// The run over `target`, the `position`-th object of an invocation.
-    pub fn run(
-        &self,
-        request_id: &str,
-        position: usize,
-        target: &Target,
-        deadline: Deadline,
-        margin: std::time::Duration,
-    ) -> Run {
-        let base = crate::deadline::run_id(request_id);
+impl<'a, S: ObjectStore, M: Mailer> Inbox<'a, S, M> {
+    /// The invocation `context` of `function`, with its clients and settings.
+    pub fn new(
+        store: &'a S,
+        mailer: &'a M,
+        common: &'a Common,
+        function: &'static str,
+        context: &lambda_runtime::Context,
+    ) -> Self {
+        Self {
+            store,
+            mailer,
+            common,
+            function,
+            request_id: context.request_id.clone(),
+            deadline: Deadline::from_epoch_ms(context.deadline),
+        }
+    }
+
+    /// What `object` asks for: a target with the dry run the caller, the
+    /// folder or the configuration chose.
+    pub fn target(&self, object: &Requested, dry_run_folder: bool, consume: bool) -> Target {
+        Target {
+            bucket: object.bucket.clone(),
+            key: object.key.clone(),
+            dry_run: dry_run_folder || object.dry_run.unwrap_or(self.common.dry_run),
+            consume,
+            skip_self_written: object.from_s3,
+        }
+    }
+
+    /// The run over `target`, the `position`-th object of the invocation.
+    pub fn run(&self, position: usize, target: &Target) -> Run {
+        let base = crate::deadline::run_id(&self.request_id);
         Run {
+            function: self.function,
             id: if position == 0 {
                 base
             } else {
@@ -572,40 +255,54 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
             },
             now: chrono::Utc::now(),
             dry_run: target.dry_run,
-            deadline,
-            margin,
+            deadline: self.deadline,
+            margin: self.common.deadline_margin,
         }
     }
 
-    /// Processes one file through `job`, then mails its summary. A failure
-    /// of the whole file is returned with the file named.
+    /// Processes the `position`-th file of the invocation through `job`,
+    /// then mails its summary. A failure of the whole file is returned with
+    /// the file named.
     pub async fn file<J: CsvJob>(
         &self,
         job: &J,
         target: &Target,
-        run: &Run,
+        position: usize,
     ) -> Result<FileReport, InboxError> {
-        let file = process(self.store, job, target, run).await.map_err(|source| {
-            tracing::error!(bucket = %target.bucket, key = %target.key, error = %source, "file failed");
-            InboxError::File {
-                bucket: target.bucket.clone(),
-                key: target.key.clone(),
-                source: Box::new(source),
-            }
-        })?;
-        Ok(self.notify(job.vocabulary(), file).await)
+        let run = self.run(position, target);
+        let file = process(self.store, job, target, &run)
+            .await
+            .map_err(|source| {
+                tracing::error!(bucket = %target.bucket, key = %target.key, error = %source, "file failed");
+                InboxError::File {
+                    bucket: target.bucket.clone(),
+                    key: target.key.clone(),
+                    source: Box::new(source),
+                }
+            })?;
+        Ok(self.notify(J::SPEC.vocabulary, file).await)
+    }
+
+    /// A file this invocation does not process, for the answer.
+    pub fn not_handled(&self, object: &Requested, vocabulary: &Vocabulary) -> FileReport {
+        FileReport::new(
+            &self.target(object, false, false),
+            FileStatus::NotHandled,
+            vocabulary,
+        )
     }
 
     /// Mails the admins about a processed or unusable file. A mail failure
     /// is logged and noted, not raised: the CSV is already consumed.
     pub async fn notify(&self, vocabulary: &Vocabulary, mut file: FileReport) -> FileReport {
+        let mail = &self.common.mail;
         let worth_a_mail = matches!(file.status, FileStatus::Processed | FileStatus::Unusable)
             && file.counts.total() > 0;
-        if !worth_a_mail || self.mail.admins.is_empty() {
+        if !worth_a_mail || mail.admins.is_empty() {
             return file;
         }
-        let mail = summary_mail(self.function, vocabulary, &file, self.mail);
-        match self.mailer.send(&mail).await {
+        let message = summary_mail(self.function, vocabulary, &file, mail);
+        match self.mailer.send(&message).await {
             Ok(_) => file.mail_sent = true,
             Err(e) => {
                 tracing::error!(error = %e, "summary mail not sent");
@@ -613,5 +310,41 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
             }
         }
         file
+    }
+}
+
+/// A function whose invocations name CSV objects (an S3 notification, or a
+/// console `{"bucket","key","dry_run"}`): it says only what to do with one
+/// object, usually by handing it to a [`CsvJob`] through [`Inbox::file`].
+pub trait InboxFunction<S, M, P>: Sized {
+    /// The function's name in reports, object marks and mail subjects.
+    const NAME: &'static str;
+
+    /// Dry run, mail and deadline margin.
+    fn common(&self) -> &Common;
+
+    /// Processes (or passes over) the `position`-th object of an
+    /// invocation; `None` leaves it out of the answer.
+    async fn object(
+        function: &Function<S, M, P, Self>,
+        inbox: &Inbox<'_, S, M>,
+        object: &Requested,
+        position: usize,
+    ) -> Result<Option<FileReport>, InboxError>;
+}
+
+impl<S: ObjectStore, M: Mailer, P, C: InboxFunction<S, M, P>> Function<S, M, P, C> {
+    /// Handles one invocation: every object it names, in order.
+    #[tracing::instrument(skip_all, fields(function = C::NAME, request_id = %event.context.request_id))]
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<InboxResponse, InboxError> {
+        let common = self.config.common();
+        let inbox = Inbox::new(&self.store, &self.mailer, common, C::NAME, &event.context);
+        let mut files = Vec::new();
+        for (position, object) in requested(&event.payload)?.iter().enumerate() {
+            if let Some(file) = C::object(self, &inbox, object, position).await? {
+                files.push(file);
+            }
+        }
+        Ok(InboxResponse::new(files))
     }
 }
