@@ -1,6 +1,7 @@
 //! Tests of the ArcGIS portal sandbox itself, with plain reqwest, so the
-//! sandbox is known to speak the wire format of `specs/arcgis-rest.md`
-//! before any rollcall client is pointed at it.
+//! sandbox is known to speak the wire format of Esri's ArcGIS REST API
+//! (the sources are listed in `rollcall_tests::sandbox::arcgis`) before any
+//! rollcall client is pointed at it.
 
 use std::time::{Duration, Instant};
 
@@ -174,7 +175,8 @@ async fn bad_credentials_expired_and_missing_tokens_answer_the_documented_errors
         json!({"error": {"code": 400, "message": "Unable to generate token.",
                          "details": ["Invalid username or password."]}})
     );
-    // Usernames are case-sensitive at sign-in (§1.1).
+    // Usernames are case-sensitive at sign-in (ArcGIS REST API reference, "Generate Token":
+    // https://developers.arcgis.com/rest/users-groups-and-items/generate-token.htm).
     let recased = p
         .post(
             "generateToken",
@@ -237,7 +239,10 @@ async fn portals_self_reports_online_and_enterprise_flavours() {
     let ent = ArcgisSandbox::start(SandboxConfig::enterprise()).await;
     let p = Portal::new(&ent);
     let token = p.admin_token(&ent).await;
-    // portals/<orgId> and portal/<orgId> address the same org (§0.1).
+    // portals/<orgId> and portal/<orgId> address the same org: the reference's examples
+    // use both ("Update User Role" and "Set User Default Settings",
+    // https://developers.arcgis.com/rest/users-groups-and-items/update-user-role.htm,
+    // https://developers.arcgis.com/rest/users-groups-and-items/set-user-default-settings.htm).
     for path in [
         "portals/self",
         "portals/0123456789ABCDEF",
@@ -255,7 +260,9 @@ async fn portals_self_reports_online_and_enterprise_flavours() {
 async fn f_is_required_and_operations_are_post_only() {
     let sb = ArcgisSandbox::start(SandboxConfig::online()).await;
     let p = Portal::new(&sb);
-    // Without f the portal answers an HTML page with status 200 (§0.2).
+    // Without f the portal answers an HTML page with status 200 (`f` defaults to html:
+    // "Common parameters",
+    // https://developers.arcgis.com/rest/users-groups-and-items/common-parameters.htm).
     let resp = p
         .http
         .get(format!("{}/portals/self", p.rest))

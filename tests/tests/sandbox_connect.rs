@@ -1,7 +1,10 @@
 //! Tests of the Amazon Connect emulation with the real `aws-sdk-connect`
 //! client pointed at it through `endpoint_url`, so the sandbox is known to
 //! speak the REST-JSON wire format (URIs, bodies, timestamps, error
-//! classification) of `specs/aws.md` §1 before rollcall's adapter uses it.
+//! classification) of the Amazon Connect API Reference
+//! (e.g. <https://docs.aws.amazon.com/connect/latest/APIReference/API_SearchUsers.html>;
+//! all sources are listed in `rollcall_tests::sandbox::connect`) before
+//! rollcall's adapter uses it.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
