@@ -25,18 +25,6 @@ fn template_text() -> String {
         .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
 }
 
-/// The template's lines with indentation and trailing comments removed.
-fn template_lines() -> Vec<String> {
-    template_text()
-        .lines()
-        .map(|line| match line.find(" #") {
-            Some(comment) => line[..comment].trim().to_owned(),
-            None => line.trim().to_owned(),
-        })
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .collect()
-}
-
 /// A part of the template: its lines as (indentation, content), comments and
 /// blank lines removed. Enough YAML for the block style the template uses.
 #[derive(Clone, Debug)]
@@ -160,6 +148,60 @@ fn statements(block: &Block) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A resource of the template, e.g. `resource("Bucket")`.
+fn resource(name: &str) -> Block {
+    Block::template().at(&["Resources", name])
+}
+
+/// The block of a function that sets `key`: the function's own `Properties`
+/// or, when they do not, the template's `Globals.Function`, which SAM applies
+/// to every function.
+fn function_setting(function: &Block, key: &str) -> Block {
+    let own = function.at(&["Properties"]);
+    if own.keys().iter().any(|k| k == key) {
+        own
+    } else {
+        Block::template().at(&["Globals", "Function"])
+    }
+}
+
+/// `(Name, Value)` of each key filter rule of an S3 event source.
+fn s3_key_rules(event: &Block) -> Vec<(String, String)> {
+    event
+        .at(&["Properties", "Filter", "S3Key", "Rules"])
+        .items()
+        .iter()
+        .map(|rule| {
+            (
+                rule.value("Name").unwrap_or_default(),
+                rule.value("Value").unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// Every S3 event source of every resource, as `(resource, event name, event)`.
+fn s3_events() -> Vec<(String, String, Block)> {
+    let resources = Block::template().at(&["Resources"]);
+    let mut found = Vec::new();
+    for name in resources.keys() {
+        let Some(events) = resources
+            .at(&[name.as_str()])
+            .get("Properties")
+            .and_then(|properties| properties.get("Events"))
+        else {
+            continue;
+        };
+        for event_name in events.keys() {
+            let event = events.at(&[event_name.as_str()]);
+            if event.value("Type").as_deref() == Some("S3") {
+                found.push((name.clone(), event_name, event));
+            }
+        }
+    }
+    found
+}
+
 fn assert_has_line(lines: &[String], wanted: &str, why: &str) {
     assert!(
         lines.iter().any(|line| line == wanted),
@@ -212,93 +254,204 @@ fn cfn_lint_finds_nothing_in_the_template() {
 
 #[test]
 fn bucket_is_versioned_private_encrypted_and_cleans_old_versions() {
-    let lines = template_lines();
-    for (wanted, why) in [
-        ("Status: Enabled", "versioning keeps every original upload"),
-        ("SSEAlgorithm: AES256", "objects are encrypted at rest"),
-        ("BlockPublicAcls: true", "the bucket is private"),
-        ("BlockPublicPolicy: true", "the bucket is private"),
-        ("IgnorePublicAcls: true", "the bucket is private"),
-        ("RestrictPublicBuckets: true", "the bucket is private"),
-        ("- ObjectOwnership: BucketOwnerEnforced", "ACLs are off"),
-        ("NoncurrentVersionExpiration:", "old versions expire"),
-        (
-            "NoncurrentDays: !Ref NoncurrentVersionDays",
-            "old versions expire",
-        ),
-        (
-            "AbortIncompleteMultipartUpload:",
-            "failed uploads are cleaned",
-        ),
-        ("aws:SecureTransport: \"false\"", "plain HTTP is denied"),
-        (
-            "DeletionPolicy: Retain",
-            "deleting the stack keeps the data",
-        ),
+    // GIVEN the bucket resource
+    let bucket = resource("Bucket");
+    let properties = bucket.at(&["Properties"]);
+
+    // THEN it is retained, versioned, encrypted and private
+    assert_eq!(
+        bucket.value("DeletionPolicy").as_deref(),
+        Some("Retain"),
+        "deleting the stack keeps the data"
+    );
+    assert_eq!(
+        properties
+            .at(&["VersioningConfiguration"])
+            .value("Status")
+            .as_deref(),
+        Some("Enabled"),
+        "versioning keeps every original upload"
+    );
+    assert_has_line(
+        &properties.at(&["BucketEncryption"]).lines(),
+        "SSEAlgorithm: AES256",
+        "objects are encrypted at rest",
+    );
+    let public_access = properties.at(&["PublicAccessBlockConfiguration"]);
+    for key in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
     ] {
-        assert_has_line(&lines, wanted, why);
+        assert_eq!(
+            public_access.value(key).as_deref(),
+            Some("true"),
+            "the bucket is private: {key}"
+        );
     }
+    assert_has_line(
+        &properties.at(&["OwnershipControls", "Rules"]).lines(),
+        "- ObjectOwnership: BucketOwnerEnforced",
+        "ACLs are off",
+    );
+
+    // AND an enabled lifecycle rule expires old versions and failed uploads
+    let rules = properties.at(&["LifecycleConfiguration", "Rules"]).items();
+    let expiring = rules
+        .iter()
+        .find(|rule| rule.get("NoncurrentVersionExpiration").is_some())
+        .unwrap_or_else(|| panic!("old versions expire: no rule has NoncurrentVersionExpiration"));
+    assert_eq!(expiring.value("Status").as_deref(), Some("Enabled"));
+    assert_eq!(
+        expiring
+            .at(&["NoncurrentVersionExpiration"])
+            .value("NoncurrentDays")
+            .as_deref(),
+        Some("!Ref NoncurrentVersionDays"),
+        "old versions expire"
+    );
+    assert!(
+        expiring.get("AbortIncompleteMultipartUpload").is_some(),
+        "failed uploads are cleaned: {expiring:?}"
+    );
+
+    // AND the bucket's policy denies plain HTTP
+    let policy = resource("BucketPolicy").at(&["Properties"]);
+    assert_eq!(policy.value("Bucket").as_deref(), Some("!Ref Bucket"));
+    let statements = policy.at(&["PolicyDocument", "Statement"]).items();
+    assert!(
+        statements.iter().any(|statement| {
+            statement.value("Effect").as_deref() == Some("Deny")
+                && statement
+                    .lines()
+                    .iter()
+                    .any(|line| line == "aws:SecureTransport: \"false\"")
+        }),
+        "plain HTTP is denied: {statements:?}"
+    );
 }
 
 #[test]
 fn onboard_is_triggered_by_csvs_in_both_inboxes_only() {
-    let lines = template_lines();
-    assert_has_line(
-        &lines,
-        "Value: inbox/arcgis/",
-        "ArcGIS uploads trigger onboard",
-    );
-    assert_has_line(&lines, "Value: inbox/ams/", "AMS uploads trigger onboard");
-    assert_has_line(&lines, "Value: .csv", "only CSV files trigger onboard");
-    // S3 filter rules are a `- Name: prefix` line followed by its `Value:`.
-    let prefixes: Vec<&str> = lines
-        .windows(2)
-        .filter(|pair| pair[0] == "- Name: prefix")
-        .map(|pair| pair[1].as_str())
-        .collect();
-    assert!(
-        prefixes
-            .iter()
-            .all(|line| line.starts_with("Value: inbox/")),
-        "only inbox/ prefixes may trigger a function (reports/ and state/ must not): {prefixes:?}"
-    );
-}
+    // GIVEN onboard's event sources
+    let events = resource("OnboardFunction").at(&["Properties", "Events"]);
 
-#[test]
-fn onboard_is_built_by_cargo_lambda_for_arm64_and_retries_into_a_queue() {
-    let lines = template_lines();
-    for (wanted, why) in [
-        (
-            "Runtime: provided.al2023",
-            "Rust runs on the OS-only runtime",
-        ),
-        ("Architectures: [arm64]", "Graviton"),
-        (
-            "Handler: bootstrap",
-            "cargo-lambda names the binary bootstrap",
-        ),
-        (
-            "BuildMethod: rust-cargolambda",
-            "sam build uses cargo-lambda",
-        ),
-        ("Binary: onboard", "the workspace builds several binaries"),
-        ("CodeUri: ..", "cargo-lambda builds from the workspace root"),
-        ("LogFormat: JSON", "logs are structured"),
-        ("MaximumRetryAttempts: 2", "S3 invokes are retried"),
-        ("OnFailure:", "failed events are kept"),
-        ("Type: SQS", "failed events go to the failure queue"),
-        (
-            "SqsManagedSseEnabled: true",
-            "the failure queue is encrypted",
-        ),
-    ] {
-        assert_has_line(&lines, wanted, why);
+    // THEN each is an S3 notification for .csv keys, one per inbox
+    let mut prefixes = Vec::new();
+    for name in events.keys() {
+        let event = events.at(&[name.as_str()]);
+        assert_eq!(event.value("Type").as_deref(), Some("S3"), "{name}");
+        let rules = s3_key_rules(&event);
+        assert!(
+            rules.contains(&("suffix".to_owned(), ".csv".to_owned())),
+            "only CSV files trigger onboard: {name} {rules:?}"
+        );
+        prefixes.extend(
+            rules
+                .into_iter()
+                .filter(|(rule, _)| rule == "prefix")
+                .map(|(_, prefix)| prefix),
+        );
+    }
+    prefixes.sort();
+    assert_eq!(
+        prefixes,
+        ["inbox/ams/", "inbox/arcgis/"],
+        "ArcGIS and AMS uploads trigger onboard"
+    );
+
+    // AND no function is triggered outside inbox/ (reports/ and state/ must not)
+    for (function, event, block) in s3_events() {
+        for (rule, value) in s3_key_rules(&block) {
+            assert!(
+                rule != "prefix" || value.starts_with("inbox/"),
+                "only inbox/ prefixes may trigger a function: {function}.{event} has `{value}`"
+            );
+        }
     }
 }
 
 #[test]
+fn onboard_is_built_by_cargo_lambda_for_arm64_and_retries_into_a_queue() {
+    // GIVEN the onboard function
+    let onboard = resource("OnboardFunction");
+
+    // THEN it runs the cargo-lambda build of its binary on arm64
+    for (key, wanted, why) in [
+        (
+            "Runtime",
+            "provided.al2023",
+            "Rust runs on the OS-only runtime",
+        ),
+        ("Architectures", "[arm64]", "Graviton"),
+        (
+            "Handler",
+            "bootstrap",
+            "cargo-lambda names the binary bootstrap",
+        ),
+    ] {
+        assert_eq!(
+            function_setting(&onboard, key).value(key).as_deref(),
+            Some(wanted),
+            "{why}"
+        );
+    }
+    let logging = function_setting(&onboard, "LoggingConfig").at(&["LoggingConfig"]);
+    assert_eq!(
+        logging.value("LogFormat").as_deref(),
+        Some("JSON"),
+        "logs are structured"
+    );
+    let metadata = onboard.at(&["Metadata"]);
+    assert_eq!(
+        metadata.value("BuildMethod").as_deref(),
+        Some("rust-cargolambda"),
+        "sam build uses cargo-lambda"
+    );
+    assert_eq!(
+        metadata.at(&["BuildProperties"]).value("Binary").as_deref(),
+        Some("onboard"),
+        "the workspace builds several binaries"
+    );
+    assert_eq!(
+        onboard.at(&["Properties"]).value("CodeUri").as_deref(),
+        Some(".."),
+        "cargo-lambda builds from the workspace root"
+    );
+
+    // AND its failed S3 invokes are retried, then kept in the encrypted failure queue
+    let invoke = onboard.at(&["Properties", "EventInvokeConfig"]);
+    assert_eq!(
+        invoke.value("MaximumRetryAttempts").as_deref(),
+        Some("2"),
+        "S3 invokes are retried"
+    );
+    let on_failure = invoke.at(&["DestinationConfig", "OnFailure"]);
+    assert_eq!(
+        on_failure.value("Type").as_deref(),
+        Some("SQS"),
+        "failed events are kept"
+    );
+    assert_eq!(
+        on_failure.value("Destination").as_deref(),
+        Some("!GetAtt FailureQueue.Arn"),
+        "failed events go to the failure queue"
+    );
+    assert_eq!(
+        resource("FailureQueue")
+            .at(&["Properties"])
+            .value("SqsManagedSseEnabled")
+            .as_deref(),
+        Some("true"),
+        "the failure queue is encrypted"
+    );
+}
+
+#[test]
 fn no_policy_grants_a_wildcard_resource() {
-    for line in template_lines() {
+    // Every policy of the stack is a resource (or a function's Policies).
+    for line in Block::template().at(&["Resources"]).lines() {
         let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
         assert!(
             !matches!(
@@ -361,13 +514,13 @@ fn sweep_runs_daily_on_a_scheduled_rule_that_can_be_switched_off() {
         !daily.iter().any(|line| line.starts_with("Input:")),
         "a constant Input would replace the envelope: {daily:?}"
     );
-    let lines = template_lines();
+    let events = sweep_block(&["Properties", "Events"]);
     assert!(
-        !lines.iter().any(|line| line == "Type: ScheduleV2"),
+        !events.iter().any(|line| line == "Type: ScheduleV2"),
         "EventBridge Scheduler delivers a constant input, not the Scheduled Event envelope"
     );
     assert_has_line(
-        &lines,
+        &template_block(&["Conditions"]),
         "SweepScheduleOn: !Equals [!Ref SweepScheduleEnabled, \"true\"]",
         "the switch is the SweepScheduleEnabled parameter",
     );
@@ -653,19 +806,8 @@ fn proficiency_is_triggered_by_csvs_in_the_connect_inbox_only() {
         properties.value("Events").as_deref(),
         Some("s3:ObjectCreated:*")
     );
-    let rules: Vec<(String, String)> = properties
-        .at(&["Filter", "S3Key", "Rules"])
-        .items()
-        .iter()
-        .map(|rule| {
-            (
-                rule.value("Name").unwrap_or_default(),
-                rule.value("Value").unwrap_or_default(),
-            )
-        })
-        .collect();
     assert_eq!(
-        rules,
+        s3_key_rules(&event),
         [
             ("prefix".to_owned(), "inbox/connect/".to_owned()),
             ("suffix".to_owned(), ".csv".to_owned()),

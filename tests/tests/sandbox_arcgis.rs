@@ -1,6 +1,7 @@
 //! Tests of the ArcGIS portal sandbox itself, with plain reqwest, so the
-//! sandbox is known to speak the wire format of `specs/arcgis-rest.md`
-//! before any rollcall client is pointed at it.
+//! sandbox is known to speak the wire format of Esri's ArcGIS REST API
+//! (the sources are listed in `rollcall_tests::sandbox::arcgis`) before any
+//! rollcall client is pointed at it.
 
 use std::time::{Duration, Instant};
 
@@ -28,47 +29,42 @@ impl Portal {
         }
     }
 
+    /// A caller of `sandbox` and a token of its org administrator.
+    async fn as_admin(sandbox: &ArcgisSandbox) -> (Self, String) {
+        let p = Self::new(sandbox);
+        let token = p.admin_token(sandbox).await;
+        (p, token)
+    }
+
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> Value {
-        let mut form = form.to_vec();
-        form.push(("f", "json"));
-        let resp = self
-            .http
-            .post(format!("{}/{path}", self.rest))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), StatusCode::OK, "POST {path}");
-        resp.json().await.unwrap()
+        let form = [form, &[("f", "json")]].concat();
+        let req = self.http.post(format!("{}/{path}", self.rest)).form(&form);
+        ok_json(req, &format!("POST {path}")).await
     }
 
     async fn get(&self, path: &str, query: &[(&str, &str)]) -> Value {
-        let mut query = query.to_vec();
-        query.push(("f", "json"));
-        let resp = self
-            .http
-            .get(format!("{}/{path}", self.rest))
-            .query(&query)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), StatusCode::OK, "GET {path}");
-        resp.json().await.unwrap()
+        let query = [query, &[("f", "json")]].concat();
+        let req = self.http.get(format!("{}/{path}", self.rest)).query(&query);
+        ok_json(req, &format!("GET {path}")).await
+    }
+
+    /// The whole `generateToken` answer, as the real clients ask for it.
+    async fn generate_token(&self, username: &str, password: &str) -> Value {
+        self.post(
+            "generateToken",
+            &[
+                ("username", username),
+                ("password", password),
+                ("client", "referer"),
+                ("referer", "http"),
+                ("expiration", "60"),
+            ],
+        )
+        .await
     }
 
     async fn token(&self, username: &str, password: &str) -> String {
-        let v = self
-            .post(
-                "generateToken",
-                &[
-                    ("username", username),
-                    ("password", password),
-                    ("client", "referer"),
-                    ("referer", "http"),
-                    ("expiration", "60"),
-                ],
-            )
-            .await;
+        let v = self.generate_token(username, password).await;
         v["token"]
             .as_str()
             .unwrap_or_else(|| panic!("no token: {v}"))
@@ -81,6 +77,28 @@ impl Portal {
     }
 }
 
+/// Sends `req`, asserts HTTP 200 (`what` names the call) and reads the JSON body.
+async fn ok_json(req: reqwest::RequestBuilder, what: &str) -> Value {
+    let resp = req.send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK, "{what}");
+    resp.json().await.unwrap()
+}
+
+/// Sends `req` and reads the JSON body, whatever the status.
+async fn json_of<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> T {
+    req.send().await.unwrap().json().await.unwrap()
+}
+
+/// POSTs `body` as JSON to the sandbox control endpoint `path`.
+async fn control_post(sandbox: &ArcgisSandbox, path: &str, body: Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}{path}", sandbox.control_url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn error_code(v: &Value) -> Option<i64> {
     v["error"]["code"].as_i64()
 }
@@ -90,18 +108,7 @@ async fn a_token_is_accepted_all_four_ways() {
     // GIVEN a sandbox and an admin token
     let sb = ArcgisSandbox::start(SandboxConfig::online()).await;
     let p = Portal::new(&sb);
-    let gen = p
-        .post(
-            "generateToken",
-            &[
-                ("username", "rollcall_admin"),
-                ("password", "sandbox-password"),
-                ("client", "referer"),
-                ("referer", "http"),
-                ("expiration", "60"),
-            ],
-        )
-        .await;
+    let gen = p.generate_token("rollcall_admin", "sandbox-password").await;
     assert_eq!(gen["ssl"], json!(false));
     assert!(gen["expires"].as_i64().unwrap() > chrono::Utc::now().timestamp_millis());
     let token = gen["token"].as_str().unwrap();
@@ -174,7 +181,8 @@ async fn bad_credentials_expired_and_missing_tokens_answer_the_documented_errors
         json!({"error": {"code": 400, "message": "Unable to generate token.",
                          "details": ["Invalid username or password."]}})
     );
-    // Usernames are case-sensitive at sign-in (§1.1).
+    // Usernames are case-sensitive at sign-in (ArcGIS REST API reference, "Generate Token":
+    // https://developers.arcgis.com/rest/users-groups-and-items/generate-token.htm).
     let recased = p
         .post(
             "generateToken",
@@ -220,8 +228,7 @@ async fn bad_credentials_expired_and_missing_tokens_answer_the_documented_errors
 #[tokio::test]
 async fn portals_self_reports_online_and_enterprise_flavours() {
     let online = ArcgisSandbox::start(SandboxConfig::online()).await;
-    let p = Portal::new(&online);
-    let token = p.admin_token(&online).await;
+    let (p, token) = Portal::as_admin(&online).await;
     let v = p.get("portals/self", &[("token", &token)]).await;
     assert_eq!(v["isPortal"], false);
     assert_eq!(v["portalMode"], "multitenant");
@@ -235,9 +242,11 @@ async fn portals_self_reports_online_and_enterprise_flavours() {
     }
 
     let ent = ArcgisSandbox::start(SandboxConfig::enterprise()).await;
-    let p = Portal::new(&ent);
-    let token = p.admin_token(&ent).await;
-    // portals/<orgId> and portal/<orgId> address the same org (§0.1).
+    let (p, token) = Portal::as_admin(&ent).await;
+    // portals/<orgId> and portal/<orgId> address the same org: the reference's examples
+    // use both ("Update User Role" and "Set User Default Settings",
+    // https://developers.arcgis.com/rest/users-groups-and-items/update-user-role.htm,
+    // https://developers.arcgis.com/rest/users-groups-and-items/set-user-default-settings.htm).
     for path in [
         "portals/self",
         "portals/0123456789ABCDEF",
@@ -255,7 +264,9 @@ async fn portals_self_reports_online_and_enterprise_flavours() {
 async fn f_is_required_and_operations_are_post_only() {
     let sb = ArcgisSandbox::start(SandboxConfig::online()).await;
     let p = Portal::new(&sb);
-    // Without f the portal answers an HTML page with status 200 (§0.2).
+    // Without f the portal answers an HTML page with status 200 (`f` defaults to html:
+    // "Common parameters",
+    // https://developers.arcgis.com/rest/users-groups-and-items/common-parameters.htm).
     let resp = p
         .http
         .get(format!("{}/portals/self", p.rest))
@@ -354,8 +365,7 @@ async fn invite_creates_members_with_and_without_password_and_skips_existing_one
     sb.add_group("g2", "Analysts");
     sb.set_user_defaults("iAAAAAAAAAAAAAAA", "viewerUT", &["g2"]);
     sb.add_member(SeedMember::new("Taken_Elsewhere").other_org("OtherOrg00000001"));
-    let p = Portal::new(&sb);
-    let token = p.admin_token(&sb).await;
+    let (p, token) = Portal::as_admin(&sb).await;
     let list = json!({
         "invitations": [
             {"username": "jdoe_rc", "firstname": "Jane", "lastname": "Doe", "fullname": "Jane Doe",
@@ -438,12 +448,12 @@ async fn invite_creates_members_with_and_without_password_and_skips_existing_one
     assert_eq!(sb.calls().count("invite"), 1);
 
     // A knob can cap the list length.
-    let mut knobs = reqwest::Client::new()
-        .post(format!("{}/sandbox/config", sb.control_url()))
-        .json(&json!({"max_invitations_per_call": 1}))
-        .send()
-        .await
-        .unwrap();
+    let mut knobs = control_post(
+        &sb,
+        "/sandbox/config",
+        json!({"max_invitations_per_call": 1}),
+    )
+    .await;
     assert_eq!(knobs.status(), StatusCode::OK);
     let capped = p
         .post(
@@ -452,20 +462,14 @@ async fn invite_creates_members_with_and_without_password_and_skips_existing_one
         )
         .await;
     assert_eq!(error_code(&capped), Some(400));
-    knobs = reqwest::Client::new()
-        .post(format!("{}/sandbox/config", sb.control_url()))
-        .json(&json!({"fault_rate": 2.0}))
-        .send()
-        .await
-        .unwrap();
+    knobs = control_post(&sb, "/sandbox/config", json!({"fault_rate": 2.0})).await;
     assert_eq!(knobs.status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn enterprise_creates_members_through_portaladmin() {
     let sb = ArcgisSandbox::start(SandboxConfig::enterprise()).await;
-    let p = Portal::new(&sb);
-    let token = p.admin_token(&sb).await;
+    let (p, token) = Portal::as_admin(&sb).await;
     let create = |username: &'static str| {
         let url = format!("{}/portaladmin/security/users/createUser", sb.url());
         let http = p.http.clone();
@@ -541,8 +545,7 @@ async fn add_users_takes_at_most_25_and_reports_not_added() {
     }
     sb.add_member(SeedMember::new("already_in").groups(&["crew"]));
     sb.add_member(SeedMember::new("foreigner").other_org("OtherOrg00000001"));
-    let p = Portal::new(&sb);
-    let token = p.admin_token(&sb).await;
+    let (p, token) = Portal::as_admin(&sb).await;
 
     let too_many: Vec<String> = (0..26).map(|i| format!("member_{i:02}")).collect();
     let rejected = p
@@ -609,8 +612,7 @@ async fn org_users_pages_to_the_end() {
         sb.add_member(SeedMember::new(&format!("user_{i:03}")).created(1_000 + i));
     }
     sb.add_member(SeedMember::new("esri_livingatlas"));
-    let p = Portal::new(&sb);
-    let token = p.admin_token(&sb).await;
+    let (p, token) = Portal::as_admin(&sb).await;
 
     let mut seen = Vec::new();
     let mut start = 1i64;
@@ -712,21 +714,14 @@ async fn fault_rate_one_rotates_through_every_failure_and_is_counted() {
     assert_eq!(calls.faults_by_operation["portals/self"], 4);
 
     // Control endpoints are never faulted nor counted, and never show passwords.
-    let state: Value = http
-        .get(format!("{}/sandbox/state", sb.control_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state: Value = json_of(http.get(format!("{}/sandbox/state", sb.control_url()))).await;
     assert_eq!(state["calls"]["total"], 4);
     assert_eq!(state["users"][0]["username"], "rollcall_admin");
     assert!(!state.to_string().contains("sandbox-password"));
 
     // Back to normal; a reset restores the starting state.
     sb.set_fault_rate(0.0);
-    let ok: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+    let ok: Value = json_of(http.get(&url)).await;
     assert_eq!(ok["isPortal"], false);
     sb.reset();
     assert_eq!(sb.calls().total, 0);
@@ -755,8 +750,7 @@ async fn member_lifecycle_operations() {
     sb.add_member(SeedMember::new("carol_rc"));
     sb.add_group_owned_by("carolsgroup", "Carol's", "carol_rc");
     sb.add_member(SeedMember::new("Taken").other_org("OtherOrg00000001"));
-    let p = Portal::new(&sb);
-    let t = p.admin_token(&sb).await;
+    let (p, t) = Portal::as_admin(&sb).await;
     let t = t.as_str();
 
     // checkUsernames: taken names (any org, any casing) get a suggestion.
@@ -1075,8 +1069,7 @@ async fn a_generated_org_pages_to_the_end_in_parallel_with_explicit_starts() {
         seed: 11,
         now_ms: NOW,
     });
-    let p = Portal::new(&sb);
-    let token = p.admin_token(&sb).await;
+    let (p, token) = Portal::as_admin(&sb).await;
     sb.reset_calls();
 
     for exclude_system in [false, true] {
@@ -1125,8 +1118,7 @@ async fn listings_follow_changes_between_pages() {
         seed: 3,
         now_ms: NOW,
     });
-    let p = Portal::new(&sb);
-    let t = p.admin_token(&sb).await;
+    let (p, t) = Portal::as_admin(&sb).await;
     let page = |start: &'static str, extra: &'static [(&'static str, &'static str)]| {
         let p = &p;
         let t = t.clone();
@@ -1190,8 +1182,7 @@ async fn disable_users_takes_at_most_25_and_reports_per_user_status() {
             .password("Member-pass1"),
     );
     sb.add_member(SeedMember::new("signs_in").password("Member-pass1"));
-    let p = Portal::new(&sb);
-    let t = p.admin_token(&sb).await;
+    let (p, t) = Portal::as_admin(&sb).await;
     let member_token = p.token("signs_in", "Member-pass1").await;
     sb.reset_calls();
 
@@ -1329,8 +1320,7 @@ async fn group_user_list_pages_members_with_types_and_join_times() {
     let members: Vec<String> = (1..=60).map(OrgSpec::username).collect();
     let refs: Vec<&str> = members.iter().map(String::as_str).collect();
     sb.add_to_group("protected", &refs);
-    let p = Portal::new(&sb);
-    let t = p.admin_token(&sb).await;
+    let (p, t) = Portal::as_admin(&sb).await;
     let added = p
         .post(
             "community/groups/protected/addUsers",
@@ -1460,8 +1450,7 @@ async fn the_clock_is_under_test_control() {
         Some(NOW + 3 * DAY_MS)
     );
     sb.set_last_login("returning", None);
-    let p = Portal::new(&sb);
-    let t = p.admin_token(&sb).await;
+    let (p, t) = Portal::as_admin(&sb).await;
     let u = p.get("community/users/returning", &[("token", &t)]).await;
     assert_eq!(u["lastLogin"], -1);
 
@@ -1474,32 +1463,19 @@ async fn the_clock_is_under_test_control() {
     assert!(untouched.last_login.is_none_or(|t| t < NOW));
 
     // The same through the control endpoints, for a sandbox in another process.
-    let http = reqwest::Client::new();
-    let control = sb.control_url();
-    let set = http
-        .post(format!("{control}/sandbox/last-login"))
-        .json(&json!({"username": "member.000002", "at": NOW + DAY_MS}))
-        .send()
-        .await
-        .unwrap();
+    let at = json!({"username": "member.000002", "at": NOW + DAY_MS});
+    let set = control_post(&sb, "/sandbox/last-login", at).await;
     assert_eq!(set.status(), StatusCode::OK);
     assert_eq!(
         sb.member("member.000002").unwrap().last_login,
         Some(NOW + DAY_MS)
     );
-    let unknown = http
-        .post(format!("{control}/sandbox/last-login"))
-        .json(&json!({"username": "nobody", "at": null}))
-        .send()
-        .await
-        .unwrap();
+    let nobody = json!({"username": "nobody", "at": null});
+    let unknown = control_post(&sb, "/sandbox/last-login", nobody).await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
-    let generated: GeneratedOrg = http
-        .post(format!("{control}/sandbox/generate"))
-        .json(&json!({"members": 60, "seed": 2, "now_ms": NOW}))
-        .send()
+    let spec = json!({"members": 60, "seed": 2, "now_ms": NOW});
+    let generated: GeneratedOrg = control_post(&sb, "/sandbox/generate", spec)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -1513,14 +1489,8 @@ async fn the_clock_is_under_test_control() {
                 now_ms: NOW
             })
     );
-    let calls: Value = http
-        .get(format!("{control}/sandbox/calls"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let calls: Value =
+        json_of(reqwest::Client::new().get(format!("{}/sandbox/calls", sb.control_url()))).await;
     assert_eq!(calls["by_operation"]["generateToken"], 2);
 }
 
@@ -1554,32 +1524,24 @@ async fn the_binary_generates_an_org_before_serving() {
     assert_eq!(summary["seed"], 4);
 
     let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!("{url}/sharing/rest/generateToken"))
-        .form(&[
-            ("username", "rollcall_admin"),
-            ("password", "sandbox-password"),
-            ("f", "json"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let page: Value = http
-        .get(format!("{url}/sharing/rest/portals/self/users"))
-        .query(&[
-            ("f", "json"),
-            ("num", "1"),
-            ("token", token["token"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token: Value = json_of(
+        http.post(format!("{url}/sharing/rest/generateToken"))
+            .form(&[
+                ("username", "rollcall_admin"),
+                ("password", "sandbox-password"),
+                ("f", "json"),
+            ]),
+    )
+    .await;
+    let page: Value = json_of(
+        http.get(format!("{url}/sharing/rest/portals/self/users"))
+            .query(&[
+                ("f", "json"),
+                ("num", "1"),
+                ("token", token["token"].as_str().unwrap()),
+            ]),
+    )
+    .await;
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(page["total"], 251);
@@ -1598,8 +1560,7 @@ async fn listing_a_100k_org_page_by_page() {
         now_ms: NOW,
     });
     let generated = started.elapsed();
-    let p = Portal::new(&sb);
-    let t = p.admin_token(&sb).await;
+    let (p, t) = Portal::as_admin(&sb).await;
     sb.reset_calls();
     let started = Instant::now();
     let mut start = 1i64;

@@ -3,8 +3,11 @@
 //! A seeded SplitMix64 generator decides *whether* a call fails (so a run with
 //! the same seed and the same call order fails the same calls), and a rotation
 //! decides *how* it fails, so a fault rate of 1.0 walks through every kind in
-//! turn. The kinds are the throttling/unavailable shapes of ArcGIS spec §11 and
-//! §0.5: real HTTP 429/503 statuses and the "error inside an HTTP 200" variant.
+//! turn. The kinds are the throttling/unavailable shapes ArcGIS clients retry on:
+//! real HTTP 429/503 statuses and the "error inside an HTTP 200" variant (the
+//! ArcGIS API for Python retries 429/5xx statuses; the R client arcgisutils,
+//! <https://github.com/R-ArcGIS/arcgisutils> `R/req-retry.R`, also retries
+//! those codes when they arrive as `error.code` in a 200 body).
 
 /// SplitMix64: a tiny, well-distributed, seedable PRNG (no `rand` needed).
 #[derive(Debug, Clone)]

@@ -2,10 +2,12 @@
 //! local run.
 //!
 //! - [`arcgis`]: an ArcGIS Online / Enterprise portal (`sharing/rest` and
-//!   `portaladmin`), following `specs/arcgis-rest.md`.
+//!   `portaladmin`), following Esri's public REST API reference (sources
+//!   listed in its module docs).
 //! - [`connect`]: Amazon Connect users, user proficiencies and predefined
 //!   attributes (REST-JSON, for the real `aws-sdk-connect` client), following
-//!   `specs/aws.md` §1.
+//!   the Amazon Connect API Reference and botocore's service model (sources
+//!   listed in its module docs).
 //! - [`faults`]: the deterministic fault injection the simulators share.
 //!
 //! The ArcGIS and Connect types are re-exported here, so tests write

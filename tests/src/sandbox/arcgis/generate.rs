@@ -4,7 +4,7 @@
 //! Every choice comes from one SplitMix64 stream seeded by [`OrgSpec::seed`],
 //! and every time is measured back from [`OrgSpec::now_ms`], so the same spec
 //! always yields the same accounts (ids included) and nothing depends on the
-//! wall clock.
+//! wall clock. Sources in *italics* are listed under References in [`super`].
 
 use std::collections::BTreeSet;
 
@@ -17,7 +17,8 @@ use crate::sandbox::faults::SplitMix64;
 pub const DAY_MS: i64 = 86_400_000;
 const HOUR_MS: i64 = 3_600_000;
 
-/// Esri's built-in system accounts (§3.2), in the order they are generated.
+/// Esri's built-in system accounts (those *arcgis-python* excludes in
+/// `org_search`), in the order they are generated.
 pub const SYSTEM_ACCOUNTS: [&str; 5] = [
     "esri_livingatlas",
     "esri_boundaries",
@@ -99,7 +100,7 @@ pub struct GeneratedOrg {
     pub now_ms: i64,
 }
 
-/// A 32-hex id (§0.7) from the generator's stream.
+/// A 32-hex id (like the ids in *User* and *Group*) from the generator's stream.
 fn new_id(rng: &mut SplitMix64) -> String {
     format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64())
 }

@@ -1,5 +1,7 @@
-//! A local simulator of an ArcGIS Online / ArcGIS Enterprise portal
-//! (`/work/shared/specs/arcgis-rest.md`, cited as §n below).
+//! A local simulator of an ArcGIS Online / ArcGIS Enterprise portal, built
+//! from Esri's public documentation and clients (see [References](#references);
+//! comments here and in the submodules cite those sources by the short names
+//! in *italics*).
 //!
 //! [`ArcgisSandbox::start`] serves a portal root at `http://127.0.0.1:PORT/portal`:
 //! the sharing API under `/portal/sharing/rest`, the Portal Admin API under
@@ -24,9 +26,68 @@
 //! with it; tests that simulate days set `lastLogin`/`created` themselves
 //! ([`SeedMember`], [`OrgSpec::now_ms`], [`ArcgisSandbox::set_last_login`]).
 //!
-//! The simulator follows the spec, not any client: the same reqwest client must
-//! work against it and against the real service. Points the spec marks
-//! `[unverified]` are decided in the code and marked there.
+//! The simulator follows the documented behaviour, not any one client: the
+//! same reqwest client must work against it and against the real service.
+//! Behaviour no public source confirms is decided in the code and marked
+//! `[unverified]` there.
+//!
+//! # References
+//!
+//! ArcGIS REST API reference, "Users, groups, and items" (the sharing API):
+//! - *Common parameters* (`f`, `token`, paging):
+//!   <https://developers.arcgis.com/rest/users-groups-and-items/common-parameters.htm>
+//! - *Considerations and limitations* (page size, token lifetime, group and
+//!   `checkUsernames` limits):
+//!   <https://developers.arcgis.com/rest/users-groups-and-items/considerations-and-limitations.htm>
+//! - *Generate Token*:
+//!   <https://developers.arcgis.com/rest/users-groups-and-items/generate-token.htm>
+//! - *Token* (`oauth2/token`):
+//!   <https://developers.arcgis.com/rest/users-groups-and-items/token.htm>
+//! - *Portal Self* (`portals/self`):
+//!   <https://developers.arcgis.com/rest/users-groups-and-items/portal-self.htm>
+//! - *User Self* (`community/self`):
+//!   <https://developers.arcgis.com/rest/users-groups-and-items/self>
+//! - *Organization Users* (`portals/self/users`):
+//!   <https://developers.arcgis.com/rest/users-groups-and-items/users.htm>
+//! - *User* (`community/users/{u}`):
+//!   <https://developers.arcgis.com/rest/users-groups-and-items/user.htm>
+//! - *Update User*: <https://developers.arcgis.com/rest/users-groups-and-items/update-user.htm>
+//! - *Delete User*: <https://developers.arcgis.com/rest/users-groups-and-items/delete-user.htm>
+//! - *Disable* / *Enable*: <https://developers.arcgis.com/rest/users-groups-and-items/disable.htm>,
+//!   <https://developers.arcgis.com/rest/users-groups-and-items/enable.htm>
+//! - *Update User Role*:
+//!   <https://developers.arcgis.com/rest/users-groups-and-items/update-user-role.htm>
+//! - *Roles*: <https://developers.arcgis.com/rest/users-groups-and-items/roles>
+//! - *Privileges*: <https://developers.arcgis.com/rest/users-groups-and-items/privileges.htm>
+//! - *User License Type* (one user's type):
+//!   <https://developers.arcgis.com/rest/users-groups-and-items/user-license-types.htm>
+//! - *User Default Settings*:
+//!   <https://developers.arcgis.com/rest/users-groups-and-items/user-default-settings.htm>
+//! - *Group*: <https://developers.arcgis.com/rest/users-groups-and-items/group.htm>
+//! - *Group Users*: <https://developers.arcgis.com/rest/users-groups-and-items/group-users>
+//! - *Group Users List*:
+//!   <https://developers.arcgis.com/rest/users-groups-and-items/group-users-list.htm>
+//! - *Add Users to Group*:
+//!   <https://developers.arcgis.com/rest/users-groups-and-items/add-users-to-group.htm>
+//! - *Remove Users From Group*:
+//!   <https://developers.arcgis.com/rest/users-groups-and-items/remove-users-from-group.htm>
+//!
+//! Other public sources:
+//! - *Create User* (Portal Administrator API, `security/users/createUser`):
+//!   <https://developers.arcgis.com/rest/enterprise-administration/portal/create-user.htm>
+//! - *HTTP authorization headers*:
+//!   <https://developers.arcgis.com/documentation/security-and-authentication/reference/http-authorization-headers/>
+//! - *arcgis-python*: the ArcGIS API for Python, package `arcgis` (2.4.4) on
+//!   PyPI, <https://pypi.org/project/arcgis/>, chiefly `arcgis/gis/__init__.py`
+//!   (`UserManager`, `User`) and `arcgis/gis/_impl/_con/_connection.py`. It is
+//!   the source for what Esri's own client sends where the REST reference is
+//!   silent: `portals/self/invite`, `updateUserLicenseType`, bulk
+//!   `enableUsers`/`disableUsers`, `userLicenseTypes`, the system accounts.
+//! - *arcgis-rest-js*: Esri's JavaScript client, <https://github.com/Esri/arcgis-rest-js>,
+//!   and its test fixtures (e.g. `packages/arcgis-rest-request/test/mocks/errors.ts`
+//!   for the 498, 499 and 403 `GWM_0003` envelopes).
+//! - *arcgisutils*: the R client, <https://github.com/R-ArcGIS/arcgisutils>
+//!   (`R/req-retry.R`).
 
 mod control;
 mod generate;
@@ -52,7 +113,7 @@ use self::model::State;
 use self::request::{bearer, error, Params, Route};
 use crate::sandbox::faults::FaultKind;
 
-/// Which product the portal pretends to be (§12).
+/// Which product the portal pretends to be (`isPortal` in *Portal Self*).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PortalMode {
@@ -68,7 +129,8 @@ pub enum PortalMode {
 pub struct SandboxConfig {
     /// Online or Enterprise behaviour.
     pub mode: PortalMode,
-    /// The org id (`portals/self.id`); Enterprise's is `0123456789ABCDEF` (§0.1).
+    /// The org id (`portals/self.id`); Enterprise's is `0123456789ABCDEF`
+    /// (as in the Enterprise examples of *Update User Role*; *arcgis-python* uses it too).
     pub org_id: String,
     /// The org administrator seeded at start (role `org_admin`).
     pub admin_username: String,
@@ -86,9 +148,10 @@ pub struct SandboxConfig {
     pub seed: u64,
     /// Reject `invite` calls with more invitations than this (none by default).
     pub max_invitations_per_call: Option<usize>,
-    /// Require the `Referer` header to match a `client=referer` token (§0.4; off by default).
+    /// Require the `Referer` header to match a `client=referer` token
+    /// (*Generate Token*; off by default).
     pub enforce_referer: bool,
-    /// Client id of the configured OAuth app (§1.3).
+    /// Client id of the configured OAuth app (*Token*, `client_credentials`).
     pub app_client_id: String,
     /// Its secret.
     pub app_client_secret: String,
@@ -191,7 +254,7 @@ pub struct SeedMember {
     pub idp_username: Option<String>,
     /// Online credit allocation; `None` = unlimited.
     pub credits: Option<f64>,
-    /// Content items the member owns (blocks delete, §6.5).
+    /// Content items the member owns (blocks delete, *Delete User*).
     pub items: u32,
     /// Created by an invitation still pending.
     pub invited: bool,
@@ -411,7 +474,7 @@ impl CallStats {
     }
 }
 
-/// An invitation e-mail the portal "sent" (invite without a password, §5.1).
+/// An invitation e-mail the portal "sent" (invite without a password, *arcgis-python*).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InvitationMail {
     /// The invited username.
@@ -574,7 +637,7 @@ impl ArcgisSandbox {
         self.shared.lock().seed_group(id, title, None);
     }
 
-    /// Creates a group owned by `owner` (who then cannot be deleted, §6.5).
+    /// Creates a group owned by `owner` (who then cannot be deleted, *Delete User*).
     pub fn add_group_owned_by(&self, id: &str, title: &str, owner: &str) {
         self.shared.lock().seed_group(id, title, Some(owner));
     }
@@ -599,7 +662,7 @@ impl ArcgisSandbox {
         });
     }
 
-    /// Sets the new member defaults (§5.6).
+    /// Sets the new member defaults (*User Default Settings*).
     pub fn set_user_defaults(&self, role: &str, user_type: &str, groups: &[&str]) {
         let mut st = self.shared.lock();
         st.defaults = model::UserDefaults {
@@ -772,7 +835,7 @@ fn serve(
         params.extend_urlencoded(&String::from_utf8_lossy(bytes));
     }
 
-    // §0.2: without f=json|pjson the server answers HTML.
+    // *Common parameters*: `f` defaults to html, so without f=json|pjson the server answers HTML.
     let pretty = match params.get("f").map(str::to_ascii_lowercase).as_deref() {
         Some("json") => false,
         Some("pjson") => true,
@@ -786,7 +849,8 @@ fn serve(
         return json_reply(&method_not_supported(admin_style), pretty);
     }
 
-    // §0.4: header X-Esri-Authorization, header Authorization, then body/query `token`.
+    // *HTTP authorization headers*, *Common parameters*: header X-Esri-Authorization,
+    // header Authorization, then body/query `token`.
     let token = bearer(header_str(&parts.headers, "x-esri-authorization"))
         .or_else(|| bearer(header_str(&parts.headers, header::AUTHORIZATION)))
         .or_else(|| params.non_empty("token").map(str::to_string));
@@ -835,7 +899,7 @@ fn json_text(text: String) -> Response {
         .into_response()
 }
 
-/// The short HTML page a portal answers when `f` is missing (§0.2).
+/// The short HTML page a portal answers when `f` is missing (*Common parameters*).
 fn html_page(operation: &str) -> Response {
     let body = format!(
         "<html><head><title>ArcGIS Portal Directory</title></head>\
@@ -849,7 +913,8 @@ fn html_page(operation: &str) -> Response {
         .into_response()
 }
 
-/// The injected failure, before any work is done (§11).
+/// The injected failure, before any work is done: the throttling/unavailable shapes
+/// clients retry on (*arcgis-python*, *arcgisutils*; no rate limit is documented).
 fn fault_response(kind: FaultKind, retry_after: u64) -> Response {
     let json = [(header::CONTENT_TYPE, "application/json; charset=utf-8")];
     match kind {

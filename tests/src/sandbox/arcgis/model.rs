@@ -1,10 +1,11 @@
 //! The simulated organization: members, groups, roles, user types, tokens and
-//! call accounting, plus the JSON shapes the portal answers with (§3.5, §7.1, §8, §9).
+//! call accounting, plus the JSON shapes the portal answers with (*User*, *Group*,
+//! *Roles*, *arcgis-python*'s `userLicenseTypes`; sources listed in [`super`]).
 //!
-//! Everything is keyed by lower-cased username (usernames are unique
-//! case-insensitively, §4) in ordered maps, so lookups are O(log n); the
-//! default org listing reads a positional index ([`OrgIndex`]), so a page of
-//! a 100,000-member org costs O(num), never a scan or a sort.
+//! Everything is keyed by lower-cased username (usernames are unique case-insensitively, as
+//! *arcgis-python*'s duplicate check assumes) in ordered maps, so lookups are O(log n); the
+//! default org listing reads a positional index ([`OrgIndex`]), so a page of a 100,000-member
+//! org costs O(num), never a scan or a sort.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -14,14 +15,14 @@ use serde_json::{json, Value};
 use super::{CallStats, InvitationMail, MemberView, PortalMode, SandboxConfig, SeedMember};
 use crate::sandbox::faults::{FaultInjector, SplitMix64};
 
-/// Pre-built Viewer role id (§8).
+/// Pre-built Viewer role id (*Roles*).
 pub(crate) const VIEWER_ROLE: &str = "iAAAAAAAAAAAAAAA";
-/// Pre-built Data Editor role id (§8).
+/// Pre-built Data Editor role id (*Roles*, *arcgis-python*).
 pub(crate) const DATA_EDITOR_ROLE: &str = "iBBBBBBBBBBBBBBB";
-/// Built-in base roles; never listed by `portals/self/roles` (§8).
+/// Built-in base roles; never listed by `portals/self/roles` (*arcgis-python*).
 pub(crate) const BUILTIN_ROLES: [&str; 3] = ["org_admin", "org_publisher", "org_user"];
 
-/// The user types the sandbox offers (§9): id and display name.
+/// The user types the sandbox offers (ids as in *arcgis-python*): id and display name.
 pub(crate) const USER_TYPES: [(&str, &str); 7] = [
     ("creatorUT", "Creator"),
     ("viewerUT", "Viewer"),
@@ -72,7 +73,7 @@ const VIEWER_PRIVILEGES: [&str; 4] = [
     "portal:user:viewOrgUsers",
 ];
 
-/// Milliseconds since the epoch, the portal's time unit (§0.7).
+/// Milliseconds since the epoch, the portal's time unit (*User*, *Group Users List*).
 pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -147,7 +148,7 @@ impl Member {
         self.in_org() && self.role == "org_admin" && !self.disabled
     }
 
-    /// The legacy `level` string (§5.7): "1" for viewers, "2" otherwise.
+    /// The legacy `level` string (*arcgis-python*): "1" for viewers, "2" otherwise.
     fn level(&self) -> &'static str {
         if self.user_type == "viewerUT" {
             "1"
@@ -157,7 +158,7 @@ impl Member {
     }
 }
 
-/// How a member belongs to a group (§7.1 `userMembership.memberType`).
+/// How a member belongs to a group (*Group*: `userMembership.memberType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MemberType {
     Owner,
@@ -179,7 +180,7 @@ impl MemberType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Membership {
     pub kind: MemberType,
-    /// When the member joined, epoch ms (`userList` `joined`, §7.4).
+    /// When the member joined, epoch ms (`userList` `joined`, *Group Users List*).
     pub joined: i64,
 }
 
@@ -194,7 +195,7 @@ pub(crate) struct Group {
     pub modified: i64,
 }
 
-/// A role listed by `portals/self/roles` (§8).
+/// A role listed by `portals/self/roles` (*Roles*).
 #[derive(Debug, Clone)]
 pub(crate) struct Role {
     pub id: String,
@@ -209,7 +210,7 @@ pub(crate) struct Role {
 pub(crate) enum Subject {
     /// A member, by lower-cased username.
     Member(String),
-    /// An OAuth app (client_credentials, §1.3), by client id.
+    /// An OAuth app (client_credentials, *Token*), by client id.
     App(String),
 }
 
@@ -221,7 +222,7 @@ pub(crate) struct Token {
     pub referer: Option<String>,
 }
 
-/// New member defaults (§5.6).
+/// New member defaults (*User Default Settings*).
 #[derive(Debug, Clone)]
 pub(crate) struct UserDefaults {
     pub role: String,
@@ -373,7 +374,7 @@ impl State {
         self.config.mode == PortalMode::Online
     }
 
-    /// A fresh 32-hex id (§0.7), deterministic for the seed.
+    /// A fresh 32-hex id (like the ids in *User* and *Group*), deterministic for the seed.
     pub(crate) fn new_id(&mut self) -> String {
         format!("{:016x}{:016x}", self.ids.next_u64(), self.ids.next_u64())
     }
@@ -585,7 +586,7 @@ impl State {
         Some(m)
     }
 
-    /// Whether the account owns any group (blocks delete, §6.5).
+    /// Whether the account owns any group (blocks delete, *Delete User*).
     pub(crate) fn owns_groups(&self, key: &str) -> bool {
         self.members.get(key).is_some_and(|m| {
             m.groups
@@ -606,12 +607,12 @@ impl State {
             .map(|r| ("org_user".to_string(), Some(r.id.clone())))
     }
 
-    /// Whether `id` is an offered user type (§9).
+    /// Whether `id` is an offered user type.
     pub(crate) fn valid_user_type(id: &str) -> bool {
         USER_TYPES.iter().any(|(t, _)| *t == id)
     }
 
-    /// The privileges a member holds (§8).
+    /// The privileges a member holds (*Privileges*).
     pub(crate) fn privileges<'a>(&'a self, m: &Member) -> Vec<&'a str> {
         if let Some(rid) = &m.role_id {
             if let Some(r) = self.roles.iter().find(|r| &r.id == rid) {
@@ -633,9 +634,9 @@ impl State {
         m.org_id.as_deref().unwrap_or(&self.config.org_id)
     }
 
-    /// The user object (§3.5) as a serializable row borrowing from the state.
+    /// The user object (*User*) as a serializable row borrowing from the state.
     /// `full` adds e-mail and privileges, as listings and the user resource
-    /// show them to the user themself or an org admin (§4); `groups` is `[]`.
+    /// show them to the user themself or an org admin (*User*); `groups` is `[]`.
     pub(crate) fn user_row<'a>(&'a self, m: &'a Member, full: bool) -> UserRow<'a> {
         let online = self.online() && m.in_org();
         let credits = m.credits.unwrap_or(-1.0);
@@ -655,7 +656,7 @@ impl State {
             access: &m.access,
             org_id: self.org_of(m),
             role: &m.role,
-            // roleId is absent for the built-in roles (§3.5, [js] fixture).
+            // roleId is absent for the built-in roles (an *arcgis-rest-js* user fixture).
             role_id: m.role_id.as_deref(),
             user_license_type_id: &m.user_type,
             level: m.level(),
@@ -677,9 +678,10 @@ impl State {
         }
     }
 
-    /// The user object (§3.5) as JSON. `full` adds e-mail and privileges, as
-    /// the user resource shows them to the user themself or an org admin (§4);
-    /// `full_groups` adds the group objects; otherwise `groups: []` (§13.4).
+    /// The user object (*User*) as JSON. `full` adds e-mail and privileges, as
+    /// the user resource shows them to the user themself or an org admin (*User*);
+    /// `full_groups` adds the group objects; otherwise `groups: []`, as in
+    /// listings (*arcgis-python* treats an empty `groups` as "not hydrated").
     pub(crate) fn user_json(&self, m: &Member, full: bool, full_groups: bool) -> Value {
         let mut u = serde_json::to_value(self.user_row(m, full)).unwrap_or(Value::Null);
         if full && full_groups {
@@ -695,7 +697,7 @@ impl State {
         u
     }
 
-    /// The group object (§7.1), with `userMembership` for `viewer` (a lower-cased key).
+    /// The group object (*Group*), with `userMembership` for `viewer` (a lower-cased key).
     pub(crate) fn group_json(&self, g: &Group, viewer: Option<&str>) -> Value {
         let owner = self
             .members
@@ -763,7 +765,7 @@ impl State {
         names
     }
 
-    /// One page of `portals/self/users` (§3.1): the total and the keys of
+    /// One page of `portals/self/users` (*Organization Users*): the total and the keys of
     /// rows `from..from + num` (0-based).
     ///
     /// The default order (by username, either direction, with or without the
@@ -885,7 +887,7 @@ impl State {
     }
 }
 
-/// The user object (§3.5), serialized straight from the state: listings of
+/// The user object (*User*), serialized straight from the state: listings of
 /// 100 members skip building a `serde_json::Value` per row.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -919,7 +921,7 @@ pub(crate) struct UserRow<'a> {
     created: i64,
     modified: i64,
     groups: [&'a str; 0],
-    /// Online "Esri access" (§3.5), this org's members only.
+    /// Online "Esri access" (*arcgis-python*'s `esri_access`), this org's members only.
     #[serde(skip_serializing_if = "Option::is_none")]
     user_type: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -932,7 +934,7 @@ pub(crate) struct UserRow<'a> {
     privileges: Option<Vec<&'a str>>,
 }
 
-/// Filters and order of one `portals/self/users` listing (§3.1).
+/// Filters and order of one `portals/self/users` listing (*Organization Users*).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct ListQuery {
     pub sort_field: String,
@@ -943,7 +945,8 @@ pub(crate) struct ListQuery {
     pub provider: Option<String>,
 }
 
-/// Esri's built-in system accounts (`esri_livingatlas`, `esri_nav`, ... §3.2)
+/// Esri's built-in system accounts (`esri_livingatlas`, `esri_nav`, ...; the list
+/// *arcgis-python* excludes in `org_search`)
 /// are recognised by their `esri_` prefix [unverified rule].
 pub(crate) fn is_system_user(username: &str) -> bool {
     username.to_lowercase().starts_with(SYSTEM_PREFIX)
@@ -952,8 +955,9 @@ pub(crate) fn is_system_user(username: &str) -> bool {
 /// The lower-cased username prefix of Esri's system accounts.
 pub(crate) const SYSTEM_PREFIX: &str = "esri_";
 
-/// The username rule for `invite` (§5.5: 3–128 ASCII chars) and `createUser`
-/// (§5.2: 6–24 chars); letters, digits and `_ . @ -` [doc, exact set unverified].
+/// The username rule for `invite` (3–128 ASCII chars, *Considerations and
+/// limitations*) and `createUser` (6–24 chars, *Create User*); letters, digits
+/// and `_ . @ -` [exact character set unverified].
 pub(crate) fn valid_username(username: &str, min: usize, max: usize) -> bool {
     (min..=max).contains(&username.len())
         && username

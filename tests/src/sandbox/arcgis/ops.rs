@@ -1,8 +1,11 @@
 //! The portal operations, one function per resource, run under the state lock.
 //!
 //! Every function returns the JSON body to send with HTTP 200: a result, or
-//! the error envelope of §0.5 (the status style of §0.5 for Portal Admin).
-//! Member listings come back already encoded ([`Reply::Encoded`]).
+//! the `{"error": {...}}` envelope (as in the examples of *Remove Users From
+//! Group* and the *arcgis-rest-js* fixtures), or for Portal Admin the
+//! `{"status": ...}` style of *Create User*.
+//! Member listings come back already encoded ([`Reply::Encoded`]). Sources in
+//! *italics* are listed under References in [`super`].
 
 use serde_json::{json, Value};
 
@@ -16,13 +19,13 @@ use super::request::{
 };
 use super::{InvitationMail, SeedMember};
 
-/// Most users one `addUsers` call takes (§7.2, §11).
+/// Most users one `addUsers` call takes (*Add Users to Group*).
 const MAX_GROUP_ADD: usize = 25;
-/// Most users one bulk enable/disable call takes (§6.4).
+/// Most users one bulk enable/disable call takes (*arcgis-python* sends 25 per call).
 const MAX_BULK_DISABLE: usize = 25;
-/// Most names one `checkUsernames` call takes (§5.5).
+/// Most names one `checkUsernames` call takes (*Considerations and limitations*).
 const MAX_CHECK_USERNAMES: usize = 200;
-/// Longest token a caller may ask for: two weeks (§1.1, §11).
+/// Longest token a caller may ask for: two weeks (*Considerations and limitations*).
 const MAX_EXPIRATION_MINUTES: i64 = 20_160;
 
 /// Who is calling, once the token is resolved.
@@ -79,7 +82,7 @@ fn need(route: &Route) -> Need {
 }
 
 /// Resolves the presented token: expired, unknown, referer-mismatched or
-/// belonging to a disabled/deleted member → 498 (§1.2).
+/// belonging to a disabled/deleted member → 498 "Invalid token." (*arcgis-rest-js* fixtures).
 fn resolve(state: &State, token: Option<&str>, referer: Option<&str>) -> Result<Caller, Value> {
     let Some(t) = token else {
         return Ok(Caller::Anonymous);
@@ -166,7 +169,8 @@ fn authorize(
     }
     let caller = resolve(state, token, referer)?;
     if *route == Route::CommunitySelf {
-        // §2.2: community/self answers COM_0019 rather than 499.
+        // community/self (*User Self*) answers COM_0019 rather than 499; the code is
+        // known from third-party client fixtures, not from the reference.
         return match caller {
             Caller::Member(_) => Ok(caller),
             _ => Err(not_logged_in()),
@@ -225,7 +229,8 @@ fn run(state: &mut State, route: &Route, caller: &Caller, p: &Params) -> Value {
     }
 }
 
-/// The REST version: Enterprise 11.4 reports 2024.2 (§2.1); Online reports a
+/// The REST version: Enterprise 11.4 reports 2024.2 (*arcgis-python*'s version
+/// mapping); Online reports a
 /// year-based version [unverified exact value].
 fn current_version(state: &State) -> &'static str {
     if state.online() {
@@ -249,7 +254,7 @@ fn token_error(detail: &str) -> Value {
     error(400, None, "Unable to generate token.", &[detail])
 }
 
-/// `generateToken` (§1.1). Usernames are matched case-sensitively, as documented.
+/// `generateToken` (*Generate Token*). Usernames are matched case-sensitively, as documented.
 fn generate_token(state: &mut State, p: &Params) -> Value {
     let Some(username) = p.non_empty("username") else {
         return token_error("'username' must be specified.");
@@ -304,7 +309,7 @@ fn oauth_error(kind: &str, description: &str) -> Value {
     }})
 }
 
-/// `oauth2/token` with `client_credentials` for the configured app (§1.3).
+/// `oauth2/token` with `client_credentials` for the configured app (*Token*).
 fn oauth_token(state: &mut State, p: &Params) -> Value {
     if p.non_empty("grant_type") != Some("client_credentials") {
         return oauth_error("unsupported_grant_type", "Unsupported grant type");
@@ -324,7 +329,7 @@ fn oauth_token(state: &mut State, p: &Params) -> Value {
     json!({ "access_token": token, "expires_in": (expires - now_ms()).max(0) / 1000 })
 }
 
-/// `portals/self` (§2.1): Online or Enterprise flavour, with `user` (or `appInfo`).
+/// `portals/self` (*Portal Self*): Online or Enterprise flavour, with `user` (or `appInfo`).
 fn portal_self(state: &State, caller: &Caller) -> Value {
     let host = state
         .base_url
@@ -385,7 +390,7 @@ fn is_admin(state: &State, key: &str) -> bool {
     state.members.get(key).is_some_and(Member::is_org_admin)
 }
 
-/// `community/users/{u}` (§4): full object for the user themself and org admins,
+/// `community/users/{u}` (*User*): full object for the user themself and org admins,
 /// a reduced one (no e-mail, no groups) for others; other orgs' users keep their `orgId`.
 fn get_user(state: &State, caller: &str, username: &str) -> Value {
     let Some(m) = state.member(username) else {
@@ -396,7 +401,8 @@ fn get_user(state: &State, caller: &str, username: &str) -> Value {
     state.user_json(m, full, full)
 }
 
-/// `community/checkUsernames` (§5.5): a taken name gets a digit appended.
+/// `community/checkUsernames` (*Considerations and limitations*): a taken name gets a digit
+/// appended.
 fn check_usernames(state: &State, p: &Params) -> Value {
     let names = p.list("usernames");
     if names.len() > MAX_CHECK_USERNAMES {
@@ -424,14 +430,16 @@ fn check_usernames(state: &State, p: &Params) -> Value {
     json!({ "usernames": out })
 }
 
-/// `start` (1-based, default 1) and `num` (default `default_num`, 1..=100) of a page (§0.6).
+/// `start` (1-based, default 1) and `num` (default `default_num`, 1..=100) of a page (*Common
+/// parameters*).
 fn paging(p: &Params, default_num: i64) -> (usize, usize) {
     let start = p.int("start").unwrap_or(1).max(1) as usize;
     let num = p.int("num").unwrap_or(default_num).clamp(1, 100) as usize;
     (start, num)
 }
 
-/// `nextStart` after a page of `len` rows starting at `start` out of `total` (§0.6).
+/// `nextStart` after a page of `len` rows starting at `start` out of `total` (*Common
+/// parameters*: -1 on the last page).
 fn next_start(start: usize, len: usize, total: usize) -> i64 {
     let end = start - 1 + len;
     if len > 0 && end < total {
@@ -452,9 +460,10 @@ struct OrgUsersPage<'a> {
     users: Vec<UserRow<'a>>,
 }
 
-/// `portals/self/users` (§3.1): the org list, not subject to the 10,000 search
-/// cap. Pages come from [`State::list_page`] and are encoded straight from the
-/// state, so a page costs O(num) whatever the org's size.
+/// `portals/self/users` (*Organization Users*): the org list, not subject to the 10,000 search
+/// cap (*arcgis-python* relies on that) [unverified on the server side]. Pages come from
+/// [`State::list_page`] and are encoded straight from the state, so a page costs O(num)
+/// whatever the org's size.
 fn org_users(state: &mut State, p: &Params) -> Reply {
     let (start, num) = paging(p, 10);
     let sort_field = p
@@ -504,11 +513,12 @@ fn invite_error(detail: &str) -> Value {
     error(400, None, "Unable to invite users.", &[detail])
 }
 
-/// `portals/self/invite` (§5.1, Online only). Per-user failures go to
-/// `notInvited` with `success: true`; the envelope is kept for malformed requests.
+/// `portals/self/invite` (Online only; not in the REST reference, shape from *arcgis-python*).
+/// Per-user failures go to `notInvited` with `success: true`; the envelope is kept for
+/// malformed requests.
 fn invite(state: &mut State, p: &Params) -> Value {
     if !state.online() {
-        // [unverified] Enterprise creates members through portaladmin createUser (§5.2).
+        // [unverified] Enterprise creates members through portaladmin createUser (*Create User*).
         return invite_error("Inviting users is not supported on this portal; use createUser.");
     }
     let Some(raw) = p.non_empty("invitationList") else {
@@ -584,8 +594,8 @@ fn invite_one(state: &mut State, inv: &Value, message: Option<&str>) -> Result<(
         _ => state.config.default_credits.or(Some(-1.0)),
     }
     .filter(|c| *c >= 0.0);
-    // Groups: a comma string (§5.1), also accepted as an array; unknown ids are
-    // skipped [unverified]; absent → the default groups (§5.6).
+    // Groups: a comma string (*arcgis-python*), also accepted as an array; unknown ids
+    // are skipped [unverified]; absent → the default groups (*User Default Settings*).
     let groups: Vec<String> = match inv.get("groups") {
         None | Some(Value::Null) => state.defaults.groups.clone(),
         Some(Value::String(s)) => super::request::parse_list(s),
@@ -640,7 +650,7 @@ fn invite_one(state: &mut State, inv: &Value, message: Option<&str>) -> Result<(
     Ok(())
 }
 
-/// *portaladmin* `security/users/createUser` (§5.2, Enterprise only).
+/// *portaladmin* `security/users/createUser` (*Create User*, Enterprise only).
 fn create_user(state: &mut State, p: &Params) -> Value {
     let Some(raw_username) = p.non_empty("username") else {
         return admin_error(400, "'username' must be specified.");
@@ -653,7 +663,7 @@ fn create_user(state: &mut State, p: &Params) -> Value {
     if provider == "enterprise" && idp_username.is_none() {
         return admin_error(400, "'idpUsername' is required for enterprise accounts.");
     }
-    // §4: `DOMAIN\user` is stored as `user@DOMAIN`.
+    // `DOMAIN\user` is stored as `user@DOMAIN` (*arcgis-python* rewrites it so).
     let username = match raw_username.split_once('\\') {
         Some((domain, user)) => format!("{user}@{domain}"),
         None => raw_username.to_string(),
@@ -703,7 +713,8 @@ fn create_user(state: &mut State, p: &Params) -> Value {
         return admin_error(400, &format!("Invalid user type '{user_type}'."));
     }
     if state.username_taken(&username) {
-        // [unverified] duplicate shape and wording (§5.2, §5.4).
+        // [unverified] duplicate shape and wording (neither *Create User* nor any
+        // client shows them).
         return json!({
             "status": "error",
             "messages": [format!("User '{username}' already exists.")],
@@ -750,7 +761,7 @@ fn update_error(detail: &str) -> Value {
     error(400, None, "Unable to update user.", &[detail])
 }
 
-/// `community/users/{u}/update` (§6.1): only supplied fields change; with
+/// `community/users/{u}/update` (*Update User*): only supplied fields change; with
 /// `clearEmptyFields=true` a supplied empty value clears the field.
 fn update_user(state: &mut State, caller: &str, username: &str, p: &Params) -> Value {
     let Some(target) = state.member(username) else {
@@ -842,7 +853,7 @@ fn update_user(state: &mut State, caller: &str, username: &str, p: &Params) -> V
     json!({ "success": true, "username": m.username })
 }
 
-/// `community/users/{u}/disable|enable` (§6.4).
+/// `community/users/{u}/disable|enable` (*Disable*, *Enable*).
 fn set_user_disabled(state: &mut State, caller: &str, username: &str, disable: bool) -> Value {
     let Some(target) = state.member(username).filter(|m| m.in_org()) else {
         return user_not_found();
@@ -863,13 +874,13 @@ fn set_user_disabled(state: &mut State, caller: &str, username: &str, disable: b
     json!({ "success": true, "username": m.username })
 }
 
-/// `portals/self/disableUsers|enableUsers` (§6.4): ≤25 names (comma list or
-/// JSON array, any casing), per-user `status` with the canonical username.
-/// Per-user failures (`status: false` plus the error object [unverified
-/// shape]): unknown accounts and other orgs' accounts (COM_0018), and the
-/// caller disabling itself. Org admins may disable other org admins; since the
-/// caller must be an enabled org admin and cannot disable itself, the org
-/// always keeps one. Already disabled (or enabled) accounts report `true`.
+/// `portals/self/disableUsers|enableUsers` (*arcgis-python*; not in the REST reference): ≤25
+/// names (comma list or JSON array, any casing), per-user `status` with the canonical username.
+/// Per-user failures (`status: false` plus the error object [unverified shape]): unknown
+/// accounts and other orgs' accounts (COM_0018), and the caller disabling itself. Org admins
+/// may disable other org admins; since the caller must be an enabled org admin and cannot
+/// disable itself, the org always keeps one. Already disabled (or enabled) accounts report
+/// `true`.
 fn bulk_set_disabled(state: &mut State, caller: &str, p: &Params, disable: bool) -> Value {
     let users = p.list("users");
     if users.is_empty() {
@@ -897,7 +908,7 @@ fn bulk_set_disabled(state: &mut State, caller: &str, p: &Params, disable: bool)
     json!({ "results": results })
 }
 
-/// `community/users/{u}/delete` (§6.5): refused while the user owns items or groups.
+/// `community/users/{u}/delete` (*Delete User*): refused while the user owns items or groups.
 fn delete_user(state: &mut State, caller: &str, username: &str) -> Value {
     let Some(target) = state.member(username).filter(|m| m.in_org()) else {
         return user_not_found();
@@ -920,7 +931,7 @@ fn delete_user(state: &mut State, caller: &str, username: &str) -> Value {
     json!({ "success": true, "username": canonical })
 }
 
-/// `portals/self/updateUserRole` (§6.2).
+/// `portals/self/updateUserRole` (*Update User Role*).
 fn update_user_role(state: &mut State, caller: &str, p: &Params) -> Value {
     let fail = |d: &str| error(400, None, "Unable to update user role.", &[d]);
     let Some(user) = p.non_empty("user") else {
@@ -950,7 +961,8 @@ fn update_user_role(state: &mut State, caller: &str, p: &Params) -> Value {
     json!({ "success": true, "username": m.username })
 }
 
-/// `portals/self/updateUserLicenseType` (§6.3): per-user `status`, no `success`.
+/// `portals/self/updateUserLicenseType` (*arcgis-python*; not in the REST reference): per-user
+/// `status`, no `success`.
 fn update_user_license_type(state: &mut State, p: &Params) -> Value {
     let users = p.list("users");
     let Some(user_type) = p.non_empty("userLicenseType") else {
@@ -979,7 +991,8 @@ fn update_user_license_type(state: &mut State, p: &Params) -> Value {
     json!({ "results": results })
 }
 
-/// `portals/self/roles` (§8): custom roles plus Viewer and Data Editor, paged.
+/// `portals/self/roles` (*Roles*; the built-in roles are not listed, per *arcgis-python*):
+/// custom roles plus Viewer and Data Editor, paged.
 fn roles(state: &State, p: &Params) -> Value {
     let (start, num) = paging(p, 10);
     let with_privileges = p.flag("returnPrivileges").unwrap_or(false);
@@ -1011,7 +1024,8 @@ fn roles(state: &State, p: &Params) -> Value {
     })
 }
 
-/// `portals/self/userLicenseTypes` (§9).
+/// `portals/self/userLicenseTypes` (*arcgis-python*; the reference documents only
+/// the per-user *User License Type*).
 fn user_license_types(p: &Params) -> Value {
     let (start, num) = paging(p, 100);
     let total = USER_TYPES.len();
@@ -1037,7 +1051,7 @@ fn user_license_types(p: &Params) -> Value {
     })
 }
 
-/// `portals/self/userDefaultSettings` (§5.6); `userType` only on Online.
+/// `portals/self/userDefaultSettings` (*User Default Settings*); `userType` only on Online.
 fn user_default_settings(state: &State) -> Value {
     let d = &state.defaults;
     let mut v = json!({
@@ -1063,7 +1077,7 @@ fn group_visible(state: &State, caller: &str, id: &str) -> bool {
         .is_some_and(|g| in_org || g.members.contains_key(caller))
 }
 
-/// `community/groups/{id}` (§7.1).
+/// `community/groups/{id}` (*Group*).
 fn get_group(state: &State, caller: &str, id: &str) -> Value {
     if !group_visible(state, caller, id) {
         return group_not_found();
@@ -1071,7 +1085,7 @@ fn get_group(state: &State, caller: &str, id: &str) -> Value {
     state.group_json(&state.groups[id], Some(caller))
 }
 
-/// `community/groups/{id}/users` (§7.4): owner, admins (incl. owner), members.
+/// `community/groups/{id}/users` (*Group Users*): owner, admins (incl. owner), members.
 fn group_users(state: &State, caller: &str, id: &str) -> Value {
     if !group_visible(state, caller, id) {
         return group_not_found();
@@ -1088,7 +1102,7 @@ fn group_users(state: &State, caller: &str, id: &str) -> Value {
     })
 }
 
-/// One row of `userList` (§7.4); also the shape of its `owner` [unverified].
+/// One row of `userList` (*Group Users List*); also the shape of its `owner` [unverified].
 fn group_user_row(state: &State, key: &str, membership: Membership) -> Value {
     let (username, full_name) = state
         .members
@@ -1103,7 +1117,7 @@ fn group_user_row(state: &State, key: &str, membership: Membership) -> Value {
     })
 }
 
-/// `community/groups/{id}/userList` (§7.4): the group's admins and members,
+/// `community/groups/{id}/userList` (*Group Users List*): the group's admins and members,
 /// paged (`num` default 25, max 100), sorted by `username|membertype|joined`,
 /// filtered by `memberType=admin|member`, `name` (part of the username or
 /// full name) and `joined=<after>,<before>` (epoch ms, either side optional).
@@ -1188,7 +1202,7 @@ fn may_manage_group(state: &State, caller: &str, id: &str) -> bool {
             .is_some_and(|t| t.kind != MemberType::Member)
 }
 
-/// `community/groups/{id}/addUsers` (§7.2): ≤25 names per call; unknown users,
+/// `community/groups/{id}/addUsers` (*Add Users to Group*): ≤25 names per call; unknown users,
 /// other orgs' users and users at the 512-group limit go to `notAdded`.
 fn add_users(state: &mut State, caller: &str, id: &str, p: &Params) -> Value {
     if !group_visible(state, caller, id) {
@@ -1228,7 +1242,8 @@ fn add_users(state: &mut State, caller: &str, id: &str, p: &Params) -> Value {
     json!({ "notAdded": not_added })
 }
 
-/// `community/groups/{id}/removeUsers` (§7.3): non-members and the owner go to `notRemoved`.
+/// `community/groups/{id}/removeUsers` (*Remove Users From Group*): non-members and the owner
+/// go to `notRemoved`.
 fn remove_users(state: &mut State, caller: &str, id: &str, p: &Params) -> Value {
     if !group_visible(state, caller, id) {
         return group_not_found();

@@ -1,60 +1,61 @@
-//! Request decoding for the portal simulator: routing (§0.1), parameters
-//! (§0.3), token extraction (§0.4) and the reply shapes (§0.5).
+//! Request decoding for the portal simulator: routing, parameters
+//! (*Common parameters*), token extraction (*HTTP authorization headers*) and
+//! the reply shapes. The sources are listed in [`super`].
 
 use serde_json::{json, Value};
 
 /// One recognised portal resource or operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Route {
-    /// `sharing/rest` (§0.1).
+    /// `sharing/rest`: `{"currentVersion"}`, which *arcgis-python* reads.
     Root,
-    /// `sharing/rest/info` (§0.1).
+    /// `sharing/rest/info` (shape of *arcgis-rest-js*'s `sharing-rest-info` fixture).
     Info,
-    /// `generateToken` (§1.1).
+    /// `generateToken` (*Generate Token*).
     GenerateToken,
-    /// `oauth2/token` (§1.3).
+    /// `oauth2/token` (*Token*).
     OAuthToken,
-    /// `portals/self` (§2.1).
+    /// `portals/self` (*Portal Self*).
     PortalSelf,
-    /// `portals/self/users` (§3.1).
+    /// `portals/self/users` (*Organization Users*).
     OrgUsers,
-    /// `portals/self/invite` (§5.1).
+    /// `portals/self/invite` (*arcgis-python*).
     Invite,
-    /// `portals/self/disableUsers` / `enableUsers` (§6.4).
+    /// `portals/self/disableUsers` / `enableUsers` (*arcgis-python*).
     BulkSetDisabled { disable: bool },
-    /// `portals/self/updateUserRole` (§6.2).
+    /// `portals/self/updateUserRole` (*Update User Role*).
     UpdateUserRole,
-    /// `portals/self/updateUserLicenseType` (§6.3).
+    /// `portals/self/updateUserLicenseType` (*arcgis-python*).
     UpdateUserLicenseType,
-    /// `portals/self/roles` (§8).
+    /// `portals/self/roles` (*Roles*).
     Roles,
-    /// `portals/self/userLicenseTypes` (§9).
+    /// `portals/self/userLicenseTypes` (*arcgis-python*).
     UserLicenseTypes,
-    /// `portals/self/userDefaultSettings` (§5.6).
+    /// `portals/self/userDefaultSettings` (*User Default Settings*).
     UserDefaultSettings,
-    /// `community/self` (§2.2).
+    /// `community/self` (*User Self*).
     CommunitySelf,
-    /// `community/users/{u}` (§4).
+    /// `community/users/{u}` (*User*).
     GetUser(String),
-    /// `community/users/{u}/update` (§6.1).
+    /// `community/users/{u}/update` (*Update User*).
     UpdateUser(String),
-    /// `community/users/{u}/disable` / `enable` (§6.4).
+    /// `community/users/{u}/disable` / `enable` (*Disable*, *Enable*).
     SetUserDisabled { username: String, disable: bool },
-    /// `community/users/{u}/delete` (§6.5).
+    /// `community/users/{u}/delete` (*Delete User*).
     DeleteUser(String),
-    /// `community/checkUsernames` (§5.5).
+    /// `community/checkUsernames` (*Considerations and limitations*).
     CheckUsernames,
-    /// `community/groups/{id}` (§7.1).
+    /// `community/groups/{id}` (*Group*).
     GetGroup(String),
-    /// `community/groups/{id}/users` (§7.4).
+    /// `community/groups/{id}/users` (*Group Users*).
     GroupUsers(String),
-    /// `community/groups/{id}/userList` (§7.4), paged.
+    /// `community/groups/{id}/userList` (*Group Users List*), paged.
     GroupUserList(String),
-    /// `community/groups/{id}/addUsers` (§7.2).
+    /// `community/groups/{id}/addUsers` (*Add Users to Group*).
     AddUsers(String),
-    /// `community/groups/{id}/removeUsers` (§7.3).
+    /// `community/groups/{id}/removeUsers` (*Remove Users From Group*).
     RemoveUsers(String),
-    /// *portaladmin* `security/users/createUser` (§5.2).
+    /// *portaladmin* `security/users/createUser` (*Create User*).
     CreateUser,
     /// `portals/<id>` naming another organization.
     OtherOrg,
@@ -65,8 +66,8 @@ pub(crate) enum Route {
 impl Route {
     /// Parses a path below the portal root (`/portal` already stripped).
     ///
-    /// Fixed segments match case-insensitively (§0.1: servers accept
-    /// `updateuserrole` as well as `updateUserRole`); `portals/self`,
+    /// Fixed segments match case-insensitively (servers accept `updateuserrole`,
+    /// which *arcgis-python* posts, as well as the documented `updateUserRole`); `portals/self`,
     /// `portals/<orgId>` and `portal/<orgId>` all address this org.
     pub(crate) fn parse(path: &str, org_id: &str) -> Route {
         let segs: Vec<String> = path
@@ -176,7 +177,8 @@ impl Route {
         }
     }
 
-    /// Operations (writes) are POST-only; resources accept GET and POST (§0.3).
+    /// Operations (writes) are POST-only; resources accept GET and POST
+    /// (each operation page says "POST only"; *arcgis-python* POSTs several reads).
     pub(crate) fn post_only(&self) -> bool {
         matches!(
             self,
@@ -195,7 +197,7 @@ impl Route {
         )
     }
 
-    /// Portal Admin answers in the `{"status": ...}` style (§0.5).
+    /// Portal Admin answers in the `{"status": ...}` style (*Create User*).
     pub(crate) fn is_portaladmin(&self) -> bool {
         matches!(self, Route::CreateUser)
     }
@@ -203,7 +205,7 @@ impl Route {
 
 /// The merged query-string and form-body parameters of one request.
 ///
-/// Body fields come after query fields, so a body value wins (§0.3).
+/// Body fields come after query fields, so a body value wins [unverified].
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Params {
     pairs: Vec<(String, String)>,
@@ -233,7 +235,7 @@ impl Params {
         self.get(name).map(str::trim).filter(|v| !v.is_empty())
     }
 
-    /// A boolean parameter (`"true"`/`"false"`, §0.3).
+    /// A boolean parameter (`"true"`/`"false"`, as both Esri clients send them).
     pub(crate) fn flag(&self, name: &str) -> Option<bool> {
         match self.non_empty(name)?.to_ascii_lowercase().as_str() {
             "true" => Some(true),
@@ -247,7 +249,8 @@ impl Params {
         self.non_empty(name)?.parse().ok()
     }
 
-    /// A list parameter, `a,b,c` or `["a","b","c"]` (§0.3).
+    /// A list parameter, `a,b,c` (the reference's comma lists) or `["a","b","c"]`
+    /// (*arcgis-python* JSON-encodes lists).
     pub(crate) fn list(&self, name: &str) -> Vec<String> {
         self.get(name).map(parse_list).unwrap_or_default()
     }
@@ -301,7 +304,8 @@ pub(crate) fn percent_decode(s: &str, plus_as_space: bool) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The token of a `Bearer` header (`X-Esri-Authorization` or `Authorization`, §0.4).
+/// The token of a `Bearer` header (`X-Esri-Authorization` or `Authorization`,
+/// *HTTP authorization headers*).
 pub(crate) fn bearer(header: Option<&str>) -> Option<String> {
     let h = header?.trim();
     let (scheme, rest) = h.split_once(' ')?;
@@ -311,7 +315,8 @@ pub(crate) fn bearer(header: Option<&str>) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// The sharing/rest error envelope, answered with HTTP 200 (§0.5).
+/// The sharing/rest error envelope, answered with HTTP 200 (as in *Remove Users
+/// From Group*'s example and the *arcgis-rest-js* fixtures).
 pub(crate) fn error(
     code: u16,
     message_code: Option<&str>,
@@ -325,17 +330,17 @@ pub(crate) fn error(
     json!({ "error": e })
 }
 
-/// 498: expired, revoked or unknown token (§1.2).
+/// 498: expired, revoked or unknown token (*arcgis-rest-js* fixtures).
 pub(crate) fn invalid_token() -> Value {
     error(498, None, "Invalid token.", &[])
 }
 
-/// 499: a secured resource called without a token (§1.2).
+/// 499: a secured resource called without a token (*arcgis-rest-js* fixtures).
 pub(crate) fn token_required() -> Value {
     error(499, None, "Token Required", &["Token Required"])
 }
 
-/// 403 GWM_0003: the caller lacks the privilege (§0.5).
+/// 403 GWM_0003: the caller lacks the privilege (*arcgis-rest-js* fixtures).
 pub(crate) fn forbidden() -> Value {
     error(
         403,
@@ -345,7 +350,8 @@ pub(crate) fn forbidden() -> Value {
     )
 }
 
-/// 400 COM_0018: user missing or invisible (§4).
+/// 400 COM_0018: user missing or invisible (*User*; the message is the one
+/// *arcgis-python* matches, the code comes from third-party clients).
 pub(crate) fn user_not_found() -> Value {
     error(
         400,
@@ -355,7 +361,7 @@ pub(crate) fn user_not_found() -> Value {
     )
 }
 
-/// 400 COM_0003: group missing or invisible (§7.1).
+/// 400 COM_0003: group missing or invisible (*Group*; *arcgis-rest-js* fixtures).
 pub(crate) fn group_not_found() -> Value {
     error(
         400,
@@ -365,12 +371,14 @@ pub(crate) fn group_not_found() -> Value {
     )
 }
 
-/// 400 COM_0019: `community/self` without a usable member token (§2.2).
+/// 400 COM_0019: `community/self` without a usable member token (*User Self*;
+/// the code comes from third-party client fixtures).
 pub(crate) fn not_logged_in() -> Value {
     error(400, Some("COM_0019"), "Not logged in.", &[])
 }
 
-/// A Portal Admin failure in the status style (§0.5; shape [unverified]).
+/// A Portal Admin failure in the status style (*Create User* shows only
+/// success; this shape is [unverified]).
 pub(crate) fn admin_error(code: u16, message: &str) -> Value {
     json!({ "status": "error", "messages": [message], "code": code })
 }

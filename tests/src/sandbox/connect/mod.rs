@@ -1,10 +1,12 @@
 //! A local emulation of the Amazon Connect REST-JSON API for users, user
-//! proficiencies and predefined attributes (`/work/shared/specs/aws.md` §1,
-//! cited as §n below). moto has none of these (§2.1); the real
+//! proficiencies and predefined attributes, built from the public Amazon
+//! Connect documentation and service model (see [References](#references);
+//! comments here and in the submodules cite them by the short names in
+//! *italics*). moto has none of these operations (*moto*); the real
 //! `aws-sdk-connect` client talks to this server through `endpoint_url`.
 //!
 //! [`ConnectSandbox::start`] serves the API at the root of
-//! `http://127.0.0.1:PORT`, at the URIs of §1.1:
+//! `http://127.0.0.1:PORT`, at the URIs of the *API reference* pages:
 //!
 //! | operation | method and URI |
 //! |---|---|
@@ -21,14 +23,13 @@
 //! | UpdatePredefinedAttribute | `POST /predefined-attributes/{InstanceId}/{Name}` |
 //! | DeletePredefinedAttribute | `DELETE /predefined-attributes/{InstanceId}/{Name}` |
 //!
-//! Errors carry `x-amzn-ErrorType: <Code>`, a `{"Message"}` body and the
-//! model's status (§1.4): `InvalidRequestException`/`InvalidParameterException`
-//! 400, `ResourceNotFoundException` 404, `ThrottlingException` 429,
-//! `InternalServiceException` 500, `DuplicateResourceException` and
-//! `ResourceInUseException` 409, `LimitExceededException` 429. Timestamps are
-//! epoch seconds (JSON numbers with milliseconds), as the SDK reads them.
-//! SigV4 is not checked. An unknown instance id answers
-//! `ResourceNotFoundException`; an unrecognised method + URI answers 404
+//! Errors carry `x-amzn-ErrorType: <Code>`, a `{"Message"}` body and the model's status
+//! (*botocore model*, each operation's *API reference* page):
+//! `InvalidRequestException`/`InvalidParameterException` 400, `ResourceNotFoundException` 404,
+//! `ThrottlingException` 429, `InternalServiceException` 500, `DuplicateResourceException` and
+//! `ResourceInUseException` 409, `LimitExceededException` 429. Timestamps are epoch seconds
+//! (JSON numbers with milliseconds), as the SDK reads them. SigV4 is not checked. An unknown
+//! instance id answers `ResourceNotFoundException`; an unrecognised method + URI answers 404
 //! `UnknownOperationException`.
 //!
 //! Every API call is counted (by operation, and by operation and user id for
@@ -50,7 +51,7 @@
 //! | `POST /sandbox/attributes` | `{"name", "values": [...]}` |
 //! | `POST /sandbox/proficiencies` | `{"user_id", "attribute", "value", "level"}` (seeding, no checks) |
 //!
-//! Decisions where the spec is silent (**[unverified]**, change the knob or
+//! Decisions where the documentation is silent (**\[unverified\]**, change the knob or
 //! the code when the real service is known):
 //! - EXACT username search ignores case by default
 //!   ([`ConnectConfig::exact_search_case_sensitive`]); STARTS_WITH and
@@ -64,7 +65,7 @@
 //!   second is a no-op. A pair named twice in one call is always rejected.
 //! - A call's entries are validated all together before any is applied.
 //! - Attribute names are looked up case-sensitively (uniqueness is
-//!   case-insensitive, §1.2); values must be in the attribute's `StringList`.
+//!   case-insensitive, *Predefined attributes*); values must be in the attribute's `StringList`.
 //! - Levels are any number from 1.0 to 5.0 (the docs say 1–5; fractions pass).
 //! - Lists are ordered by user id / (attribute, value) / lower-cased name;
 //!   paging tokens are opaque, key-based, and a bad one answers
@@ -75,6 +76,39 @@
 //!   criteria members at one level are ANDed.
 //! - Rate limits: a token bucket per operation holding `max(1, rate)` tokens;
 //!   Connect's burst sizes are not published.
+//!
+//! # References
+//!
+//! - *API reference*: the Amazon Connect API Reference, one page per operation:
+//!   <https://docs.aws.amazon.com/connect/latest/APIReference/API_ListUserProficiencies.html>,
+//!   <https://docs.aws.amazon.com/connect/latest/APIReference/API_AssociateUserProficiencies.html>,
+//!   <https://docs.aws.amazon.com/connect/latest/APIReference/API_DisassociateUserProficiencies.html>,
+//!   <https://docs.aws.amazon.com/connect/latest/APIReference/API_UpdateUserProficiencies.html>,
+//!   <https://docs.aws.amazon.com/connect/latest/APIReference/API_DescribeUser.html>,
+//!   <https://docs.aws.amazon.com/connect/latest/APIReference/API_ListUsers.html>,
+//!   <https://docs.aws.amazon.com/connect/latest/APIReference/API_SearchUsers.html>,
+//!   <https://docs.aws.amazon.com/connect/latest/APIReference/API_CreatePredefinedAttribute.html>,
+//!   <https://docs.aws.amazon.com/connect/latest/APIReference/API_ListPredefinedAttributes.html>,
+//!   <https://docs.aws.amazon.com/connect/latest/APIReference/API_DescribePredefinedAttribute.html>,
+//!   <https://docs.aws.amazon.com/connect/latest/APIReference/API_UpdatePredefinedAttribute.html>,
+//!   <https://docs.aws.amazon.com/connect/latest/APIReference/API_DeletePredefinedAttribute.html>.
+//! - *UserSearchCriteria* (SearchUsers' criteria, the `StringCondition` field names):
+//!   <https://docs.aws.amazon.com/connect/latest/APIReference/API_UserSearchCriteria.html>
+//! - *Predefined attributes*: Amazon Connect Administrator Guide, "Create
+//!   predefined attributes for routing contacts to agents" (name/value pattern
+//!   and lengths, case-insensitive uniqueness, delete only when unused):
+//!   <https://docs.aws.amazon.com/connect/latest/adminguide/predefined-attributes.html>
+//! - *Assign proficiencies*: Administrator Guide, "Assign proficiencies to
+//!   agents" (levels 1–5, up to 10 per agent):
+//!   <https://docs.aws.amazon.com/connect/latest/adminguide/assign-proficiencies-to-agents.html>
+//! - *Service quotas*: Administrator Guide, "Amazon Connect service quotas"
+//!   (quotas, and the "API throttling quotas" section):
+//!   <https://docs.aws.amazon.com/connect/latest/adminguide/amazon-connect-service-limits.html>
+//! - *botocore model*: botocore's Connect service model (protocol, URIs, shapes
+//!   and constraints, error status codes, paginators), <https://github.com/boto/botocore>,
+//!   `botocore/data/connect/2017-08-08/service-2.json` and `paginators-1.json`.
+//! - *moto*: <https://github.com/getmoto/moto>, `moto/connect/urls.py`
+//!   (instances, analytics associations and tags only).
 
 mod control;
 mod model;
@@ -117,8 +151,10 @@ pub const OPERATIONS: [&str; 12] = [
     "DeletePredefinedAttribute",
 ];
 
-/// Connect's default request rates per second (§1.5, from a public Service
-/// Quotas dump: a secondary source; bursts unknown).
+/// Connect's default request rates per second (*Service quotas*, "API throttling
+/// quotas"; the per-operation figures came from a third-party copy of the Service
+/// Quotas list, a secondary source to check in the account's Service Quotas
+/// console; bursts unknown).
 pub const CONNECT_DEFAULT_RATES: [(&str, f64); 12] = [
     ("ListUserProficiencies", 10.0),
     ("AssociateUserProficiencies", 2.0),
@@ -143,11 +179,12 @@ pub struct ConnectConfig {
     pub region: String,
     /// Account id in ARNs.
     pub account_id: String,
-    /// Proficiencies per agent (Service Quotas L-50375162, default 10).
+    /// Proficiencies per agent (Service Quotas L-50375162, default 10; *Assign proficiencies*).
     pub proficiency_quota: usize,
     /// Predefined attributes per instance (L-3828FBF0, 25 in a secondary source).
     pub predefined_attribute_quota: usize,
-    /// Whether SearchUsers EXACT compares case-sensitively (unknown, §1.3).
+    /// Whether SearchUsers EXACT compares case-sensitively (undocumented in *API
+    /// reference* and *UserSearchCriteria*).
     pub exact_search_case_sensitive: bool,
     /// Re-associating / disassociating a missing pair is an error (see the module docs).
     pub strict_membership: bool,

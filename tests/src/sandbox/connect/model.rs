@@ -43,7 +43,8 @@ pub(crate) struct State {
     pub(crate) config: ConnectConfig,
     /// By user id.
     pub(crate) agents: BTreeMap<String, Agent>,
-    /// By lower-cased name (names are unique case-insensitively, §1.2).
+    /// By lower-cased name (names are unique case-insensitively,
+    /// *Predefined attributes*).
     pub(crate) attributes: BTreeMap<String, Attribute>,
     pub(crate) calls: ConnectCalls,
     pub(crate) limiter: RateLimiter,

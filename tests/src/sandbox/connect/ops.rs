@@ -1,9 +1,9 @@
-//! The Connect operations themselves (`specs/aws.md` §1.1–§1.4), on the
+//! The Connect operations themselves (*API reference*, *botocore model*), on the
 //! locked state. Validation is complete before anything changes: a call
 //! that fails changes nothing.
 //!
-//! Decisions the spec leaves open are marked **[unverified]** here and in the
-//! module docs of [`super`].
+//! Decisions the documentation leaves open are marked **[unverified]** here and
+//! in the module docs of [`super`], which also lists the sources in *italics*.
 
 use std::collections::BTreeSet;
 use std::ops::Bound;
@@ -610,7 +610,7 @@ fn matches(c: &Criteria, st: &State, a: &Agent, exact_case_sensitive: bool) -> b
                 Field::SecurityProfileId => vec![&st.security_profile_id],
             };
             candidates.into_iter().any(|s| match comparison {
-                // [unverified] EXACT's case sensitivity is a knob (§1.3).
+                // [unverified] EXACT's case sensitivity is a knob (undocumented).
                 Comparison::Exact if exact_case_sensitive => s == value,
                 Comparison::Exact => s.to_lowercase() == value.to_lowercase(),
                 // [unverified] STARTS_WITH / CONTAINS ignore case.
@@ -667,7 +667,7 @@ fn search_users(st: &State, body: &Map<String, Value>) -> OpResult {
 
 // ---------------------------------------------------- predefined attributes
 
-/// `^(?!(aws:|connect:))[\p{L}\p{Z}\p{N}_.:/=+-@']+$` (§1.2). Inside the
+/// `^(?!(aws:|connect:))[\p{L}\p{Z}\p{N}_.:/=+-@']+$` (*Predefined attributes*). Inside the
 /// class, `+-@` is the *range* U+002B..U+0040, so `,;<>?` and digits pass too.
 fn valid_attribute_name(name: &str) -> bool {
     let n = name.chars().count();

@@ -1,5 +1,5 @@
 //! Per-operation token buckets: Connect throttles "per API, per account, per
-//! Region" with token buckets (`specs/aws.md` §1.5). Burst sizes are not
+//! Region" with token buckets (*Service quotas*, see [`super`]). Burst sizes are not
 //! published, so a bucket holds `max(1, rate)` tokens (one second's worth);
 //! a rate of 0 throttles every call.
 

@@ -1,5 +1,6 @@
-//! Request decoding: which operation a method + URI is (`specs/aws.md` §1.1),
-//! query parameters, and the error shape the SDK classifies (§1.4).
+//! Request decoding: which operation a method + URI is (*API reference*),
+//! query parameters, and the error shape the SDK classifies (*botocore model*).
+//! Sources in *italics* are listed in [`super`].
 
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -223,7 +224,8 @@ impl ApiError {
         Self::new("DuplicateResourceException", StatusCode::CONFLICT, message)
     }
 
-    /// LimitExceededException is 429 in the model, like throttling (§1.4).
+    /// LimitExceededException is 429 in the model, like throttling (*botocore model*,
+    /// *API reference* for CreatePredefinedAttribute).
     pub(crate) fn limit_exceeded(message: impl Into<String>) -> Self {
         Self::new(
             "LimitExceededException",
