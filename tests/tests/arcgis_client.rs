@@ -4,13 +4,16 @@
 use std::time::{Duration, Instant};
 
 use connectors::arcgis::{
-    ArcgisClient, ArcgisOptions, GroupLookup, Invitation, MemberCreation, MemberListing,
-    MemberLookup, OrgInfo, PortalKind,
+    ArcgisClient, ArcgisOptions, ArcgisSettings, GroupLookup, Invitation, MemberCreation,
+    MemberListing, MemberLookup, OrgInfo, PortalKind,
 };
+use connectors::aws::AwsClients;
 use connectors::retry::RetryPolicy;
 use connectors::secrets::{Credentials, SecretString};
 use connectors::Error;
+use rollcall_tests::moto::{unique_name, Moto};
 use rollcall_tests::sandbox::{ArcgisSandbox, SandboxConfig, SeedMember};
+use serde_json::json;
 
 fn options(max_attempts: u32) -> ArcgisOptions {
     ArcgisOptions {
@@ -46,6 +49,55 @@ async fn online_and_enterprise_are_told_apart_from_portals_self() {
 }
 
 #[tokio::test]
+async fn a_rotated_secret_is_read_afresh_when_the_portal_refuses_the_old_one() {
+    // GIVEN a secret in Secrets Manager holding an outdated password, read
+    // once at cold start as main does
+    let sandbox = ArcgisSandbox::start(SandboxConfig::online()).await;
+    let moto = Moto::connect().await;
+    let secret_id = unique_name("rollcall-arcgis");
+    let outdated = json!({"username": "rollcall_admin", "password": "Outdated-Pass-1"});
+    moto.create_secret(&secret_id, &outdated.to_string()).await;
+    let aws = AwsClients::from_conf(&moto.conf);
+    let client = ArcgisSettings::new(sandbox.url(), &secret_id)
+        .client(aws.secrets.clone())
+        .await
+        .expect("the secret is read at cold start");
+
+    // WHEN the portal refuses it
+    let error = client.portal().await.unwrap_err();
+    assert!(matches!(error, Error::SignIn { .. }), "{error:?}");
+    assert!(!format!("{error} {error:?}").contains("Outdated-Pass-1"));
+
+    // AND the admin rotates the secret
+    let current =
+        json!({"username": sandbox.admin_username(), "password": sandbox.admin_password()});
+    moto.put_secret_value(&secret_id, &current.to_string())
+        .await;
+
+    // THEN the same client reads the secret again and signs in (well inside
+    // the cache's 15 minutes)
+    let portal = client
+        .portal()
+        .await
+        .expect("signed in with the rotated secret");
+    assert_eq!(portal.caller.unwrap().username, "rollcall_admin");
+}
+
+#[tokio::test]
+async fn a_missing_secret_fails_the_cold_start_naming_it() {
+    let moto = Moto::connect().await;
+    let aws = AwsClients::from_conf(&moto.conf);
+    let missing = unique_name("no-such-secret");
+    let error = ArcgisSettings::new("https://example.maps.arcgis.com", &missing)
+        .client(aws.secrets.clone())
+        .await
+        .err()
+        .expect("no client without its secret");
+    assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+    assert!(error.to_string().contains(&missing), "{error}");
+}
+
+#[tokio::test]
 async fn a_wrong_password_is_a_sign_in_error_that_never_shows_the_password() {
     let sandbox = ArcgisSandbox::start(SandboxConfig::online()).await;
     let wrong = Credentials::Account {
@@ -59,7 +111,7 @@ async fn a_wrong_password_is_a_sign_in_error_that_never_shows_the_password() {
     assert!(shown.contains("Invalid username or password"), "{shown}");
     assert!(!shown.contains("not-the-Password-42"), "{shown}");
 
-    // AND new credentials (a rotated secret) take effect without a new client
+    // AND new credentials take effect without a new client
     client.set_credentials(admin(&sandbox)).await;
     assert!(client.portal().await.is_ok());
 }
