@@ -348,16 +348,7 @@ impl ArcgisClient {
         if let Some(token) = token {
             request = request.header("X-Esri-Authorization", format!("Bearer {}", token.expose()));
         }
-        let response = request.send().await.map_err(|e| {
-            if e.is_timeout() || e.is_connect() {
-                Attempt::Retry {
-                    status: 0,
-                    retry_after: None,
-                }
-            } else {
-                Attempt::Fatal(transport(&operation, e))
-            }
-        })?;
+        let response = request.send().await.map_err(|e| no_answer(&operation, e))?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -365,16 +356,10 @@ impl ArcgisClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = response.bytes().await.map_err(|e| {
-            if e.is_timeout() {
-                Attempt::Retry {
-                    status: 0,
-                    retry_after: None,
-                }
-            } else {
-                Attempt::Fatal(transport(&operation, e))
-            }
-        })?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| no_answer(&operation, e))?;
         if status == 429 || status >= 500 {
             return Err(Attempt::Retry {
                 status,
@@ -603,6 +588,19 @@ fn operation_name(path: &str) -> String {
 
 pub(super) fn path_segment(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// A request that got no (whole) answer: a timeout or a refused connection
+/// is worth another try; anything else is a transport failure.
+fn no_answer(operation: &str, error: reqwest::Error) -> Attempt {
+    if error.is_timeout() || error.is_connect() {
+        Attempt::Retry {
+            status: 0,
+            retry_after: None,
+        }
+    } else {
+        Attempt::Fatal(transport(operation, error))
+    }
 }
 
 fn transport(operation: &str, error: reqwest::Error) -> Error {

@@ -13,6 +13,14 @@ use crate::report::{put_report, ReportWriter};
 use crate::store::{NewObject, ObjectStore, WRITTEN_BY_METADATA};
 use crate::Error;
 
+/// A CSV object as read: its rows, where its columns are, and the ETag a
+/// rewrite must match.
+struct Opened {
+    table: Table,
+    columns: ColumnMap,
+    etag: String,
+}
+
 /// One CSV object, start to finish, through `job`. Errors are failures of
 /// the whole file (the store or the service) that leave it untouched.
 pub async fn process<S: ObjectStore, J: CsvJob>(
@@ -22,88 +30,46 @@ pub async fn process<S: ObjectStore, J: CsvJob>(
     run: &Run,
 ) -> Result<FileReport, Error> {
     let spec = J::SPEC;
-    let vocabulary = spec.vocabulary;
     let Some(object) = store.get(&target.bucket, &target.key).await? else {
-        let mut file = FileReport::new(target, FileStatus::Missing, vocabulary);
+        let mut file = FileReport::new(target, FileStatus::Missing, spec.vocabulary);
         file.add_note("the object was gone when the run read it");
         return Ok(file);
     };
     if target.skip_self_written && object.metadata.contains_key(WRITTEN_BY_METADATA) {
         info!(bucket = %target.bucket, key = %target.key, "object written by rollcall itself; ignored");
-        return Ok(FileReport::new(target, FileStatus::SelfWritten, vocabulary));
+        return Ok(FileReport::new(
+            target,
+            FileStatus::SelfWritten,
+            spec.vocabulary,
+        ));
     }
     let (table, columns) = match csvfile::read(&object.body, spec.columns) {
         Ok(read) => read,
         Err(problem) => return unusable(store, spec, target, run, problem).await,
     };
-    let mut file = FileReport::new(target, FileStatus::Processed, vocabulary);
-    if table.rows.is_empty() {
+    let opened = Opened {
+        table,
+        columns,
+        etag: object.etag,
+    };
+    let mut file = FileReport::new(target, FileStatus::Processed, spec.vocabulary);
+    if opened.table.rows.is_empty() {
         file.add_note("the file has a header but no rows");
         return Ok(file);
     }
 
     let context = job.context().await?;
-    let duplicates = J::SPEC
-        .unique_column
-        .map(|column| duplicates(&table, &columns, column))
-        .unwrap_or_default();
-    let mut results: Vec<Option<RowResult>> = Vec::with_capacity(table.rows.len());
-    let mut valid = Vec::new();
-    let mut valid_at = Vec::new();
-    for (index, row) in table.rows.iter().enumerate() {
-        if let Some(duplicate) = duplicates.get(&index) {
-            results.push(Some(RowResult::invalid(std::slice::from_ref(duplicate))));
-            continue;
-        }
-        let shape = (row.fields.len() > columns.width).then(|| {
-            FieldProblem::row(format!(
-                "has {} fields but the header has {} (a comma inside a value needs quotes)",
-                row.fields.len(),
-                columns.width
-            ))
-        });
-        match (job.validate(row, &columns, &context), shape) {
-            (Err(mut problems), Some(shape)) => {
-                problems.insert(0, shape);
-                results.push(Some(RowResult::invalid(&problems)));
-            }
-            (Ok(_), Some(shape)) => results.push(Some(RowResult::invalid(&[shape]))),
-            (Ok(parsed), None) => {
-                valid.push(Valid {
-                    line: row.line,
-                    row: parsed,
-                });
-                valid_at.push(index);
-                results.push(None);
-            }
-            (Err(problems), None) => results.push(Some(RowResult::invalid(&problems))),
-        }
-    }
+    let checked = check_rows(job, &opened, &context);
     // Boxed: a job's future nests deep (streams over paced calls); one
     // allocation per file keeps every handler's future shallow.
-    let applied = Box::pin(job.apply(valid, &context, run)).await?;
-    if applied.results.len() != valid_at.len() {
-        warn!(
-            given = valid_at.len(),
-            answered = applied.results.len(),
-            "the job did not answer for every row; the rest count as not reached"
-        );
-    }
-    let mut answers = applied.results.into_iter();
-    for index in valid_at {
-        results[index] = Some(answers.next().unwrap_or_else(RowResult::deferred));
-    }
-    let mut results: Vec<RowResult> = results.into_iter().flatten().collect();
-    let left_in = match spec.deferral {
-        Deferral::StayInFile => "left in the file for the next run".to_string(),
-        Deferral::Remainder { prefix } if target.key.starts_with(prefix) => {
-            "left in this file for the next run".to_string()
-        }
-        Deferral::Remainder { prefix } => format!("left in {prefix}{}", target.key),
-    };
-    for result in results.iter_mut().filter(|r| r.fate == Fate::Deferred) {
-        result.reason = format!("{}; {left_in}", result.reason);
-    }
+    let applied = Box::pin(job.apply(checked.valid, &context, run)).await?;
+    let results = settle(
+        checked.results,
+        checked.valid_at,
+        applied.results,
+        spec,
+        target,
+    );
     file.stats = applied.stats;
     for result in &results {
         file.counts.add(result.outcome);
@@ -113,19 +79,105 @@ pub async fn process<S: ObjectStore, J: CsvJob>(
             store,
             spec,
             &mut file,
-            &table,
-            &columns,
+            &opened,
             &results,
-            &object.etag,
             run,
             target.consume,
         )
         .await?;
     }
-    file.rows = report_rows(spec, &table, &columns, results);
+    file.rows = report_rows(spec, &opened, results);
     write_report(store, spec, &mut file, run).await?;
     info!(bucket = %file.bucket, key = %file.key, counts = ?file.counts, csv_rewritten = file.csv_rewritten, "file done");
     Ok(file)
+}
+
+/// The rows after validation: the results of those that failed it (by row
+/// index), and the valid ones for the job.
+struct Checked<R> {
+    results: Vec<Option<RowResult>>,
+    valid: Vec<Valid<R>>,
+    /// The row index of each valid row.
+    valid_at: Vec<usize>,
+}
+
+/// Validates every row: its shape, the job's unique column, then the job's
+/// own checks. Every problem of a row is kept, each naming its field.
+fn check_rows<J: CsvJob>(job: &J, opened: &Opened, context: &J::Context) -> Checked<J::Row> {
+    let Opened { table, columns, .. } = opened;
+    let duplicates = J::SPEC
+        .unique_column
+        .map(|column| duplicates(table, columns, column))
+        .unwrap_or_default();
+    let mut checked = Checked {
+        results: Vec::with_capacity(table.rows.len()),
+        valid: Vec::new(),
+        valid_at: Vec::new(),
+    };
+    for (index, row) in table.rows.iter().enumerate() {
+        if let Some(duplicate) = duplicates.get(&index) {
+            let result = RowResult::invalid(std::slice::from_ref(duplicate));
+            checked.results.push(Some(result));
+            continue;
+        }
+        let mut problems: Vec<FieldProblem> = Vec::new();
+        if row.fields.len() > columns.width {
+            problems.push(FieldProblem::row(format!(
+                "has {} fields but the header has {} (a comma inside a value needs quotes)",
+                row.fields.len(),
+                columns.width
+            )));
+        }
+        match job.validate(row, columns, context) {
+            Ok(parsed) if problems.is_empty() => {
+                checked.valid.push(Valid {
+                    line: row.line,
+                    row: parsed,
+                });
+                checked.valid_at.push(index);
+                checked.results.push(None);
+                continue;
+            }
+            Ok(_) => {}
+            Err(more) => problems.extend(more),
+        }
+        checked.results.push(Some(RowResult::invalid(&problems)));
+    }
+    checked
+}
+
+/// Every row's result in file order: the job's answers put in place of the
+/// valid rows, and each row not reached told where it waits.
+fn settle(
+    mut results: Vec<Option<RowResult>>,
+    valid_at: Vec<usize>,
+    answers: Vec<RowResult>,
+    spec: &JobSpec,
+    target: &Target,
+) -> Vec<RowResult> {
+    if answers.len() != valid_at.len() {
+        warn!(
+            given = valid_at.len(),
+            answered = answers.len(),
+            "the job did not answer for every row; the rest count as not reached"
+        );
+    }
+    let mut answers = answers.into_iter();
+    for index in valid_at {
+        results[index] = Some(answers.next().unwrap_or_else(RowResult::deferred));
+    }
+    let left_in = match spec.deferral {
+        Deferral::StayInFile => "left in the file for the next run".to_string(),
+        Deferral::Remainder { prefix } if target.key.starts_with(prefix) => {
+            "left in this file for the next run".to_string()
+        }
+        Deferral::Remainder { prefix } => format!("left in {prefix}{}", target.key),
+    };
+    let mut results: Vec<RowResult> = results.into_iter().flatten().collect();
+    for result in results.iter_mut().filter(|r| r.fate == Fate::Deferred) {
+        result.reason = format!("{}; {left_in}", result.reason);
+    }
+    results
 }
 
 /// Second and later rows repeating a value of `column` (ignoring case), by
@@ -178,18 +230,20 @@ async fn unusable<S: ObjectStore>(
 
 /// Takes the finished rows out of the file, by a conditional put on the ETag
 /// that was read, and sends deferred rows where the job wants them.
-#[allow(clippy::too_many_arguments)]
 async fn consume<S: ObjectStore>(
     store: &S,
     spec: &JobSpec,
     file: &mut FileReport,
-    table: &Table,
-    columns: &ColumnMap,
+    opened: &Opened,
     results: &[RowResult],
-    etag: &str,
     run: &Run,
-    consume_file: bool,
+    rewrite_file: bool,
 ) -> Result<(), Error> {
+    let Opened {
+        table,
+        columns,
+        etag,
+    } = opened;
     let rows = table.rows.iter().zip(results);
     let deferred: Vec<(&Row, String)> = rows
         .clone()
@@ -213,7 +267,7 @@ async fn consume<S: ObjectStore>(
             file.remaining = Some(format!("s3://{}/{key}", file.bucket));
         }
     }
-    if !consume_file {
+    if !rewrite_file {
         return Ok(());
     }
     let keep: Vec<(&Row, String)> = rows
@@ -285,12 +339,8 @@ async fn append_remainder<S: ObjectStore>(
     })
 }
 
-fn report_rows(
-    spec: &JobSpec,
-    table: &Table,
-    columns: &ColumnMap,
-    results: Vec<RowResult>,
-) -> Vec<ReportedRow> {
+fn report_rows(spec: &JobSpec, opened: &Opened, results: Vec<RowResult>) -> Vec<ReportedRow> {
+    let Opened { table, columns, .. } = opened;
     let subject_column = spec.report.iter().find_map(|c| match c {
         ReportColumn::Input(name) => Some(*name),
         _ => None,
