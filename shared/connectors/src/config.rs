@@ -195,6 +195,39 @@ impl<'a> Env<'a> {
         }
     }
 
+    /// A required service URL: `https`, or `http` only to a loopback address
+    /// (a local sandbox), so credentials never cross the network in the clear.
+    pub fn service_url(&self, name: &'static str) -> Result<String, ConfigError> {
+        let value = self.required(name)?;
+        let url = reqwest::Url::parse(&value)
+            .map_err(|e| ConfigError::new(name, format!("{value:?} is not a URL: {e}")))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(ConfigError::new(
+                name,
+                "must not carry credentials; they belong in the secret",
+            ));
+        }
+        let loopback = match url.host_str() {
+            Some(host) if host.eq_ignore_ascii_case("localhost") => true,
+            Some(host) => host
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback()),
+            None => false,
+        };
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            scheme => {
+                return Err(ConfigError::new(
+                    name,
+                    format!("{value:?} must use https (got {scheme}; http is allowed only for a loopback address)"),
+                ))
+            }
+        }
+        Ok(value)
+    }
+
     /// A required email address.
     pub fn email(&self, name: &'static str) -> Result<String, ConfigError> {
         let address = self.required(name)?;
@@ -344,6 +377,28 @@ mod tests {
                 ("DEADLINE_MARGIN_SECONDS", "20".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn service_urls_are_https_or_loopback() {
+        let env = Env::from_pairs(&[
+            ("A", "https://www.arcgis.com"),
+            ("B", "http://gis.example.org/portal"),
+            ("C", "http://127.0.0.1:8080/portal"),
+            ("D", "http://localhost:9/portal"),
+            ("E", "https://admin:pw@gis.example.org"),
+            ("F", "not a url"),
+        ]);
+        assert!(env.service_url("A").is_ok());
+        assert!(env
+            .service_url("B")
+            .unwrap_err()
+            .problem
+            .contains("must use https"));
+        assert!(env.service_url("C").is_ok() && env.service_url("D").is_ok());
+        let e = env.service_url("E").unwrap_err();
+        assert!(!e.to_string().contains("pw"), "{e}");
+        assert!(env.service_url("F").is_err());
     }
 
     #[test]

@@ -45,7 +45,7 @@ impl<P, C> Function<S3Store, SesMailer, P, C> {
 /// configuration. A missing or malformed variable stops the cold start with
 /// a message naming it (Lambda reports it as an init error).
 pub async fn cold_start<C>(read: impl FnOnce(&Env) -> Result<C, ConfigError>) -> (C, AwsClients) {
-    lambda_runtime::tracing::init_default_subscriber();
+    crate::logging::init();
     let config = read(&Env::process()).unwrap_or_else(|e| panic!("{e}"));
     (config, AwsClients::from_env().await)
 }

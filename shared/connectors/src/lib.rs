@@ -23,6 +23,7 @@ pub mod deadline;
 pub mod error;
 pub mod inbox;
 pub mod lambda;
+pub mod logging;
 pub mod mail;
 pub mod report;
 pub mod retry;

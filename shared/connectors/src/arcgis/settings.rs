@@ -32,7 +32,7 @@ impl ArcgisSettings {
 
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
-            url: env.required("ARCGIS_URL")?,
+            url: env.service_url("ARCGIS_URL")?,
             secret_id: env.required("ARCGIS_SECRET_ID")?,
             concurrency: env.count("ARCGIS_CONCURRENCY", DEFAULT_CONCURRENCY)?,
         })

@@ -18,6 +18,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 use tracing::{debug, warn};
 
+use crate::deadline::{bounded, Budget};
 use crate::retry::RetryPolicy;
 use crate::secrets::{CredentialSource, Credentials, SecretString};
 use crate::Error;
@@ -115,6 +116,7 @@ impl ArcgisClient {
         headers.insert("Referer", HeaderValue::from_static(REFERER));
         let http = reqwest::Client::builder()
             .default_headers(headers)
+            .redirect(same_origin_redirects())
             .connect_timeout(options.connect_timeout)
             .timeout(options.request_timeout)
             .user_agent(concat!("rollcall/", env!("CARGO_PKG_VERSION")))
@@ -257,7 +259,7 @@ impl ArcgisClient {
         form: &[(&str, String)],
     ) -> Result<T, Error> {
         let operation = operation_name(path);
-        self.with_retries(&operation, || async {
+        let call = self.with_retries(&operation, || async {
             let token = self.token(None).await.map_err(Attempt::Fatal)?;
             match self.attempt(api, method, path, form, Some(&token)).await {
                 // Expired or revoked: one fresh token, then the same request again.
@@ -268,8 +270,9 @@ impl ArcgisClient {
                 }
                 other => other,
             }
-        })
-        .await
+        });
+        // Retries, Retry-After waits and a sign-in all end before the deadline.
+        bounded(Budget::Work, call).await
     }
 
     async fn with_retries<T, F, Fut>(&self, operation: &str, mut attempt: F) -> Result<T, Error>
@@ -360,6 +363,16 @@ impl ArcgisClient {
             .bytes()
             .await
             .map_err(|e| no_answer(&operation, e))?;
+        if (300..400).contains(&status) {
+            // Only a redirect to another origin is left unfollowed.
+            return Err(Attempt::Fatal(Error::Api {
+                service: SERVICE,
+                operation,
+                code: status.into(),
+                message_code: None,
+                message: "the portal redirected the request to another host, which is not followed; check ARCGIS_URL".into(),
+            }));
+        }
         if status == 429 || status >= 500 {
             return Err(Attempt::Retry {
                 status,
@@ -588,6 +601,22 @@ fn operation_name(path: &str) -> String {
 
 pub(super) fn path_segment(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// Follows a redirect only within the origin it started from (at most five),
+/// so the token header and a sign-in form never go to another host.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let started = attempt.previous().first().map(|url| url.origin());
+        if attempt.previous().len() > 5 {
+            attempt.error("more than five redirects")
+        } else if started.is_some_and(|origin| origin != attempt.url().origin()) {
+            warn!(to = %attempt.url().origin().ascii_serialization(), "redirect to another origin not followed");
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// A request that got no (whole) answer: a timeout or a refused connection

@@ -13,6 +13,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use super::{Agent, ConnectDirectory, ConnectRates, Proficiency};
 use crate::aws::{attempts_of, sdk_error};
+use crate::deadline::{bounded, Budget};
 use crate::Error;
 
 const SERVICE: &str = "Connect";
@@ -87,6 +88,23 @@ impl ConnectClient {
         sdk_error(SERVICE, operation, self.attempts, error)
     }
 
+    /// One paced call, bounded by the invocation's deadline; a failure goes
+    /// through the one SDK-error mapping.
+    async fn call<T, E>(
+        &self,
+        operation: &'static str,
+        request: impl std::future::Future<Output = Result<T, aws_sdk_connect::error::SdkError<E>>>,
+    ) -> Result<T, Error>
+    where
+        E: aws_sdk_connect::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        bounded(Budget::Work, async {
+            self.pace(operation).await;
+            request.await.map_err(|e| self.failed(operation, e))
+        })
+        .await
+    }
+
     async fn pace(&self, operation: &str) {
         if let Some(limiter) = self.limiters.get(operation) {
             limiter.until_ready().await;
@@ -127,16 +145,17 @@ impl ConnectDirectory for ConnectClient {
         let mut names = Vec::new();
         let mut next: Option<String> = None;
         loop {
-            self.pace("ListPredefinedAttributes").await;
             let page = self
-                .client
-                .list_predefined_attributes()
-                .instance_id(&self.instance_id)
-                .max_results(100)
-                .set_next_token(next)
-                .send()
-                .await
-                .map_err(|e| self.failed("ListPredefinedAttributes", e))?;
+                .call(
+                    "ListPredefinedAttributes",
+                    self.client
+                        .list_predefined_attributes()
+                        .instance_id(&self.instance_id)
+                        .max_results(100)
+                        .set_next_token(next)
+                        .send(),
+                )
+                .await?;
             names.extend(
                 page.predefined_attribute_summary_list()
                     .iter()
@@ -150,13 +169,15 @@ impl ConnectDirectory for ConnectClient {
     }
 
     async fn attribute_values(&self, name: &str) -> Result<Option<Vec<String>>, Error> {
-        self.pace("DescribePredefinedAttribute").await;
         let result = self
-            .client
-            .describe_predefined_attribute()
-            .instance_id(&self.instance_id)
-            .name(name)
-            .send()
+            .call(
+                "DescribePredefinedAttribute",
+                self.client
+                    .describe_predefined_attribute()
+                    .instance_id(&self.instance_id)
+                    .name(name)
+                    .send(),
+            )
             .await;
         match result {
             Ok(out) => Ok(Some(
@@ -165,7 +186,7 @@ impl ConnectDirectory for ConnectClient {
                     _ => Vec::new(),
                 },
             )),
-            Err(e) => match self.failed("DescribePredefinedAttribute", e) {
+            Err(e) => match e {
                 Error::NotFound { .. } => Ok(None),
                 other => Err(other),
             },
@@ -184,17 +205,18 @@ impl ConnectDirectory for ConnectClient {
         let mut agents = Vec::new();
         let mut next: Option<String> = None;
         loop {
-            self.pace("SearchUsers").await;
             let page = self
-                .client
-                .search_users()
-                .instance_id(&self.instance_id)
-                .search_criteria(criteria.clone())
-                .max_results(100)
-                .set_next_token(next)
-                .send()
-                .await
-                .map_err(|e| self.failed("SearchUsers", e))?;
+                .call(
+                    "SearchUsers",
+                    self.client
+                        .search_users()
+                        .instance_id(&self.instance_id)
+                        .search_criteria(criteria.clone())
+                        .max_results(100)
+                        .set_next_token(next)
+                        .send(),
+                )
+                .await?;
             agents.extend(page.users().iter().filter_map(|u| {
                 Some(Agent {
                     id: u.id()?.to_string(),
@@ -212,16 +234,17 @@ impl ConnectDirectory for ConnectClient {
         &self,
         next: Option<String>,
     ) -> Result<(Vec<Agent>, Option<String>), Error> {
-        self.pace("ListUsers").await;
         let page = self
-            .client
-            .list_users()
-            .instance_id(&self.instance_id)
-            .max_results(1000)
-            .set_next_token(next)
-            .send()
-            .await
-            .map_err(|e| self.failed("ListUsers", e))?;
+            .call(
+                "ListUsers",
+                self.client
+                    .list_users()
+                    .instance_id(&self.instance_id)
+                    .max_results(1000)
+                    .set_next_token(next)
+                    .send(),
+            )
+            .await?;
         let agents = page
             .user_summary_list()
             .iter()
@@ -240,13 +263,15 @@ impl ConnectDirectory for ConnectClient {
     }
 
     async fn describe_agent(&self, id: &str) -> Result<Option<Agent>, Error> {
-        self.pace("DescribeUser").await;
         let result = self
-            .client
-            .describe_user()
-            .instance_id(&self.instance_id)
-            .user_id(id)
-            .send()
+            .call(
+                "DescribeUser",
+                self.client
+                    .describe_user()
+                    .instance_id(&self.instance_id)
+                    .user_id(id)
+                    .send(),
+            )
             .await;
         match result {
             Ok(out) => Ok(out.user().and_then(|u| {
@@ -255,7 +280,7 @@ impl ConnectDirectory for ConnectClient {
                     username: u.username()?.to_string(),
                 })
             })),
-            Err(e) => match self.failed("DescribeUser", e) {
+            Err(e) => match e {
                 Error::NotFound { .. } => Ok(None),
                 other => Err(other),
             },
@@ -266,17 +291,18 @@ impl ConnectDirectory for ConnectClient {
         let mut items = Vec::new();
         let mut next: Option<String> = None;
         loop {
-            self.pace("ListUserProficiencies").await;
             let page = self
-                .client
-                .list_user_proficiencies()
-                .instance_id(&self.instance_id)
-                .user_id(agent_id)
-                .max_results(100)
-                .set_next_token(next)
-                .send()
-                .await
-                .map_err(|e| self.failed("ListUserProficiencies", e))?;
+                .call(
+                    "ListUserProficiencies",
+                    self.client
+                        .list_user_proficiencies()
+                        .instance_id(&self.instance_id)
+                        .user_id(agent_id)
+                        .max_results(100)
+                        .set_next_token(next)
+                        .send(),
+                )
+                .await?;
             items.extend(page.user_proficiency_list().iter().map(|p| Proficiency {
                 attribute: p.attribute_name().to_string(),
                 value: p.attribute_value().to_string(),
@@ -291,29 +317,27 @@ impl ConnectDirectory for ConnectClient {
 
     async fn associate(&self, agent_id: &str, items: &[Proficiency]) -> Result<(), Error> {
         let list = sdk_proficiencies("AssociateUserProficiencies", items)?;
-        self.pace("AssociateUserProficiencies").await;
-        self.client
+        let request = self
+            .client
             .associate_user_proficiencies()
             .instance_id(&self.instance_id)
             .user_id(agent_id)
             .set_user_proficiencies(Some(list))
-            .send()
-            .await
-            .map_err(|e| self.failed("AssociateUserProficiencies", e))?;
+            .send();
+        self.call("AssociateUserProficiencies", request).await?;
         Ok(())
     }
 
     async fn update(&self, agent_id: &str, items: &[Proficiency]) -> Result<(), Error> {
         let list = sdk_proficiencies("UpdateUserProficiencies", items)?;
-        self.pace("UpdateUserProficiencies").await;
-        self.client
+        let request = self
+            .client
             .update_user_proficiencies()
             .instance_id(&self.instance_id)
             .user_id(agent_id)
             .set_user_proficiencies(Some(list))
-            .send()
-            .await
-            .map_err(|e| self.failed("UpdateUserProficiencies", e))?;
+            .send();
+        self.call("UpdateUserProficiencies", request).await?;
         Ok(())
     }
 
@@ -328,15 +352,14 @@ impl ConnectDirectory for ConnectClient {
                     .map_err(|e| build_error("DisassociateUserProficiencies", e))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        self.pace("DisassociateUserProficiencies").await;
-        self.client
+        let request = self
+            .client
             .disassociate_user_proficiencies()
             .instance_id(&self.instance_id)
             .user_id(agent_id)
             .set_user_proficiencies(Some(list))
-            .send()
-            .await
-            .map_err(|e| self.failed("DisassociateUserProficiencies", e))?;
+            .send();
+        self.call("DisassociateUserProficiencies", request).await?;
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ use crate::Error;
 ///
 /// Recipients are separate list items and the subject is a data value, so
 /// nothing a member controls can become a header line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mail {
     pub from: String,
     pub to: Vec<String>,

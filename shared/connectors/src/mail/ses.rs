@@ -5,6 +5,7 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
 use super::{header_safe, Mail, Mailer};
 use crate::aws::{attempts_of, sdk_error};
+use crate::deadline::{bounded, Budget};
 use crate::Error;
 
 const SES: &str = "SES";
@@ -52,7 +53,7 @@ impl Mailer for SesMailer {
                     .build(),
             )
             .build();
-        let output = self
+        let request = self
             .client
             .send_email()
             .from_email_address(&mail.from)
@@ -62,8 +63,9 @@ impl Mailer for SesMailer {
                     .build(),
             )
             .content(EmailContent::builder().simple(message).build())
-            .send()
-            .await
+            .send();
+        let output = bounded(Budget::Finish, async { Ok(request.await) })
+            .await?
             .map_err(|err| match err.code() {
                 Some("TooManyRequestsException") => Error::Throttled {
                     service: SES,

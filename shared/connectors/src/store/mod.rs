@@ -67,10 +67,38 @@ pub fn written_by(function: &str, run_id: &str) -> HashMap<String, String> {
     ])
 }
 
+/// An object read only when it is no larger than a limit.
+#[derive(Debug, Clone)]
+pub enum Bounded {
+    Whole(StoredObject),
+    /// Larger than the limit; its body was not read.
+    TooLarge {
+        size: u64,
+    },
+}
+
 /// Reads and writes whole objects.
 pub trait ObjectStore {
     /// The object, or `None` when the key does not exist.
     async fn get(&self, bucket: &str, key: &str) -> Result<Option<StoredObject>, Error>;
+
+    /// The object when it has at most `limit` bytes; a larger one is not
+    /// read whole (an adapter checks the size first; this default reads it).
+    async fn get_at_most(
+        &self,
+        bucket: &str,
+        key: &str,
+        limit: u64,
+    ) -> Result<Option<Bounded>, Error> {
+        Ok(self.get(bucket, key).await?.map(|object| {
+            let size = object.body.len() as u64;
+            if size > limit {
+                Bounded::TooLarge { size }
+            } else {
+                Bounded::Whole(object)
+            }
+        }))
+    }
 
     /// Writes the object, honouring `if_match` and `if_absent`.
     async fn put(&self, object: NewObject) -> Result<(), Error>;

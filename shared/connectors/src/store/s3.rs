@@ -3,8 +3,9 @@
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 
-use super::{NewObject, ObjectStore, StoredObject};
+use super::{Bounded, NewObject, ObjectStore, StoredObject};
 use crate::aws::{attempts_of, sdk_error};
+use crate::deadline::{bounded, Budget};
 use crate::Error;
 
 const S3: &str = "S3";
@@ -25,17 +26,16 @@ impl S3Store {
     }
 }
 
-impl ObjectStore for S3Store {
-    #[tracing::instrument(skip(self))]
-    async fn get(&self, bucket: &str, key: &str) -> Result<Option<StoredObject>, Error> {
-        let output = match self
-            .client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-        {
+impl S3Store {
+    /// GetObject; with a `limit`, a larger object's body is not read.
+    async fn fetch(
+        &self,
+        bucket: &str,
+        key: &str,
+        limit: Option<u64>,
+    ) -> Result<Option<Bounded>, Error> {
+        let sent = self.client.get_object().bucket(bucket).key(key).send();
+        let output = match bounded(Budget::Finish, async { Ok(sent.await) }).await? {
             Ok(output) => output,
             Err(err) => {
                 return match err.code() {
@@ -47,6 +47,11 @@ impl ObjectStore for S3Store {
                 };
             }
         };
+        let size = output.content_length().unwrap_or(0).max(0) as u64;
+        if limit.is_some_and(|limit| size > limit) {
+            tracing::warn!(bytes = size, "object larger than the limit; not read");
+            return Ok(Some(Bounded::TooLarge { size }));
+        }
         let etag = output
             .e_tag()
             .map(str::to_string)
@@ -65,24 +70,41 @@ impl ObjectStore for S3Store {
             })
             .unwrap_or_default();
         let version_id = output.version_id().map(str::to_string);
-        let body = output
-            .body
-            .collect()
-            .await
-            .map_err(|e| Error::Transport {
+        let read = async {
+            output.body.collect().await.map_err(|e| Error::Transport {
                 service: S3,
                 operation: "GetObject".into(),
                 source: Box::new(e),
-            })?
-            .into_bytes()
-            .to_vec();
+            })
+        };
+        let body = bounded(Budget::Finish, read).await?.into_bytes().to_vec();
         tracing::debug!(bytes = body.len(), "read object");
-        Ok(Some(StoredObject {
+        Ok(Some(Bounded::Whole(StoredObject {
             body,
             etag,
             metadata,
             version_id,
-        }))
+        })))
+    }
+}
+
+impl ObjectStore for S3Store {
+    #[tracing::instrument(skip(self))]
+    async fn get(&self, bucket: &str, key: &str) -> Result<Option<StoredObject>, Error> {
+        Ok(match self.fetch(bucket, key, None).await? {
+            Some(Bounded::Whole(object)) => Some(object),
+            _ => None,
+        })
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn get_at_most(
+        &self,
+        bucket: &str,
+        key: &str,
+        limit: u64,
+    ) -> Result<Option<Bounded>, Error> {
+        self.fetch(bucket, key, Some(limit)).await
     }
 
     #[tracing::instrument(
@@ -100,7 +122,7 @@ impl ObjectStore for S3Store {
             if_absent,
         } = object;
         let conditional = if_match.is_some() || if_absent;
-        let result = self
+        let request = self
             .client
             .put_object()
             .bucket(&bucket)
@@ -110,9 +132,8 @@ impl ObjectStore for S3Store {
             .set_if_match(if_match)
             .set_if_none_match(if_absent.then(|| "*".to_string()))
             .body(ByteStream::from(body))
-            .send()
-            .await;
-        match result {
+            .send();
+        match bounded(Budget::Finish, async { Ok(request.await) }).await? {
             Ok(_) => Ok(()),
             Err(err) => Err(match err.code() {
                 // 412: the object has another ETag now.
