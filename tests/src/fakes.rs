@@ -299,6 +299,7 @@ impl OrgInfo for FakeOrg {
             id: "fake-org".into(),
             name: "Fake Org".into(),
             kind: self.kind,
+            default_credits: None,
             caller: Some(self.admin.clone()),
         })
     }
@@ -324,7 +325,11 @@ impl OrgCatalog for FakeOrg {
     }
     async fn user_defaults(&self) -> Result<UserDefaults, Error> {
         self.call("user_defaults");
-        Ok(UserDefaults::default())
+        Ok(UserDefaults {
+            role: Some("org_user".into()),
+            user_license_type: Some("creatorUT".into()),
+            groups: Vec::new(),
+        })
     }
 }
 
@@ -387,10 +392,10 @@ impl MemberCreation for FakeOrg {
         invitations.iter().for_each(|i| self.create(i));
         Ok(Vec::new())
     }
-    async fn create_enterprise_member(&self, member: &EnterpriseMember) -> Result<(), Error> {
+    async fn create_enterprise_member(&self, member: &EnterpriseMember) -> Result<String, Error> {
         self.call("create_enterprise_member");
         self.create(member);
-        Ok(())
+        Ok(member.username.clone())
     }
 }
 

@@ -498,7 +498,11 @@ async fn enterprise_creates_members_through_portaladmin() {
         }
     };
 
-    assert_eq!(create("ent_user1").await, json!({"status": "success"}));
+    // The answer names the stored username, as the ArcGIS API for Python reads it.
+    assert_eq!(
+        create("ent_user1").await,
+        json!({"status": "success", "username": "ent_user1"})
+    );
     let m = sb.member("ent_user1").unwrap();
     assert_eq!(m.role_id.as_deref(), Some("iBBBBBBBBBBBBBBB"));
     assert_eq!(m.user_type, "editorUT");

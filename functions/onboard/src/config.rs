@@ -2,6 +2,7 @@
 
 use connectors::arcgis::ArcgisSettings;
 use connectors::config::{Common, ConfigError, Env};
+use connectors::inbox::InboxLimits;
 
 /// The default of `ARCGIS_INVITE_BATCH`: what `portals/self/invite` takes.
 pub const DEFAULT_INVITE_BATCH: usize = 100;
@@ -17,6 +18,8 @@ pub struct OnboardConfig {
     pub default_groups: Vec<String>,
     /// Members per `portals/self/invite` call.
     pub invite_batch: usize,
+    /// How large a file may be.
+    pub limits: InboxLimits,
 }
 
 impl OnboardConfig {
@@ -27,6 +30,7 @@ impl OnboardConfig {
             arcgis,
             default_groups: Vec::new(),
             invite_batch: DEFAULT_INVITE_BATCH,
+            limits: InboxLimits::default(),
         }
     }
 
@@ -38,6 +42,7 @@ impl OnboardConfig {
             arcgis: ArcgisSettings::from_env(env)?,
             default_groups: env.list("ARCGIS_DEFAULT_GROUPS"),
             invite_batch: env.count("ARCGIS_INVITE_BATCH", DEFAULT_INVITE_BATCH)?,
+            limits: InboxLimits::from_env(env)?,
         })
     }
 }

@@ -2,7 +2,7 @@
 //! files go to the member onboarding job; anything else is passed over.
 
 use connectors::config::Common;
-use connectors::inbox::{FileReport, Inbox, InboxError, InboxFunction, Requested};
+use connectors::inbox::{FileReport, Inbox, InboxError, InboxFunction, InboxLimits, Requested};
 use connectors::lambda::Function;
 use connectors::mail::Mailer;
 use connectors::store::ObjectStore;
@@ -23,6 +23,10 @@ impl<S: ObjectStore, M: Mailer, D: OnboardingPorts> InboxFunction<S, M, D> for O
 
     fn common(&self) -> &Common {
         &self.common
+    }
+
+    fn limits(&self) -> InboxLimits {
+        self.limits
     }
 
     async fn object(

@@ -2,6 +2,7 @@
 
 use connectors::config::{Common, ConfigError, Env};
 use connectors::connect::ConnectSettings;
+use connectors::inbox::InboxLimits;
 
 /// The default of `CONNECT_PROFICIENCY_QUOTA`: Connect's default per-agent quota.
 pub const DEFAULT_QUOTA: usize = 10;
@@ -20,6 +21,8 @@ pub struct ProficiencyConfig {
     /// Up to this many usernames are resolved with SearchUsers; more with
     /// one ListUsers scan.
     pub search_threshold: usize,
+    /// How large a file may be.
+    pub limits: InboxLimits,
 }
 
 impl ProficiencyConfig {
@@ -31,6 +34,7 @@ impl ProficiencyConfig {
             quota: DEFAULT_QUOTA,
             agent_concurrency: 32,
             search_threshold: 4,
+            limits: InboxLimits::default(),
         }
     }
 
@@ -41,6 +45,7 @@ impl ProficiencyConfig {
         let connect = ConnectSettings::from_env(env)?;
         Ok(Self {
             quota: env.count("CONNECT_PROFICIENCY_QUOTA", DEFAULT_QUOTA)?,
+            limits: InboxLimits::from_env(env)?,
             ..Self::new(common, connect)
         })
     }

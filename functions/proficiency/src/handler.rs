@@ -2,7 +2,9 @@
 
 use connectors::config::Common;
 use connectors::connect::ConnectDirectory;
-use connectors::inbox::{is_csv, FileReport, Inbox, InboxError, InboxFunction, Requested};
+use connectors::inbox::{
+    is_csv, FileReport, Inbox, InboxError, InboxFunction, InboxLimits, Requested,
+};
 use connectors::lambda::Function;
 use connectors::mail::Mailer;
 use connectors::store::ObjectStore;
@@ -23,6 +25,10 @@ impl<S: ObjectStore, M: Mailer, C: ConnectDirectory> InboxFunction<S, M, C> for 
 
     fn common(&self) -> &Common {
         &self.common
+    }
+
+    fn limits(&self) -> InboxLimits {
+        self.limits
     }
 
     /// A console `{"bucket","key","dry_run"}` names any file; S3 starts the

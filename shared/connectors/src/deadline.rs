@@ -10,6 +10,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use futures::future::{Either, FutureExt};
 
 use crate::Error;
 
@@ -38,25 +39,36 @@ pub enum Budget {
 /// this kind; when the time runs out first the call is dropped and the
 /// answer is [`Error::Deadline`]. Outside an invocation's scope (tests,
 /// local runs without a deadline) the call runs unbounded.
-pub async fn bounded<T>(
+///
+/// A plain combinator rather than an `async fn`, so the bounded call's
+/// future is not copied into a second state machine (an SDK call's future
+/// is large).
+pub fn within<F: Future>(
+    budget: Budget,
+    call: F,
+) -> impl Future<Output = Result<F::Output, Error>> {
+    // The scope is read when the call starts, not when it is built.
+    futures::future::lazy(|_| CURRENT.try_with(|s| *s).unwrap_or_default()).then(move |scope| {
+        let reserve = match budget {
+            Budget::Work => scope.margin / 2,
+            Budget::Finish => Duration::from_secs(1),
+        };
+        match scope.deadline.remaining() {
+            None => Either::Left(call.map(Ok)),
+            Some(left) => Either::Right(
+                tokio::time::timeout(left.saturating_sub(reserve), call)
+                    .map(move |answer| answer.map_err(|_| Error::Deadline(reserve))),
+            ),
+        }
+    })
+}
+
+/// [`within`] for a call that answers with an [`Error`] of its own.
+pub fn bounded<T>(
     budget: Budget,
     call: impl Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
-    let scope = CURRENT.try_with(|s| *s).unwrap_or_default();
-    let reserve = match budget {
-        Budget::Work => scope.margin / 2,
-        Budget::Finish => Duration::from_secs(1),
-    };
-    match scope.deadline.remaining() {
-        None => call.await,
-        Some(left) => {
-            let allowed = left.saturating_sub(reserve);
-            match tokio::time::timeout(allowed, call).await {
-                Ok(answer) => answer,
-                Err(_) => Err(Error::Deadline(reserve)),
-            }
-        }
-    }
+) -> impl Future<Output = Result<T, Error>> {
+    within(budget, call).map(|answer| answer.and_then(|inner| inner))
 }
 
 /// When the Lambda will be stopped, if known.

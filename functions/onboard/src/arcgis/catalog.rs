@@ -1,6 +1,6 @@
 //! What the org accepts: its roles and user types, by id or by name.
 
-use connectors::arcgis::{PortalKind, Role, UserType, BUILTIN_ROLES};
+use connectors::arcgis::{Portal, PortalKind, Role, UserDefaults, UserType, BUILTIN_ROLES};
 use connectors::inbox::FieldProblem;
 
 /// What the org accepts, loaded once per file.
@@ -10,9 +10,27 @@ pub struct Catalog {
     /// role id → name, built-ins included.
     roles: Vec<Role>,
     user_types: Vec<UserType>,
+    /// The org's new-member defaults, for rows that leave a field empty.
+    defaults: UserDefaults,
+    /// Online's credit allocation for new members; `None` = unlimited.
+    pub default_credits: Option<f64>,
 }
 
 impl Catalog {
+    /// The catalog of `portal`, with its roles, user types and defaults.
+    pub fn of(
+        portal: &Portal,
+        custom_roles: Vec<Role>,
+        user_types: Vec<UserType>,
+        defaults: UserDefaults,
+    ) -> Self {
+        Self {
+            defaults,
+            default_credits: portal.default_credits,
+            ..Self::new(portal.kind, custom_roles, user_types)
+        }
+    }
+
     pub fn new(kind: PortalKind, custom_roles: Vec<Role>, user_types: Vec<UserType>) -> Self {
         let mut roles: Vec<Role> = BUILTIN_ROLES
             .iter()
@@ -30,6 +48,42 @@ impl Catalog {
             kind,
             roles,
             user_types,
+            defaults: UserDefaults::default(),
+            default_credits: None,
+        }
+    }
+
+    /// The role a member gets when the row leaves it empty: the org's
+    /// default for new members, or why there is none.
+    pub fn default_role(&self) -> Result<String, FieldProblem> {
+        match &self.defaults.role {
+            Some(role) => self.resolve_role(role).map_err(|_| {
+                FieldProblem::new(
+                    "role",
+                    format!("is empty, and the org's default role for new members ({role:?}) is not one of its roles; give a role"),
+                )
+            }),
+            None => Err(FieldProblem::new(
+                "role",
+                "is empty, and the org has no default role for new members; give a role or set the org's new member defaults",
+            )),
+        }
+    }
+
+    /// The user type a member gets when the row leaves it empty: the org's
+    /// default for new members, or why there is none.
+    pub fn default_user_type(&self) -> Result<String, FieldProblem> {
+        match &self.defaults.user_license_type {
+            Some(user_type) => self.resolve_user_type(user_type).map_err(|_| {
+                FieldProblem::new(
+                    "user type",
+                    format!("is empty, and the org's default user type for new members ({user_type:?}) is not one of its user types; give a user type"),
+                )
+            }),
+            None => Err(FieldProblem::new(
+                "user type",
+                "is empty, and the org has no default user type for new members; give a user type or set the org's new member defaults",
+            )),
         }
     }
 

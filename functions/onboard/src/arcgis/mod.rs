@@ -9,7 +9,7 @@ mod groups;
 pub mod rows;
 
 use connectors::arcgis::{
-    GroupLookup, GroupMembership, MemberCreation, MemberLookup, OrgCatalog, OrgInfo, Portal,
+    GroupLookup, GroupMembership, MemberCreation, MemberLookup, OrgCatalog, OrgInfo, Portal, User,
 };
 use connectors::csvfile::{ColumnMap, Row};
 use connectors::inbox::{
@@ -96,9 +96,46 @@ struct Work {
     current_groups: Vec<String>,
     groups_added: Vec<String>,
     groups_failed: Vec<(String, String)>,
+    /// The portal stored the account under another username.
+    renamed: bool,
 }
 
 impl Work {
+    /// The account exists in this org: its groups are still ensured.
+    fn exists(&mut self, user: &User) {
+        self.outcome = Some(Outcome::Exists);
+        self.current_groups = user.groups.clone();
+        self.reason = "already a member".into();
+    }
+
+    /// The portal created the account, under `stored` when it says which
+    /// username it stored.
+    fn created(&mut self, stored: Option<String>) {
+        let Some(member) = &self.member else { return };
+        let account = &member.account;
+        let (outcome, reason) = match (&account.password, &account.provider) {
+            (Some(_), None) => (Outcome::Created, "created".to_string()),
+            (_, Some(_)) => (
+                Outcome::Created,
+                "created for the identity provider login".to_string(),
+            ),
+            (None, None) => (
+                Outcome::Invited,
+                format!("invitation sent to {}", account.email),
+            ),
+        };
+        self.outcome = Some(outcome);
+        self.reason = reason;
+        if let Some(stored) = stored.filter(|s| *s != self.username) {
+            self.reason = format!(
+                "{}; the portal stored the username as {stored}",
+                self.reason
+            );
+            self.username = stored;
+            self.renamed = true;
+        }
+    }
+
     fn fail(&mut self, reason: impl Into<String>) {
         self.outcome = Some(Outcome::Failed);
         self.reason = reason.into();
@@ -116,12 +153,17 @@ impl Work {
 
     fn result(self) -> RowResult {
         let groups = self.groups_added.join(";");
-        match self.outcome {
+        let result = match self.outcome {
             Some(Outcome::Failed) => RowResult::failed(self.reason),
             Some(outcome) => RowResult::done(outcome, self.reason),
             None => RowResult::deferred(),
         }
-        .with(GROUPS_ADDED, groups)
+        .with(GROUPS_ADDED, groups);
+        if self.renamed {
+            result.with("username", self.username)
+        } else {
+            result
+        }
     }
 }
 
@@ -140,10 +182,14 @@ impl<D: OnboardingPorts> CsvJob for MemberOnboarding<'_, D> {
 
     async fn context(&self) -> Result<OrgContext, Error> {
         let portal = self.arcgis.portal().await?;
-        let (roles, user_types) =
-            futures::future::try_join(self.arcgis.roles(), self.arcgis.user_types()).await?;
+        let (roles, user_types, defaults) = futures::future::try_join3(
+            self.arcgis.roles(),
+            self.arcgis.user_types(),
+            self.arcgis.user_defaults(),
+        )
+        .await?;
         Ok(OrgContext {
-            catalog: Catalog::new(portal.kind, roles, user_types),
+            catalog: Catalog::of(&portal, roles, user_types, defaults),
             portal,
         })
     }
@@ -173,6 +219,7 @@ impl<D: OnboardingPorts> CsvJob for MemberOnboarding<'_, D> {
                 current_groups: Vec::new(),
                 groups_added: Vec::new(),
                 groups_failed: Vec::new(),
+                renamed: false,
             })
             .collect();
         self.check_groups(&mut work).await?;
@@ -180,7 +227,7 @@ impl<D: OnboardingPorts> CsvJob for MemberOnboarding<'_, D> {
         if run.dry_run {
             plan(&mut work);
         } else {
-            self.create(&mut work, context.portal.kind, run).await;
+            self.create(&mut work, &context.portal, run).await;
             self.ensure_groups(&mut work, run).await;
             finish(&mut work);
         }

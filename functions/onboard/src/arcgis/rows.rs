@@ -56,7 +56,7 @@ pub fn validate(
     let mut problems = Vec::new();
     let get = |name: &str| columns.get(row, name).to_string();
     let username = get("username");
-    if let Err(problem) = check_username(&username) {
+    if let Err(problem) = check_username(&username, catalog.kind) {
         problems.push(problem);
     }
     let first_name = get("firstname");
@@ -80,42 +80,42 @@ pub fn validate(
             format!("{email:?} is not a valid address"),
         ));
     }
+    // An empty role or user type takes the org's new-member default, as the
+    // portal's own tools do; without a default the row cannot be created.
     let role = match get("role") {
-        v if v.is_empty() => None,
-        v => match catalog.resolve_role(&v) {
-            Ok(id) if id == "org_admin" => {
-                problems.push(FieldProblem::new(
-                    "role",
-                    "administrators are not created from a CSV; give the role in the portal",
-                ));
-                None
-            }
-            Ok(id) => Some(id),
-            Err(problem) => {
-                problems.push(problem);
-                None
-            }
-        },
+        v if v.is_empty() => catalog.default_role(),
+        v => catalog.resolve_role(&v),
+    };
+    let role = match role {
+        Ok(id) if id == "org_admin" => {
+            problems.push(FieldProblem::new(
+                "role",
+                "administrators are not created from a CSV; give the role in the portal",
+            ));
+            None
+        }
+        Ok(id) => Some(id),
+        Err(problem) => {
+            problems.push(problem);
+            None
+        }
     };
     let user_type = match get("user type") {
-        v if v.is_empty() => None,
-        v => match catalog.resolve_user_type(&v) {
-            Ok(id) => Some(id),
-            Err(problem) => {
-                problems.push(problem);
-                None
-            }
-        },
+        v if v.is_empty() => catalog.default_user_type(),
+        v => catalog.resolve_user_type(&v),
     };
+    let user_type = user_type.map_err(|p| problems.push(p)).ok();
+    // Empty: the org's default allocation; `unlimited` (or -1): none.
     let credits = match get("credit allocation") {
-        v if v.is_empty() || v.eq_ignore_ascii_case("unlimited") => None,
+        v if v.is_empty() => catalog.default_credits,
+        v if v.eq_ignore_ascii_case("unlimited") => None,
         v => match v.parse::<f64>() {
             Ok(n) if n.is_finite() && n >= 0.0 => Some(n),
             Ok(-1.0) => None,
             _ => {
                 problems.push(FieldProblem::new(
                     "credit allocation",
-                    format!("{v:?} is not a number (leave it empty for unlimited)"),
+                    format!("{v:?} is not a number (leave it empty for the org's default, or write unlimited)"),
                 ));
                 None
             }
@@ -190,8 +190,9 @@ pub fn validate(
     })
 }
 
-/// ArcGIS username rules: 6–128 characters, letters, digits and `. _ @ -`.
-pub fn check_username(username: &str) -> Result<(), FieldProblem> {
+/// ArcGIS username rules: 6–128 characters, letters, digits and `. _ @ -`
+/// (and `\\` on Enterprise, for `DOMAIN\\user` logins).
+pub fn check_username(username: &str, kind: PortalKind) -> Result<(), FieldProblem> {
     let problem = |message: String| Err(FieldProblem::new("username", message));
     if username.is_empty() {
         return problem("is required".into());
@@ -202,10 +203,11 @@ pub fn check_username(username: &str) -> Result<(), FieldProblem> {
             "{username:?} must be 6 to 128 characters long (is {length})"
         ));
     }
-    if let Some(bad) = username
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-')))
-    {
+    if let Some(bad) = username.chars().find(|c| {
+        !(c.is_ascii_alphanumeric()
+            || matches!(c, '.' | '_' | '@' | '-')
+            || (*c == '\\' && kind == PortalKind::Enterprise))
+    }) {
         return problem(format!(
             "{username:?} has {bad:?}; only letters, digits and . _ @ - are allowed"
         ));
@@ -216,12 +218,24 @@ pub fn check_username(username: &str) -> Result<(), FieldProblem> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use connectors::arcgis::{Role, UserType};
+    use connectors::arcgis::{Portal, Role, UserDefaults, UserType};
     use connectors::csvfile;
 
     fn catalog(kind: PortalKind) -> Catalog {
-        Catalog::new(
+        let portal = Portal {
+            id: "org1".into(),
+            name: "Org".into(),
             kind,
+            default_credits: Some(100.0),
+            caller: None,
+        };
+        let defaults = UserDefaults {
+            role: Some("org_user".into()),
+            user_license_type: Some("viewerUT".into()),
+            groups: vec![],
+        };
+        Catalog::of(
+            &portal,
             vec![Role {
                 id: "cust0mR0le000001".into(),
                 name: "Field Analyst".into(),
@@ -236,6 +250,7 @@ mod tests {
                     name: "Viewer".into(),
                 },
             ],
+            defaults,
         )
     }
 
@@ -324,5 +339,45 @@ mod tests {
                 .as_deref(),
             Some("enterprise")
         );
+    }
+
+    #[test]
+    fn empty_fields_take_the_orgs_new_member_defaults() {
+        let m = member(
+            "username,firstname,lastname,email,role,user type,credit allocation\n\
+             plain_user1,A,B,a@b.org,,,\n",
+            PortalKind::Online,
+        )
+        .unwrap();
+        assert_eq!(m.account.role.as_deref(), Some("org_user"));
+        assert_eq!(m.account.user_type.as_deref(), Some("viewerUT"));
+        assert_eq!(m.account.credits, Some(100.0), "the org's default credits");
+        let unlimited = member(
+            "username,firstname,lastname,email,credit allocation\nplain_user2,A,B,a@b.org,unlimited\n",
+            PortalKind::Online,
+        )
+        .unwrap();
+        assert_eq!(unlimited.account.credits, None);
+    }
+
+    #[test]
+    fn without_defaults_an_empty_role_or_type_fails_its_row() {
+        let bare = Catalog::new(PortalKind::Online, vec![], vec![]);
+        let csv = "username,firstname,lastname,email\nplain_user1,A,B,a@b.org\n";
+        let table = csvfile::parse(csv.as_bytes()).unwrap();
+        let columns = ColumnMap::new(&table.headers, COLUMNS).unwrap();
+        let problems = validate(&table.rows[0], &columns, &bare, &[]).unwrap_err();
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["role", "user type"]);
+        assert!(
+            problems[0].message.contains("no default role"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn domain_logins_are_usernames_on_enterprise_only() {
+        assert!(check_username("CORP\\jdoe", PortalKind::Enterprise).is_ok());
+        assert!(check_username("CORP\\jdoe", PortalKind::Online).is_err());
     }
 }

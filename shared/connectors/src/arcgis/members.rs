@@ -109,6 +109,8 @@ impl MemberCreation for ArcgisClient {
         #[serde(rename_all = "camelCase")]
         struct Reply {
             #[serde(default)]
+            success: Option<bool>,
+            #[serde(default)]
             not_invited: Vec<String>,
         }
         let reply: Reply = self
@@ -119,10 +121,22 @@ impl MemberCreation for ArcgisClient {
                 &[("invitationList", invitation_list)],
             )
             .await?;
+        // An answer that does not say it worked did not work.
+        if reply.success != Some(true) {
+            return Err(Error::Api {
+                service: "ArcGIS",
+                operation: "portals/self/invite".into(),
+                code: 200,
+                message_code: None,
+                message:
+                    "the portal did not answer success:true; nobody in the call is taken as invited"
+                        .into(),
+            });
+        }
         Ok(reply.not_invited)
     }
 
-    async fn create_enterprise_member(&self, member: &EnterpriseMember) -> Result<(), Error> {
+    async fn create_enterprise_member(&self, member: &EnterpriseMember) -> Result<String, Error> {
         let mut form: Vec<(&str, String)> = vec![
             ("username", member.username.clone()),
             ("firstname", member.first_name.clone()),
@@ -145,7 +159,14 @@ impl MemberCreation for ArcgisClient {
         if let Some(idp) = &member.idp_username {
             form.push(("idpUsername", idp.clone()));
         }
-        let _: Value = self
+        #[derive(Deserialize)]
+        struct Reply {
+            #[serde(default)]
+            status: Option<String>,
+            #[serde(default)]
+            username: Option<String>,
+        }
+        let reply: Reply = self
             .call(
                 Api::PortalAdmin,
                 Method::Post,
@@ -153,7 +174,21 @@ impl MemberCreation for ArcgisClient {
                 &form,
             )
             .await?;
-        Ok(())
+        if reply.status.as_deref() != Some("success") {
+            return Err(Error::Api {
+                service: "ArcGIS",
+                operation: "security/users/createUser".into(),
+                code: 200,
+                message_code: None,
+                message:
+                    "the portal did not answer status:success; the member is not taken as created"
+                        .into(),
+            });
+        }
+        Ok(reply
+            .username
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| member.username.clone()))
     }
 }
 

@@ -33,6 +33,8 @@ pub struct Portal {
     pub id: String,
     pub name: String,
     pub kind: PortalKind,
+    /// Online's credits for a new member when none are given; `None` = unlimited.
+    pub default_credits: Option<f64>,
     /// The signed-in account, when the token belongs to a member.
     pub caller: Option<User>,
 }
@@ -187,8 +189,9 @@ pub trait MemberListing {
 pub trait MemberCreation {
     /// Invites (creates) Online members; returns the usernames not invited.
     async fn invite(&self, invitations: &[Invitation]) -> Result<Vec<String>, Error>;
-    /// Creates one Enterprise member (built-in or IdP login).
-    async fn create_enterprise_member(&self, member: &EnterpriseMember) -> Result<(), Error>;
+    /// Creates one Enterprise member (built-in or IdP login); returns the
+    /// username the portal stored (`DOMAIN\user` is stored as `user@DOMAIN`).
+    async fn create_enterprise_member(&self, member: &EnterpriseMember) -> Result<String, Error>;
 }
 
 /// Disabling and enabling members in bulk.

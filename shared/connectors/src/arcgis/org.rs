@@ -21,6 +21,8 @@ impl OrgInfo for ArcgisClient {
             #[serde(default)]
             is_portal: bool,
             #[serde(default)]
+            default_user_credit_assignment: Option<f64>,
+            #[serde(default)]
             user: Option<User>,
         }
         let raw: Raw = self
@@ -34,6 +36,7 @@ impl OrgInfo for ArcgisClient {
             } else {
                 PortalKind::Online
             },
+            default_credits: raw.default_user_credit_assignment.filter(|c| *c >= 0.0),
             caller: raw.user,
         })
     }
@@ -49,13 +52,41 @@ impl OrgCatalog for ArcgisClient {
             .await
     }
 
+    /// `portals/self/userDefaultSettings` (Online, Enterprise 10.8+); an
+    /// Enterprise portal without it (before 10.8) keeps its defaults in the
+    /// portaladmin security configuration (`defaultRoleForUser`,
+    /// `defaultUserTypeIdForUser`), as the ArcGIS API for Python reads them.
     async fn user_defaults(&self) -> Result<UserDefaults, Error> {
-        self.call(
-            Api::Sharing,
-            Method::Get,
-            "portals/self/userDefaultSettings",
-            &[],
-        )
-        .await
+        let settings = self
+            .call(
+                Api::Sharing,
+                Method::Get,
+                "portals/self/userDefaultSettings",
+                &[],
+            )
+            .await;
+        match settings {
+            Err(Error::NotFound { .. } | Error::Api { .. }) => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "camelCase")]
+                struct SecurityConfig {
+                    #[serde(default)]
+                    default_role_for_user: Option<String>,
+                    #[serde(default)]
+                    default_user_type_id_for_user: Option<String>,
+                }
+                let config: SecurityConfig = self
+                    .call(Api::PortalAdmin, Method::Get, "security/config", &[])
+                    .await?;
+                Ok(UserDefaults {
+                    role: config.default_role_for_user.filter(|r| !r.is_empty()),
+                    user_license_type: config
+                        .default_user_type_id_for_user
+                        .filter(|t| !t.is_empty()),
+                    groups: Vec::new(),
+                })
+            }
+            other => other,
+        }
     }
 }

@@ -13,7 +13,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use super::{Agent, ConnectDirectory, ConnectRates, Proficiency};
 use crate::aws::{attempts_of, sdk_error};
-use crate::deadline::{bounded, Budget};
+use crate::deadline::{within, Budget};
 use crate::Error;
 
 const SERVICE: &str = "Connect";
@@ -98,11 +98,10 @@ impl ConnectClient {
     where
         E: aws_sdk_connect::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        bounded(Budget::Work, async {
-            self.pace(operation).await;
-            request.await.map_err(|e| self.failed(operation, e))
-        })
-        .await
+        within(Budget::Work, self.pace(operation)).await?;
+        within(Budget::Work, request)
+            .await?
+            .map_err(|e| self.failed(operation, e))
     }
 
     async fn pace(&self, operation: &str) {

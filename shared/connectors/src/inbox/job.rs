@@ -133,7 +133,9 @@ impl RowResult {
 pub enum ReportColumn {
     /// The line of the input file.
     Line,
-    /// A value of the input row, by the job's column name (header `name`).
+    /// A value of the input row, by the job's column name (header `name`);
+    /// a value the job reported under the same name takes its place (the
+    /// username the service stored, say).
     Input(&'static str),
     /// A value the job reported with [`RowResult::with`] (header `name`).
     Output(&'static str),

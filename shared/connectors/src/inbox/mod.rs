@@ -14,6 +14,7 @@ mod event;
 mod job;
 mod outcome;
 mod process;
+mod record;
 mod summary;
 
 use serde::{Serialize, Serializer};
@@ -24,7 +25,7 @@ pub use job::{
     Valid, NOT_REACHED,
 };
 pub use outcome::{Counts, Headline, Outcome, Vocabulary};
-pub use process::process;
+pub use record::{record_key, RunRecord};
 pub use summary::summary_mail;
 
 use lambda_runtime::LambdaEvent;
@@ -67,6 +68,8 @@ pub enum FileStatus {
     /// Not a file this function takes (prefix or suffix), or a target this
     /// build does not serve.
     NotHandled,
+    /// Another run is still finishing this file; it was left to that run.
+    InProgress,
 }
 
 /// One row of a report.
@@ -200,12 +203,38 @@ impl InboxResponse {
     }
 }
 
+/// The default of `MAX_INPUT_BYTES`: 50 MB.
+pub const DEFAULT_MAX_INPUT_BYTES: u64 = 50_000_000;
+
+/// `MAX_INPUT_BYTES`: files larger than this are refused before they are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InboxLimits {
+    pub max_input_bytes: u64,
+}
+
+impl Default for InboxLimits {
+    fn default() -> Self {
+        Self {
+            max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
+        }
+    }
+}
+
+impl InboxLimits {
+    pub fn from_env(env: &crate::config::Env) -> Result<Self, crate::config::ConfigError> {
+        Ok(Self {
+            max_input_bytes: env.count("MAX_INPUT_BYTES", DEFAULT_MAX_INPUT_BYTES as usize)? as u64,
+        })
+    }
+}
+
 /// One invocation of an inbox function: its store and mailer, where the
 /// summaries go, and the clock it runs against.
 pub struct Inbox<'a, S, M> {
     store: &'a S,
     mailer: &'a M,
     common: &'a Common,
+    limits: InboxLimits,
     /// The function's name in mail subjects.
     function: &'static str,
     request_id: String,
@@ -217,7 +246,7 @@ impl<'a, S: ObjectStore, M: Mailer> Inbox<'a, S, M> {
     pub fn new(
         store: &'a S,
         mailer: &'a M,
-        common: &'a Common,
+        (common, limits): (&'a Common, InboxLimits),
         function: &'static str,
         context: &lambda_runtime::Context,
     ) -> Self {
@@ -225,6 +254,7 @@ impl<'a, S: ObjectStore, M: Mailer> Inbox<'a, S, M> {
             store,
             mailer,
             common,
+            limits,
             function,
             request_id: context.request_id.clone(),
             deadline: Deadline::from_epoch_ms(context.deadline),
@@ -261,8 +291,8 @@ impl<'a, S: ObjectStore, M: Mailer> Inbox<'a, S, M> {
     }
 
     /// Processes the `position`-th file of the invocation through `job`,
-    /// then mails its summary. A failure of the whole file is returned with
-    /// the file named.
+    /// within the invocation's deadline. A failure of the whole file is
+    /// returned with the file named.
     pub async fn file<J: CsvJob>(
         &self,
         job: &J,
@@ -270,7 +300,9 @@ impl<'a, S: ObjectStore, M: Mailer> Inbox<'a, S, M> {
         position: usize,
     ) -> Result<FileReport, InboxError> {
         let run = self.run(position, target);
-        let file = process(self.store, job, target, &run)
+        let work = self.process(job, target, &run);
+        self.deadline
+            .scope(self.common.deadline_margin, work)
             .await
             .map_err(|source| {
                 tracing::error!(bucket = %target.bucket, key = %target.key, error = %source, "file failed");
@@ -279,8 +311,7 @@ impl<'a, S: ObjectStore, M: Mailer> Inbox<'a, S, M> {
                     key: target.key.clone(),
                     source: Box::new(source),
                 }
-            })?;
-        Ok(self.notify(J::SPEC.vocabulary, file).await)
+            })
     }
 
     /// A file this invocation does not process, for the answer.
@@ -290,26 +321,6 @@ impl<'a, S: ObjectStore, M: Mailer> Inbox<'a, S, M> {
             FileStatus::NotHandled,
             vocabulary,
         )
-    }
-
-    /// Mails the admins about a processed or unusable file. A mail failure
-    /// is logged and noted, not raised: the CSV is already consumed.
-    pub async fn notify(&self, vocabulary: &Vocabulary, mut file: FileReport) -> FileReport {
-        let mail = &self.common.mail;
-        let worth_a_mail = matches!(file.status, FileStatus::Processed | FileStatus::Unusable)
-            && file.counts.total() > 0;
-        if !worth_a_mail || mail.admins.is_empty() {
-            return file;
-        }
-        let message = summary_mail(self.function, vocabulary, &file, mail);
-        match self.mailer.send(&message).await {
-            Ok(_) => file.mail_sent = true,
-            Err(e) => {
-                tracing::error!(error = %e, "summary mail not sent");
-                file.add_note(format!("summary mail not sent: {e}"));
-            }
-        }
-        file
     }
 }
 
@@ -322,6 +333,9 @@ pub trait InboxFunction<S, M, P>: Sized {
 
     /// Dry run, mail and deadline margin.
     fn common(&self) -> &Common;
+
+    /// How large a file may be.
+    fn limits(&self) -> InboxLimits;
 
     /// Processes (or passes over) the `position`-th object of an
     /// invocation; `None` leaves it out of the answer.
@@ -337,8 +351,8 @@ impl<S: ObjectStore, M: Mailer, P, C: InboxFunction<S, M, P>> Function<S, M, P, 
     /// Handles one invocation: every object it names, in order.
     #[tracing::instrument(skip_all, fields(function = C::NAME, request_id = %event.context.request_id))]
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<InboxResponse, InboxError> {
-        let common = self.config.common();
-        let inbox = Inbox::new(&self.store, &self.mailer, common, C::NAME, &event.context);
+        let settings = (self.config.common(), self.config.limits());
+        let inbox = Inbox::new(&self.store, &self.mailer, settings, C::NAME, &event.context);
         let mut files = Vec::new();
         for (position, object) in requested(&event.payload)?.iter().enumerate() {
             if let Some(file) = C::object(self, &inbox, object, position).await? {

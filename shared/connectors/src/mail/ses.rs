@@ -5,7 +5,7 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
 use super::{header_safe, Mail, Mailer};
 use crate::aws::{attempts_of, sdk_error};
-use crate::deadline::{bounded, Budget};
+use crate::deadline::{within, Budget};
 use crate::Error;
 
 const SES: &str = "SES";
@@ -64,7 +64,7 @@ impl Mailer for SesMailer {
             )
             .content(EmailContent::builder().simple(message).build())
             .send();
-        let output = bounded(Budget::Finish, async { Ok(request.await) })
+        let output = within(Budget::Finish, request)
             .await?
             .map_err(|err| match err.code() {
                 Some("TooManyRequestsException") => Error::Throttled {

@@ -5,7 +5,7 @@ use aws_sdk_s3::primitives::ByteStream;
 
 use super::{Bounded, NewObject, ObjectStore, StoredObject};
 use crate::aws::{attempts_of, sdk_error};
-use crate::deadline::{bounded, Budget};
+use crate::deadline::{within, Budget};
 use crate::Error;
 
 const S3: &str = "S3";
@@ -35,7 +35,7 @@ impl S3Store {
         limit: Option<u64>,
     ) -> Result<Option<Bounded>, Error> {
         let sent = self.client.get_object().bucket(bucket).key(key).send();
-        let output = match bounded(Budget::Finish, async { Ok(sent.await) }).await? {
+        let output = match within(Budget::Finish, sent).await? {
             Ok(output) => output,
             Err(err) => {
                 return match err.code() {
@@ -70,14 +70,15 @@ impl S3Store {
             })
             .unwrap_or_default();
         let version_id = output.version_id().map(str::to_string);
-        let read = async {
-            output.body.collect().await.map_err(|e| Error::Transport {
+        let body = within(Budget::Finish, output.body.collect())
+            .await?
+            .map_err(|e| Error::Transport {
                 service: S3,
                 operation: "GetObject".into(),
                 source: Box::new(e),
-            })
-        };
-        let body = bounded(Budget::Finish, read).await?.into_bytes().to_vec();
+            })?
+            .into_bytes()
+            .to_vec();
         tracing::debug!(bytes = body.len(), "read object");
         Ok(Some(Bounded::Whole(StoredObject {
             body,
@@ -133,7 +134,7 @@ impl ObjectStore for S3Store {
             .set_if_none_match(if_absent.then(|| "*".to_string()))
             .body(ByteStream::from(body))
             .send();
-        match bounded(Budget::Finish, async { Ok(request.await) }).await? {
+        match within(Budget::Finish, request).await? {
             Ok(_) => Ok(()),
             Err(err) => Err(match err.code() {
                 // 412: the object has another ETag now.

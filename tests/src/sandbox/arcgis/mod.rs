@@ -157,6 +157,19 @@ pub struct SandboxConfig {
     pub app_client_secret: String,
     /// Online `defaultUserCreditAssignment`; `None` = unlimited (-1).
     pub default_credits: Option<f64>,
+    /// Answer every portal call with `307 Temporary Redirect` to this origin
+    /// (the same path): a portal behind a misconfigured proxy, or a hostile
+    /// one. The client must not follow it with its token or password.
+    pub redirect_to: Option<String>,
+    /// `portals/self/invite` answers `{"success": false}` without an error
+    /// envelope [unverified whether the service does; the client must not
+    /// read it as success].
+    pub invite_unsuccessful: bool,
+    /// An Enterprise portal before 10.8: no `portals/self/userDefaultSettings`
+    /// (it answers an error); the new-member defaults are in the portaladmin
+    /// security configuration (`defaultRoleForUser`, `defaultUserTypeIdForUser`),
+    /// where the ArcGIS API for Python reads them for such portals.
+    pub before_user_default_settings: bool,
     /// Groups `(id, title)` owned by the admin, created at start and on reset.
     pub groups: Vec<(String, String)>,
 }
@@ -204,6 +217,9 @@ impl SandboxConfig {
             app_client_id: "rollcallSandboxApp".into(),
             app_client_secret: "sandbox-app-secret".into(),
             default_credits: None,
+            redirect_to: None,
+            invite_unsuccessful: false,
+            before_user_default_settings: false,
             groups: Vec::new(),
         }
     }
@@ -662,12 +678,20 @@ impl ArcgisSandbox {
         });
     }
 
+    /// Clears the new member defaults: `userDefaultSettings` answers `{}`.
+    pub fn clear_user_defaults(&self) {
+        let mut st = self.shared.lock();
+        st.defaults.role = None;
+        st.defaults.user_type = None;
+        st.defaults.groups.clear();
+    }
+
     /// Sets the new member defaults (*User Default Settings*).
     pub fn set_user_defaults(&self, role: &str, user_type: &str, groups: &[&str]) {
         let mut st = self.shared.lock();
         st.defaults = model::UserDefaults {
-            role: role.to_string(),
-            user_type: user_type.to_string(),
+            role: Some(role.to_string()),
+            user_type: Some(user_type.to_string()),
             groups: groups.iter().map(|g| g.to_string()).collect(),
         };
     }
@@ -775,6 +799,16 @@ async fn portal(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
+    }
+    let redirect = shared.lock().config.redirect_to.clone();
+    if let Some(origin) = redirect {
+        let location = format!("{}{}", origin.trim_end_matches('/'), parts.uri);
+        return (
+            StatusCode::TEMPORARY_REDIRECT,
+            [(header::LOCATION, location)],
+            "",
+        )
+            .into_response();
     }
     if let Some(kind) = fault {
         tracing::debug!(

@@ -225,8 +225,9 @@ pub(crate) struct Token {
 /// New member defaults (*User Default Settings*).
 #[derive(Debug, Clone)]
 pub(crate) struct UserDefaults {
-    pub role: String,
-    pub user_type: String,
+    /// `None`: the org has no default role (the settings answer leaves it out).
+    pub role: Option<String>,
+    pub user_type: Option<String>,
     pub groups: Vec<String>,
 }
 
@@ -341,8 +342,8 @@ impl State {
                 },
             ],
             defaults: UserDefaults {
-                role: "org_user".into(),
-                user_type: "creatorUT".into(),
+                role: Some("org_user".into()),
+                user_type: Some("creatorUT".into()),
                 groups: Vec::new(),
             },
             tokens: HashMap::new(),

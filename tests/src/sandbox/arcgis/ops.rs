@@ -65,7 +65,8 @@ fn need(route: &Route) -> Need {
         | Route::UpdateUserLicenseType
         | Route::UserDefaultSettings
         | Route::SetUserDisabled { .. }
-        | Route::CreateUser => Need::Admin,
+        | Route::CreateUser
+        | Route::SecurityConfig => Need::Admin,
         Route::CommunitySelf
         | Route::GetUser(_)
         | Route::UpdateUser(_)
@@ -225,6 +226,7 @@ fn run(state: &mut State, route: &Route, caller: &Caller, p: &Params) -> Value {
         Route::AddUsers(id) => add_users(state, caller_key, id, p),
         Route::RemoveUsers(id) => remove_users(state, caller_key, id, p),
         Route::CreateUser => create_user(state, p),
+        Route::SecurityConfig => security_config(state),
         Route::OrgUsers => error(400, None, "Invalid URL", &[]),
     }
 }
@@ -545,6 +547,9 @@ fn invite(state: &mut State, p: &Params) -> Value {
             Err(name) => not_invited.push(name),
         }
     }
+    if state.config.invite_unsuccessful {
+        return json!({ "success": false, "notInvited": [] });
+    }
     json!({ "success": true, "notInvited": not_invited })
 }
 
@@ -559,12 +564,19 @@ fn invite_one(state: &mut State, inv: &Value, message: Option<&str>) -> Result<(
     if !valid_email(&email) {
         return reject();
     }
-    let role_in = inv_str(inv, "role").unwrap_or_else(|| state.defaults.role.clone());
+    // Without a role or user type and without a default for it, the member
+    // cannot be created [unverified: the service's answer is not documented].
+    let Some(role_in) = inv_str(inv, "role").or_else(|| state.defaults.role.clone()) else {
+        return reject();
+    };
     let Some((role, role_id)) = state.resolve_role(&role_in) else {
         return reject();
     };
-    let user_type =
-        inv_str(inv, "userLicenseType").unwrap_or_else(|| state.defaults.user_type.clone());
+    let Some(user_type) =
+        inv_str(inv, "userLicenseType").or_else(|| state.defaults.user_type.clone())
+    else {
+        return reject();
+    };
     if !State::valid_user_type(&user_type) {
         return reject();
     }
@@ -692,10 +704,9 @@ fn create_user(state: &mut State, p: &Params) -> Value {
         return admin_error(400, "A valid 'email' must be specified.");
     }
     let apply_defaults = p.flag("applyDefaults").unwrap_or(false);
-    let default_role = if apply_defaults {
-        state.defaults.role.clone()
-    } else {
-        "org_user".to_string()
+    let default_role = match &state.defaults.role {
+        Some(role) if apply_defaults => role.clone(),
+        _ => "org_user".to_string(),
     };
     let role_in = p
         .non_empty("role")
@@ -704,11 +715,10 @@ fn create_user(state: &mut State, p: &Params) -> Value {
     let Some((role, role_id)) = state.resolve_role(&role_in) else {
         return admin_error(400, &format!("Invalid role '{role_in}'."));
     };
-    // Docs call userLicenseTypeId required; the sandbox falls back to the defaults.
-    let user_type = p
-        .non_empty("userLicenseTypeId")
-        .map(str::to_string)
-        .unwrap_or_else(|| state.defaults.user_type.clone());
+    // *Create User* marks userLicenseTypeId required.
+    let Some(user_type) = p.non_empty("userLicenseTypeId").map(str::to_string) else {
+        return admin_error(400, "'userLicenseTypeId' must be specified.");
+    };
     if !State::valid_user_type(&user_type) {
         return admin_error(400, &format!("Invalid user type '{user_type}'."));
     }
@@ -754,7 +764,22 @@ fn create_user(state: &mut State, p: &Params) -> Value {
     if let Some(m) = state.member_mut(&username) {
         m.description = description;
     }
-    json!({ "status": "success" })
+    // The stored username (`user@DOMAIN` for `DOMAIN\user`), which the ArcGIS
+    // API for Python reads from the answer.
+    json!({ "status": "success", "username": username })
+}
+
+/// *portaladmin* `security/config`: where an Enterprise portal before 10.8
+/// keeps its new-member defaults (`defaultRoleForUser`,
+/// `defaultUserTypeIdForUser`, read so by the ArcGIS API for Python).
+fn security_config(state: &State) -> Value {
+    let d = &state.defaults;
+    json!({
+        "userStoreConfig": {"type": "BUILTIN"},
+        "defaultRoleForUser": d.role.clone().unwrap_or_default(),
+        "defaultUserTypeIdForUser": d.user_type.clone().unwrap_or_default(),
+        "enableAutomaticAccountCreation": false,
+    })
 }
 
 fn update_error(detail: &str) -> Value {
@@ -1052,16 +1077,25 @@ fn user_license_types(p: &Params) -> Value {
 }
 
 /// `portals/self/userDefaultSettings` (*User Default Settings*); `userType` only on Online.
+/// Keys without a value are left out (the ArcGIS API for Python reads them as
+/// optional).
 fn user_default_settings(state: &State) -> Value {
+    if state.config.before_user_default_settings {
+        return error(400, None, "Invalid URL", &["Invalid URL"]);
+    }
     let d = &state.defaults;
     let mut v = json!({
-        "role": d.role,
-        "userLicenseType": d.user_type,
         "groups": d.groups,
         "apps": [],
         "appBundles": [],
         "categories": [],
     });
+    if let Some(role) = &d.role {
+        v["role"] = json!(role);
+    }
+    if let Some(user_type) = &d.user_type {
+        v["userLicenseType"] = json!(user_type);
+    }
     if state.online() {
         v["userType"] = json!("arcgisonly");
     }

@@ -55,6 +55,8 @@ pub(crate) enum Route {
     AddUsers(String),
     /// `community/groups/{id}/removeUsers` (*Remove Users From Group*).
     RemoveUsers(String),
+    /// *portaladmin* `security/config` (an Enterprise portal's security settings).
+    SecurityConfig,
     /// *portaladmin* `security/users/createUser` (*Create User*).
     CreateUser,
     /// `portals/<id>` naming another organization.
@@ -81,6 +83,7 @@ impl Route {
             ["sharing", "rest"] => Route::Root,
             ["sharing", "rest", rest @ ..] => Self::parse_rest(rest, &segs[2..], org_id),
             ["portaladmin", "security", "users", "createuser"] => Route::CreateUser,
+            ["portaladmin", "security", "config"] => Route::SecurityConfig,
             _ => Route::Unknown,
         }
     }
@@ -172,6 +175,7 @@ impl Route {
             Route::AddUsers(_) => "addUsers",
             Route::RemoveUsers(_) => "removeUsers",
             Route::CreateUser => "createUser",
+            Route::SecurityConfig => "securityConfig",
             Route::OtherOrg => "otherOrg",
             Route::Unknown => "unknown",
         }
@@ -199,7 +203,7 @@ impl Route {
 
     /// Portal Admin answers in the `{"status": ...}` style (*Create User*).
     pub(crate) fn is_portaladmin(&self) -> bool {
-        matches!(self, Route::CreateUser)
+        matches!(self, Route::CreateUser | Route::SecurityConfig)
     }
 }
 
