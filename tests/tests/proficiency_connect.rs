@@ -110,7 +110,7 @@ line,identifier,identifier_type,action,attribute,value,level,outcome,reason
 5,JANE.DOE,username,add,Language,spanish,4,skipped,duplicate of line 2
 6,{li},user_id,set,Skill,Support,3,added,\"add at level 3; remove the other values Billing, Sales\"
 7,li.wei,username,update,Language,English,2,added,add at level 2 (it was not associated)
-8,omar.haddad,username,add,Skill,Sales,9,failed,level: 9 is not between 1.0 and 5.0
+8,omar.haddad,username,add,Skill,Sales,9,failed,\"level: \"\"9\"\" is not a whole number from 1 to 5\"
 9,ghost.agent,username,add,Skill,Sales,2,failed,\"identifier: no agent has the username \"\"ghost.agent\"\"\"
 10,omar.haddad,username,add,Langauge,French,2,failed,\"attribute: \"\"Langauge\"\" is not a predefined attribute of this instance\"
 11,omar.haddad,username,add,Skill,Refunds,1,added,add at level 1
@@ -127,7 +127,7 @@ line,identifier,identifier_type,action,attribute,value,level,outcome,reason
         world.text(key).await.unwrap(),
         "\
 identifier,identifier_type,action,attribute,value,level,error
-omar.haddad,username,add,Skill,Sales,9,level: 9 is not between 1.0 and 5.0
+omar.haddad,username,add,Skill,Sales,9,\"level: \"\"9\"\" is not a whole number from 1 to 5\"
 ghost.agent,username,add,Skill,Sales,2,\"identifier: no agent has the username \"\"ghost.agent\"\"\"
 omar.haddad,username,add,Langauge,French,2,\"attribute: \"\"Langauge\"\" is not a predefined attribute of this instance\"
 "
@@ -322,5 +322,65 @@ async fn usernames_match_ignoring_case_even_where_exact_search_does_not() {
     assert_eq!(
         (calls.count("SearchUsers"), calls.count("ListUsers")),
         (1, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_level_that_is_not_a_whole_number_fails_its_row_and_the_agents_other_rows_apply() {
+    // GIVEN jane (French 2, German 3) and a file whose first row asks for level 2.5
+    let (world, [jane, ..]) = instance(ConnectConfig::new()).await;
+    let key = "inbox/connect/levels.csv";
+    world
+        .drop_csv(
+            key,
+            "\
+identifier,identifier_type,action,attribute,value,level
+jane.doe,username,add,Skill,Sales,2.5
+jane.doe,username,add,Skill,Support,1.0
+jane.doe,username,update,Language,French,5.0
+jane.doe,username,add,Skill,Billing,3
+",
+        )
+        .await;
+    let handler = world.handler(world.config(50.0));
+
+    // WHEN it runs
+    let response = handler.handle(world.s3_event(key)).await.unwrap();
+
+    // THEN the 2.5 row failed before any call, and the rest of jane's rows
+    // (1.0 and 5.0 read as 1 and 5) went through in one associate and one update
+    let report = world.text_at(response.report.as_deref().unwrap()).await;
+    assert_eq!(
+        report,
+        "\
+line,identifier,identifier_type,action,attribute,value,level,outcome,reason
+2,jane.doe,username,add,Skill,Sales,2.5,failed,\"level: \"\"2.5\"\" is not a whole number from 1 to 5\"
+3,jane.doe,username,add,Skill,Support,1.0,added,add at level 1
+4,jane.doe,username,update,Language,French,5.0,updated,update level 2 to 5
+5,jane.doe,username,add,Skill,Billing,3,added,add at level 3
+"
+    );
+    assert_eq!(
+        profs(&world, &jane),
+        [
+            p("Language", "French", 5.0),
+            p("Language", "German", 3.0),
+            p("Skill", "Billing", 3.0),
+            p("Skill", "Support", 1.0)
+        ]
+    );
+    // (The sandbox refuses a whole call holding 2.5, so a single successful
+    // associate shows 2.5 was never sent.)
+    let calls = world.connect.calls();
+    assert_eq!(calls.user_count("AssociateUserProficiencies", &jane), 1);
+    assert_eq!(calls.user_count("UpdateUserProficiencies", &jane), 1);
+
+    // AND only the 2.5 row stays in the file, with its reason
+    assert_eq!(
+        world.text(key).await.unwrap(),
+        "\
+identifier,identifier_type,action,attribute,value,level,error
+jane.doe,username,add,Skill,Sales,2.5,\"level: \"\"2.5\"\" is not a whole number from 1 to 5\"
+"
     );
 }

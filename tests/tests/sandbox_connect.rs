@@ -807,6 +807,55 @@ async fn unknown_attributes_values_bad_levels_and_duplicates_are_rejected() {
 }
 
 #[tokio::test]
+async fn a_level_that_is_not_a_whole_number_is_refused() {
+    // "The valid values are 1, 2, 3, 4 and 5" (API reference, UserProficiency),
+    // although the model's type is a float from 1.0 to 5.0.
+    let (sandbox, api, [user]) = given_skilled_agents(ConnectConfig::new(), ["agent.one"]).await;
+
+    // A fraction is refused, and the whole call with it.
+    let err = service_error!(
+        api.associate(
+            &user,
+            vec![
+                prof("Language", "English", 3.0),
+                prof("Language", "French", 2.5)
+            ]
+        )
+        .await,
+        is_invalid_parameter_exception
+    );
+    assert_eq!(status(&err), 400);
+    let msg = err.message().unwrap();
+    assert!(
+        msg.contains("2.5") && msg.contains("1, 2, 3, 4 and 5"),
+        "{msg}"
+    );
+    assert!(sandbox.proficiencies(&user).is_empty());
+
+    // 1.0 and 5.0 are whole numbers.
+    api.associate(
+        &user,
+        vec![
+            prof("Language", "English", 1.0),
+            prof("Language", "French", 5.0),
+        ],
+    )
+    .await
+    .unwrap();
+
+    // An update to a fraction is refused too.
+    service_error!(
+        api.update(&user, vec![prof("Language", "English", 4.5)])
+            .await,
+        is_invalid_parameter_exception
+    );
+    assert_eq!(
+        sandbox.proficiencies(&user),
+        owned(&[("Language", "English", 1.0), ("Language", "French", 5.0)])
+    );
+}
+
+#[tokio::test]
 async fn throttling_answers_429_and_the_standard_retry_gets_through() {
     let limited = ConnectConfig::new().with_rate("DescribeUser", 2.0);
     let (sandbox, plain, [user]) = given_agents(limited, ["agent.one"]).await;

@@ -81,9 +81,9 @@ pub fn plan(current: &[Proficiency], rows: &[&Request], quota: usize) -> AgentPl
             continue;
         }
         let first = rows[group[0]];
-        let same = group.iter().all(|i| {
-            rows[*i].action == first.action && rows[*i].level.map(tenths) == first.level.map(tenths)
-        });
+        let same = group
+            .iter()
+            .all(|i| rows[*i].action == first.action && rows[*i].level == first.level);
         if same {
             for i in &group[1..] {
                 plans[*i].outcome = Outcome::Skipped;
@@ -153,27 +153,25 @@ pub fn plan(current: &[Proficiency], rows: &[&Request], quota: usize) -> AgentPl
                 out.associate.push(Proficiency {
                     attribute: r.attribute.clone(),
                     value: r.value.clone(),
-                    level,
+                    level: f32::from(level),
                 });
                 p.reason = match r.action {
-                    Action::Update => {
-                        format!("add at level {} (it was not associated)", show(level))
-                    }
-                    _ => format!("add at level {}", show(level)),
+                    Action::Update => format!("add at level {level} (it was not associated)"),
+                    _ => format!("add at level {level}"),
                 };
                 p.calls.push(Call::Associate);
             }
-            (_, Some(level), Some(now)) if tenths(*now) == tenths(level) => {
+            (_, Some(level), Some(now)) if tenths(*now) == tenths(f32::from(level)) => {
                 p.outcome = Outcome::Skipped;
-                p.reason = format!("already at level {}", show(level));
+                p.reason = format!("already at level {level}");
             }
             (_, Some(level), Some(now)) => {
                 out.update.push(Proficiency {
                     attribute: r.attribute.clone(),
                     value: r.value.clone(),
-                    level,
+                    level: f32::from(level),
                 });
-                p.reason = format!("update level {} to {}", show(*now), show(level));
+                p.reason = format!("update level {} to {level}", show(*now));
                 p.calls.push(Call::Update);
             }
             (_, None, _) => {
@@ -209,7 +207,7 @@ pub fn plan(current: &[Proficiency], rows: &[&Request], quota: usize) -> AgentPl
             let p = &mut plans[i];
             if p.outcome == Outcome::Skipped {
                 p.outcome = Outcome::Planned;
-                p.reason = format!("keep at level {}", show(rows[i].level.unwrap_or_default()));
+                p.reason = format!("keep at level {}", rows[i].level.unwrap_or_default());
             }
             p.reason = format!("{}; remove the other values {}", p.reason, extra.join(", "));
             p.calls.push(Call::Disassociate);
@@ -239,7 +237,7 @@ mod tests {
     use super::*;
     use crate::rows::IdKind;
 
-    fn req(line: u64, action: Action, attribute: &str, value: &str, level: Option<f32>) -> Request {
+    fn req(line: u64, action: Action, attribute: &str, value: &str, level: Option<u8>) -> Request {
         Request {
             line,
             identifier: "jane".into(),
@@ -267,12 +265,12 @@ mod tests {
             prof("Skill", "Billing", 4.0),
         ];
         let rows = [
-            req(2, Action::Add, "Skill", "Sales", Some(3.0)),
-            req(3, Action::Update, "Language", "French", Some(5.0)),
-            req(4, Action::Update, "Skill", "Support", Some(2.0)),
+            req(2, Action::Add, "Skill", "Sales", Some(3)),
+            req(3, Action::Update, "Language", "French", Some(5)),
+            req(4, Action::Update, "Skill", "Support", Some(2)),
             req(5, Action::Remove, "Skill", "Billing", None),
             req(6, Action::Remove, "Skill", "Refunds", None),
-            req(7, Action::Add, "Language", "German", Some(3.0)),
+            req(7, Action::Add, "Language", "German", Some(3)),
         ];
         let refs: Vec<&Request> = rows.iter().collect();
         let plan = plan(&current, &refs, 10);
@@ -306,9 +304,9 @@ mod tests {
             prof("Language", "German", 3.0),
         ];
         let rows = [
-            req(2, Action::Set, "Language", "French", Some(2.0)),
-            req(3, Action::Set, "Language", "Spanish", Some(4.0)),
-            req(4, Action::Add, "Language", "Italian", Some(1.0)),
+            req(2, Action::Set, "Language", "French", Some(2)),
+            req(3, Action::Set, "Language", "Spanish", Some(4)),
+            req(4, Action::Add, "Language", "Italian", Some(1)),
         ];
         let refs: Vec<&Request> = rows.iter().collect();
         let plan = plan(&current, &refs, 10);
@@ -332,9 +330,9 @@ mod tests {
     #[test]
     fn duplicates_are_skipped_and_contradictions_fail() {
         let rows = [
-            req(2, Action::Add, "Skill", "Sales", Some(3.0)),
-            req(3, Action::Add, "Skill", "Sales", Some(3.0)),
-            req(4, Action::Add, "Skill", "Billing", Some(3.0)),
+            req(2, Action::Add, "Skill", "Sales", Some(3)),
+            req(3, Action::Add, "Skill", "Sales", Some(3)),
+            req(4, Action::Add, "Skill", "Billing", Some(3)),
             req(5, Action::Remove, "Skill", "Billing", None),
         ];
         let refs: Vec<&Request> = rows.iter().collect();
@@ -357,8 +355,8 @@ mod tests {
             .map(|i| prof("Skill", &format!("S{i}"), 1.0))
             .collect();
         let rows = [
-            req(2, Action::Add, "Skill", "New1", Some(1.0)),
-            req(3, Action::Add, "Skill", "New2", Some(1.0)),
+            req(2, Action::Add, "Skill", "New1", Some(1)),
+            req(3, Action::Add, "Skill", "New2", Some(1)),
         ];
         let refs: Vec<&Request> = rows.iter().collect();
         let plan = plan(&current, &refs, 10);

@@ -244,6 +244,15 @@ fn parse_entries(body: &Map<String, Value>, with_level: bool) -> Result<Vec<Entr
                      constraint: Member must have value between 1.0 and 5.0"
                 )));
             }
+            // The model's ProficiencyLevel is a float, but "The valid values are
+            // 1, 2, 3, 4 and 5" (*UserProficiency*, *Assign proficiencies*).
+            // [unverified] the error code: as for a level out of range.
+            if level.fract() != 0.0 {
+                return Err(ApiError::invalid_parameter(format!(
+                    "1 validation error detected: Value '{level}' at 'Level' failed to satisfy \
+                     constraint: The valid values are 1, 2, 3, 4 and 5"
+                )));
+            }
             level as f32
         } else {
             0.0
