@@ -384,3 +384,70 @@ jane.doe,username,add,Skill,Sales,2.5,\"level: \"\"2.5\"\" is not a whole number
 "
     );
 }
+
+#[tokio::test]
+async fn a_set_row_that_fails_leaves_the_agents_attribute_exactly_as_it_was() {
+    // GIVEN jane holding Lang=French and Lang=Spanish, and the issue's file:
+    // two contradicting `set` rows for French and one for German
+    let world = ConnectWorld::new(ConnectConfig::new()).await;
+    let c = &world.connect;
+    c.add_attribute("Lang", &["French", "German", "Spanish"]);
+    c.add_attribute("Skill", &["Sales"]);
+    let jane = c.add_agent("jane.doe");
+    c.set_proficiency(&jane, "Lang", "French", 2.0);
+    c.set_proficiency(&jane, "Lang", "Spanish", 3.0);
+    let key = "inbox/connect/set.csv";
+    world
+        .drop_csv(
+            key,
+            "\
+identifier,identifier_type,action,attribute,value,level
+jane.doe,username,set,Lang,French,3
+jane.doe,username,set,Lang,French,4
+jane.doe,username,set,Lang,German,2
+jane.doe,username,add,Skill,Sales,2
+",
+        )
+        .await;
+    let handler = world.handler(world.config(50.0));
+
+    // WHEN it runs
+    let response = handler.handle(world.s3_event(key)).await.unwrap();
+
+    // THEN jane's Lang proficiencies are exactly as they were; her other row applied
+    assert_eq!(
+        profs(&world, &jane),
+        [
+            p("Lang", "French", 2.0),
+            p("Lang", "Spanish", 3.0),
+            p("Skill", "Sales", 2.0)
+        ]
+    );
+    let calls = world.connect.calls();
+    assert_eq!(calls.user_count("DisassociateUserProficiencies", &jane), 0);
+    assert_eq!(calls.user_count("AssociateUserProficiencies", &jane), 1);
+
+    // AND every Lang row says why
+    let report = world.text_at(response.report.as_deref().unwrap()).await;
+    assert_eq!(
+        report,
+        "\
+line,identifier,identifier_type,action,attribute,value,level,outcome,reason
+2,jane.doe,username,set,Lang,French,3,failed,\"conflicting rows for Lang = French: lines 2, 3; the agent's Lang proficiencies were left as they were\"
+3,jane.doe,username,set,Lang,French,4,failed,\"conflicting rows for Lang = French: lines 2, 3; the agent's Lang proficiencies were left as they were\"
+4,jane.doe,username,set,Lang,German,2,failed,\"not applied: the set rows for attribute Lang go together and lines 2, 3 failed; the agent's Lang proficiencies were left as they were\"
+5,jane.doe,username,add,Skill,Sales,2,added,add at level 2
+"
+    );
+
+    // AND the three Lang rows stay in the file together, for a corrected retry
+    assert_eq!(
+        world.text(key).await.unwrap(),
+        "\
+identifier,identifier_type,action,attribute,value,level,error
+jane.doe,username,set,Lang,French,3,\"conflicting rows for Lang = French: lines 2, 3; the agent's Lang proficiencies were left as they were\"
+jane.doe,username,set,Lang,French,4,\"conflicting rows for Lang = French: lines 2, 3; the agent's Lang proficiencies were left as they were\"
+jane.doe,username,set,Lang,German,2,\"not applied: the set rows for attribute Lang go together and lines 2, 3 failed; the agent's Lang proficiencies were left as they were\"
+"
+    );
+}
