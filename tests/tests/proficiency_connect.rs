@@ -451,3 +451,76 @@ jane.doe,username,set,Lang,German,2,\"not applied: the set rows for attribute La
 "
     );
 }
+
+#[tokio::test]
+async fn a_malformed_user_id_fails_its_rows_and_the_rest_of_the_file_is_applied() {
+    // GIVEN a file naming an agent by something that is no user id at all
+    // (Connect answers DescribeUser with a 400), a well-formed id of nobody,
+    // and rows for two real agents
+    let (world, [jane, _, omar]) = instance(ConnectConfig::new()).await;
+    let key = "inbox/connect/ids.csv";
+    let nobody = "00000000-0000-4000-8000-000000000000";
+    world
+        .drop_csv(
+            key,
+            &format!(
+                "\
+identifier,identifier_type,action,attribute,value,level
+not-a-user-id,user_id,add,Skill,Sales,2
+{omar},user_id,add,Skill,Sales,2
+not-a-user-id,user_id,remove,Language,French,
+jane.doe,username,add,Language,Spanish,4
+{nobody},user_id,add,Skill,Refunds,1
+"
+            ),
+        )
+        .await;
+    let handler = world.handler(world.config(50.0));
+
+    // WHEN it runs
+    let response = handler
+        .handle(world.s3_event(key))
+        .await
+        .expect("a refused user id does not fail the file");
+
+    // THEN the rows naming the bad id failed with Connect's answer, and the rest applied
+    let refused = "\"identifier: \"\"not-a-user-id\"\" is not a valid user id \
+                   (Connect DescribeUser answered InvalidParameterException: The UserId is not valid.)\"";
+    let report = world.text_at(response.report.as_deref().unwrap()).await;
+    assert_eq!(
+        report,
+        format!(
+            "\
+line,identifier,identifier_type,action,attribute,value,level,outcome,reason
+2,not-a-user-id,user_id,add,Skill,Sales,2,failed,{refused}
+3,{omar},user_id,add,Skill,Sales,2,added,add at level 2
+4,not-a-user-id,user_id,remove,Language,French,,failed,{refused}
+5,jane.doe,username,add,Language,Spanish,4,added,add at level 4
+6,{nobody},user_id,add,Skill,Refunds,1,failed,\"identifier: no agent has the user id \"\"{nobody}\"\"\"
+"
+        )
+    );
+    assert_eq!(profs(&world, &omar), [p("Skill", "Sales", 2.0)]);
+    assert_eq!(
+        profs(&world, &jane),
+        [
+            p("Language", "French", 2.0),
+            p("Language", "German", 3.0),
+            p("Language", "Spanish", 4.0)
+        ]
+    );
+    assert_eq!(world.connect.calls().count("DescribeUser"), 3);
+
+    // AND the failed rows stay in the file with their reasons
+    assert_eq!(
+        world.text(key).await.unwrap(),
+        format!(
+            "\
+identifier,identifier_type,action,attribute,value,level,error
+not-a-user-id,user_id,add,Skill,Sales,2,{refused}
+not-a-user-id,user_id,remove,Language,French,,{refused}
+{nobody},user_id,add,Skill,Refunds,1,\"identifier: no agent has the user id \"\"{nobody}\"\"\"
+"
+        )
+    );
+}

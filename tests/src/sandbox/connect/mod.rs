@@ -56,6 +56,9 @@
 //! - EXACT username search ignores case by default
 //!   ([`ConnectConfig::exact_search_case_sensitive`]); STARTS_WITH and
 //!   CONTAINS always ignore case.
+//! - A `{UserId}` that is not a hyphenated UUID (the ids the sandbox issues; the docs give no
+//!   format) answers `InvalidParameterException` on DescribeUser and the proficiency
+//!   operations; a well-formed id of nobody answers `ResourceNotFoundException`.
 //! - Exceeding the per-agent proficiency quota (default 10) answers
 //!   `InvalidRequestException` naming the quota (the model lists
 //!   `LimitExceededException` only for CreatePredefinedAttribute).
