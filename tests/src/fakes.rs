@@ -464,6 +464,11 @@ pub struct FakeConnect {
     pub proficiencies: RefCell<HashMap<String, Vec<Proficiency>>>,
     /// Every write, as `operation agent-id`.
     pub writes: RefCell<Vec<String>>,
+    /// User ids DescribeUser refuses as not ids at all (`InvalidParameterException`, 400).
+    pub malformed_ids: Vec<String>,
+    /// When set, DescribeUser fails with this for every id (throttling, an
+    /// outage, a missing permission).
+    pub describe_failure: Option<fn() -> Error>,
 }
 
 impl FakeConnect {
@@ -533,6 +538,17 @@ impl ConnectDirectory for FakeConnect {
         Ok((self.agents.clone(), None))
     }
     async fn describe_agent(&self, id: &str) -> Result<Option<Agent>, Error> {
+        if let Some(failure) = self.describe_failure {
+            return Err(failure());
+        }
+        if self.malformed_ids.iter().any(|m| m == id) {
+            return Err(Error::Aws {
+                service: "Connect",
+                operation: "DescribeUser",
+                code: "InvalidParameterException".into(),
+                message: "The UserId is not valid.".into(),
+            });
+        }
         Ok(self.agents.iter().find(|a| a.id == id).cloned())
     }
     async fn proficiencies(&self, agent_id: &str) -> Result<Vec<Proficiency>, Error> {

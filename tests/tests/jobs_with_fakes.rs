@@ -204,6 +204,7 @@ mod sweep_with_fakes {
 
 mod proficiency_with_fakes {
     use super::*;
+    use connectors::Error;
     use proficiency::{Handler, ProficiencyConfig};
 
     const KEY: &str = "inbox/connect/team.csv";
@@ -265,5 +266,99 @@ mod proficiency_with_fakes {
             "identifier,identifier_type,action,attribute,value,level,error\n"
         );
         assert!(second.remaining.is_none());
+    }
+
+    const IDS: &str = "inbox/connect/ids.csv";
+    const IDS_FILE: &str = "identifier,identifier_type,action,attribute,value,level\n\
+                            jane.doe#1,user_id,add,Language,French,4\n\
+                            id-li.wei,user_id,add,Language,English,2\n\
+                            jane.doe#1,user_id,remove,Language,English,\n\
+                            jane.doe,username,add,Language,English,3\n";
+
+    fn ids_handler(connect: FakeConnect) -> Handler<FakeStore, FakeMailer, FakeConnect> {
+        Handler {
+            store: FakeStore::with(IDS, IDS_FILE),
+            mailer: FakeMailer::default(),
+            service: connect,
+            config: ProficiencyConfig::new(common(), ConnectSettings::new("instance-1")),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_user_id_connect_refuses_fails_only_the_rows_naming_it() {
+        // GIVEN an instance whose DescribeUser refuses "jane.doe#1" as no id at all
+        let connect = FakeConnect {
+            malformed_ids: vec!["jane.doe#1".into()],
+            ..FakeConnect::new(
+                &["jane.doe", "li.wei"],
+                &[("Language", &["English", "French"])],
+            )
+        };
+        let handler = ids_handler(connect);
+
+        // WHEN the file arrives
+        let response = handler.handle(s3_event(IDS)).await.unwrap();
+
+        // THEN the two rows naming it failed with Connect's answer, and the rest was applied
+        assert_eq!(response.counts.get(Outcome::Added), 2);
+        assert_eq!(response.counts.get(Outcome::Failed), 2);
+        assert_eq!(handler.service.of("li.wei"), ["Language=English@2"]);
+        assert_eq!(handler.service.of("jane.doe"), ["Language=English@3"]);
+        assert_eq!(
+            handler.store.text(IDS).unwrap(),
+            "identifier,identifier_type,action,attribute,value,level,error\n\
+             jane.doe#1,user_id,add,Language,French,4,\"identifier: \"\"jane.doe#1\"\" is not a valid user id (Connect DescribeUser answered InvalidParameterException: The UserId is not valid.)\"\n\
+             jane.doe#1,user_id,remove,Language,English,,\"identifier: \"\"jane.doe#1\"\" is not a valid user id (Connect DescribeUser answered InvalidParameterException: The UserId is not valid.)\"\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_throttled_or_failing_describe_user_still_fails_the_whole_file() {
+        /// A failure of DescribeUser, and the Lambda `errorType` it becomes.
+        type Failure = (fn() -> Error, &'static str);
+        let failures: [Failure; 3] = [
+            (
+                || Error::Throttled {
+                    service: "Connect",
+                    attempts: 8,
+                },
+                "Throttled",
+            ),
+            (
+                || Error::Unavailable {
+                    service: "Connect",
+                    status: 500,
+                    attempts: 8,
+                },
+                "ServiceUnavailable",
+            ),
+            (
+                || Error::Permission {
+                    service: "Connect",
+                    operation: "DescribeUser".into(),
+                    message: "not authorized to perform connect:DescribeUser".into(),
+                },
+                "PermissionDenied",
+            ),
+        ];
+        for (failure, error_type) in failures {
+            // GIVEN an instance whose DescribeUser fails for every id
+            let connect = FakeConnect {
+                describe_failure: Some(failure),
+                ..FakeConnect::new(
+                    &["jane.doe", "li.wei"],
+                    &[("Language", &["English", "French"])],
+                )
+            };
+            let handler = ids_handler(connect);
+
+            // WHEN the file arrives
+            let error = handler.handle(s3_event(IDS)).await.unwrap_err();
+
+            // THEN the invocation fails, and the file and the agents are untouched
+            assert_eq!(Diagnostic::from(error).error_type, error_type);
+            assert_eq!(handler.store.text(IDS).unwrap(), IDS_FILE);
+            assert!(handler.service.writes.borrow().is_empty());
+        }
     }
 }

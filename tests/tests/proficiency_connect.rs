@@ -110,7 +110,7 @@ line,identifier,identifier_type,action,attribute,value,level,outcome,reason
 5,JANE.DOE,username,add,Language,spanish,4,skipped,duplicate of line 2
 6,{li},user_id,set,Skill,Support,3,added,\"add at level 3; remove the other values Billing, Sales\"
 7,li.wei,username,update,Language,English,2,added,add at level 2 (it was not associated)
-8,omar.haddad,username,add,Skill,Sales,9,failed,level: 9 is not between 1.0 and 5.0
+8,omar.haddad,username,add,Skill,Sales,9,failed,\"level: \"\"9\"\" is not a whole number from 1 to 5\"
 9,ghost.agent,username,add,Skill,Sales,2,failed,\"identifier: no agent has the username \"\"ghost.agent\"\"\"
 10,omar.haddad,username,add,Langauge,French,2,failed,\"attribute: \"\"Langauge\"\" is not a predefined attribute of this instance\"
 11,omar.haddad,username,add,Skill,Refunds,1,added,add at level 1
@@ -127,7 +127,7 @@ line,identifier,identifier_type,action,attribute,value,level,outcome,reason
         world.text(key).await.unwrap(),
         "\
 identifier,identifier_type,action,attribute,value,level,error
-omar.haddad,username,add,Skill,Sales,9,level: 9 is not between 1.0 and 5.0
+omar.haddad,username,add,Skill,Sales,9,\"level: \"\"9\"\" is not a whole number from 1 to 5\"
 ghost.agent,username,add,Skill,Sales,2,\"identifier: no agent has the username \"\"ghost.agent\"\"\"
 omar.haddad,username,add,Langauge,French,2,\"attribute: \"\"Langauge\"\" is not a predefined attribute of this instance\"
 "
@@ -322,5 +322,205 @@ async fn usernames_match_ignoring_case_even_where_exact_search_does_not() {
     assert_eq!(
         (calls.count("SearchUsers"), calls.count("ListUsers")),
         (1, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_level_that_is_not_a_whole_number_fails_its_row_and_the_agents_other_rows_apply() {
+    // GIVEN jane (French 2, German 3) and a file whose first row asks for level 2.5
+    let (world, [jane, ..]) = instance(ConnectConfig::new()).await;
+    let key = "inbox/connect/levels.csv";
+    world
+        .drop_csv(
+            key,
+            "\
+identifier,identifier_type,action,attribute,value,level
+jane.doe,username,add,Skill,Sales,2.5
+jane.doe,username,add,Skill,Support,1.0
+jane.doe,username,update,Language,French,5.0
+jane.doe,username,add,Skill,Billing,3
+",
+        )
+        .await;
+    let handler = world.handler(world.config(50.0));
+
+    // WHEN it runs
+    let response = handler.handle(world.s3_event(key)).await.unwrap();
+
+    // THEN the 2.5 row failed before any call, and the rest of jane's rows
+    // (1.0 and 5.0 read as 1 and 5) went through in one associate and one update
+    let report = world.text_at(response.report.as_deref().unwrap()).await;
+    assert_eq!(
+        report,
+        "\
+line,identifier,identifier_type,action,attribute,value,level,outcome,reason
+2,jane.doe,username,add,Skill,Sales,2.5,failed,\"level: \"\"2.5\"\" is not a whole number from 1 to 5\"
+3,jane.doe,username,add,Skill,Support,1.0,added,add at level 1
+4,jane.doe,username,update,Language,French,5.0,updated,update level 2 to 5
+5,jane.doe,username,add,Skill,Billing,3,added,add at level 3
+"
+    );
+    assert_eq!(
+        profs(&world, &jane),
+        [
+            p("Language", "French", 5.0),
+            p("Language", "German", 3.0),
+            p("Skill", "Billing", 3.0),
+            p("Skill", "Support", 1.0)
+        ]
+    );
+    // (The sandbox refuses a whole call holding 2.5, so a single successful
+    // associate shows 2.5 was never sent.)
+    let calls = world.connect.calls();
+    assert_eq!(calls.user_count("AssociateUserProficiencies", &jane), 1);
+    assert_eq!(calls.user_count("UpdateUserProficiencies", &jane), 1);
+
+    // AND only the 2.5 row stays in the file, with its reason
+    assert_eq!(
+        world.text(key).await.unwrap(),
+        "\
+identifier,identifier_type,action,attribute,value,level,error
+jane.doe,username,add,Skill,Sales,2.5,\"level: \"\"2.5\"\" is not a whole number from 1 to 5\"
+"
+    );
+}
+
+#[tokio::test]
+async fn a_set_row_that_fails_leaves_the_agents_attribute_exactly_as_it_was() {
+    // GIVEN jane holding Lang=French and Lang=Spanish, and the issue's file:
+    // two contradicting `set` rows for French and one for German
+    let world = ConnectWorld::new(ConnectConfig::new()).await;
+    let c = &world.connect;
+    c.add_attribute("Lang", &["French", "German", "Spanish"]);
+    c.add_attribute("Skill", &["Sales"]);
+    let jane = c.add_agent("jane.doe");
+    c.set_proficiency(&jane, "Lang", "French", 2.0);
+    c.set_proficiency(&jane, "Lang", "Spanish", 3.0);
+    let key = "inbox/connect/set.csv";
+    world
+        .drop_csv(
+            key,
+            "\
+identifier,identifier_type,action,attribute,value,level
+jane.doe,username,set,Lang,French,3
+jane.doe,username,set,Lang,French,4
+jane.doe,username,set,Lang,German,2
+jane.doe,username,add,Skill,Sales,2
+",
+        )
+        .await;
+    let handler = world.handler(world.config(50.0));
+
+    // WHEN it runs
+    let response = handler.handle(world.s3_event(key)).await.unwrap();
+
+    // THEN jane's Lang proficiencies are exactly as they were; her other row applied
+    assert_eq!(
+        profs(&world, &jane),
+        [
+            p("Lang", "French", 2.0),
+            p("Lang", "Spanish", 3.0),
+            p("Skill", "Sales", 2.0)
+        ]
+    );
+    let calls = world.connect.calls();
+    assert_eq!(calls.user_count("DisassociateUserProficiencies", &jane), 0);
+    assert_eq!(calls.user_count("AssociateUserProficiencies", &jane), 1);
+
+    // AND every Lang row says why
+    let report = world.text_at(response.report.as_deref().unwrap()).await;
+    assert_eq!(
+        report,
+        "\
+line,identifier,identifier_type,action,attribute,value,level,outcome,reason
+2,jane.doe,username,set,Lang,French,3,failed,\"conflicting rows for Lang = French: lines 2, 3; the agent's Lang proficiencies were left as they were\"
+3,jane.doe,username,set,Lang,French,4,failed,\"conflicting rows for Lang = French: lines 2, 3; the agent's Lang proficiencies were left as they were\"
+4,jane.doe,username,set,Lang,German,2,failed,\"not applied: the set rows for attribute Lang go together and lines 2, 3 failed; the agent's Lang proficiencies were left as they were\"
+5,jane.doe,username,add,Skill,Sales,2,added,add at level 2
+"
+    );
+
+    // AND the three Lang rows stay in the file together, for a corrected retry
+    assert_eq!(
+        world.text(key).await.unwrap(),
+        "\
+identifier,identifier_type,action,attribute,value,level,error
+jane.doe,username,set,Lang,French,3,\"conflicting rows for Lang = French: lines 2, 3; the agent's Lang proficiencies were left as they were\"
+jane.doe,username,set,Lang,French,4,\"conflicting rows for Lang = French: lines 2, 3; the agent's Lang proficiencies were left as they were\"
+jane.doe,username,set,Lang,German,2,\"not applied: the set rows for attribute Lang go together and lines 2, 3 failed; the agent's Lang proficiencies were left as they were\"
+"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_user_id_fails_its_rows_and_the_rest_of_the_file_is_applied() {
+    // GIVEN a file naming an agent by something that is no user id at all
+    // (Connect answers DescribeUser with a 400), a well-formed id of nobody,
+    // and rows for two real agents
+    let (world, [jane, _, omar]) = instance(ConnectConfig::new()).await;
+    let key = "inbox/connect/ids.csv";
+    let nobody = "00000000-0000-4000-8000-000000000000";
+    world
+        .drop_csv(
+            key,
+            &format!(
+                "\
+identifier,identifier_type,action,attribute,value,level
+not-a-user-id,user_id,add,Skill,Sales,2
+{omar},user_id,add,Skill,Sales,2
+not-a-user-id,user_id,remove,Language,French,
+jane.doe,username,add,Language,Spanish,4
+{nobody},user_id,add,Skill,Refunds,1
+"
+            ),
+        )
+        .await;
+    let handler = world.handler(world.config(50.0));
+
+    // WHEN it runs
+    let response = handler
+        .handle(world.s3_event(key))
+        .await
+        .expect("a refused user id does not fail the file");
+
+    // THEN the rows naming the bad id failed with Connect's answer, and the rest applied
+    let refused = "\"identifier: \"\"not-a-user-id\"\" is not a valid user id \
+                   (Connect DescribeUser answered InvalidParameterException: The UserId is not valid.)\"";
+    let report = world.text_at(response.report.as_deref().unwrap()).await;
+    assert_eq!(
+        report,
+        format!(
+            "\
+line,identifier,identifier_type,action,attribute,value,level,outcome,reason
+2,not-a-user-id,user_id,add,Skill,Sales,2,failed,{refused}
+3,{omar},user_id,add,Skill,Sales,2,added,add at level 2
+4,not-a-user-id,user_id,remove,Language,French,,failed,{refused}
+5,jane.doe,username,add,Language,Spanish,4,added,add at level 4
+6,{nobody},user_id,add,Skill,Refunds,1,failed,\"identifier: no agent has the user id \"\"{nobody}\"\"\"
+"
+        )
+    );
+    assert_eq!(profs(&world, &omar), [p("Skill", "Sales", 2.0)]);
+    assert_eq!(
+        profs(&world, &jane),
+        [
+            p("Language", "French", 2.0),
+            p("Language", "German", 3.0),
+            p("Language", "Spanish", 4.0)
+        ]
+    );
+    assert_eq!(world.connect.calls().count("DescribeUser"), 3);
+
+    // AND the failed rows stay in the file with their reasons
+    assert_eq!(
+        world.text(key).await.unwrap(),
+        format!(
+            "\
+identifier,identifier_type,action,attribute,value,level,error
+not-a-user-id,user_id,add,Skill,Sales,2,{refused}
+not-a-user-id,user_id,remove,Language,French,,{refused}
+{nobody},user_id,add,Skill,Refunds,1,\"identifier: no agent has the user id \"\"{nobody}\"\"\"
+"
+        )
     );
 }

@@ -453,6 +453,9 @@ fn status<E>(err: &SdkError<E>) -> u16 {
 
 // ------------------------------------------------------------------- tests
 
+/// A well-formed user id that no user has.
+const NOBODY: &str = "00000000-0000-4000-8000-000000000000";
+
 #[tokio::test]
 async fn search_users_exact_ignores_case_by_default_and_can_be_case_sensitive() {
     let (sandbox, api, [jane, ..]) =
@@ -603,7 +606,7 @@ async fn describe_user_found_missing_and_unknown_instance() {
     assert!((now - modified).abs() < 60, "epoch seconds: {modified}");
 
     let err = service_error!(
-        api.describe_user("no-such-user").await,
+        api.describe_user(NOBODY).await,
         is_resource_not_found_exception
     );
     assert_eq!(err.code(), Some("ResourceNotFoundException"));
@@ -616,6 +619,46 @@ async fn describe_user_found_missing_and_unknown_instance() {
         is_resource_not_found_exception
     );
     assert_eq!(sandbox.instance_id(), DEFAULT_INSTANCE_ID);
+}
+
+#[tokio::test]
+async fn a_user_id_that_is_not_an_id_is_an_invalid_parameter_not_a_missing_user() {
+    // DescribeUser lists InvalidParameterException (400, "One or more of the
+    // specified parameters are not valid") beside ResourceNotFoundException (404).
+    let (sandbox, api, [id]) = given_skilled_agents(ConnectConfig::new(), ["agent.one"]).await;
+
+    for malformed in [
+        "not-a-user-id",
+        "jane.doe",
+        "6f0b8c1e2d3a4b5c9d8e7f6a5b4c3d2e",
+    ] {
+        let err = service_error!(
+            api.describe_user(malformed).await,
+            is_invalid_parameter_exception,
+            "{malformed}"
+        );
+        assert_eq!(err.code(), Some("InvalidParameterException"));
+        assert_eq!(status(&err), 400);
+    }
+    // The proficiency operations answer the same for the same path label.
+    service_error!(
+        api.list_proficiencies("not-a-user-id", None).await,
+        is_invalid_parameter_exception
+    );
+    service_error!(
+        api.associate("not-a-user-id", vec![prof("Skill", "Tech", 2.0)])
+            .await,
+        is_invalid_parameter_exception
+    );
+
+    // A well-formed id of nobody is still not found, and a real id is found.
+    let err = service_error!(
+        api.describe_user(NOBODY).await,
+        is_resource_not_found_exception
+    );
+    assert_eq!(status(&err), 404);
+    api.describe_user(&id).await.unwrap();
+    assert_eq!(sandbox.calls().count("DescribeUser"), 5);
 }
 
 #[tokio::test]
@@ -668,7 +711,7 @@ async fn associate_update_disassociate_list_round_trip() {
     let other = sandbox.add_agent("agent.two");
     assert!(api.listed(&other).await.is_empty());
     service_error!(
-        api.list_proficiencies("missing", None).await,
+        api.list_proficiencies(NOBODY, None).await,
         is_resource_not_found_exception
     );
 }
@@ -803,6 +846,55 @@ async fn unknown_attributes_values_bad_levels_and_duplicates_are_rejected() {
         )
         .await,
         is_invalid_request_exception
+    );
+}
+
+#[tokio::test]
+async fn a_level_that_is_not_a_whole_number_is_refused() {
+    // "The valid values are 1, 2, 3, 4 and 5" (API reference, UserProficiency),
+    // although the model's type is a float from 1.0 to 5.0.
+    let (sandbox, api, [user]) = given_skilled_agents(ConnectConfig::new(), ["agent.one"]).await;
+
+    // A fraction is refused, and the whole call with it.
+    let err = service_error!(
+        api.associate(
+            &user,
+            vec![
+                prof("Language", "English", 3.0),
+                prof("Language", "French", 2.5)
+            ]
+        )
+        .await,
+        is_invalid_parameter_exception
+    );
+    assert_eq!(status(&err), 400);
+    let msg = err.message().unwrap();
+    assert!(
+        msg.contains("2.5") && msg.contains("1, 2, 3, 4 and 5"),
+        "{msg}"
+    );
+    assert!(sandbox.proficiencies(&user).is_empty());
+
+    // 1.0 and 5.0 are whole numbers.
+    api.associate(
+        &user,
+        vec![
+            prof("Language", "English", 1.0),
+            prof("Language", "French", 5.0),
+        ],
+    )
+    .await
+    .unwrap();
+
+    // An update to a fraction is refused too.
+    service_error!(
+        api.update(&user, vec![prof("Language", "English", 4.5)])
+            .await,
+        is_invalid_parameter_exception
+    );
+    assert_eq!(
+        sandbox.proficiencies(&user),
+        owned(&[("Language", "English", 1.0), ("Language", "French", 5.0)])
     );
 }
 

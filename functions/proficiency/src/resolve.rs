@@ -132,17 +132,23 @@ impl<C: ConnectDirectory> ProficiencyUpdate<'_, C> {
                 }
             }
         }
-        let by_id: HashMap<String, Option<Agent>> = stream::iter(ids)
+        let answers: Vec<(String, Result<Option<Agent>, Error>)> = stream::iter(ids)
             .map(|id| async move {
                 let agent = self.connect.describe_agent(&id).await;
                 (id, agent)
             })
             .buffer_unordered(4)
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .map(|(id, agent)| agent.map(|a| (id, a)))
-            .collect::<Result<_, _>>()?;
+            .collect()
+            .await;
+        let mut by_id: HashMap<String, ById> = HashMap::new();
+        for (id, answer) in answers {
+            let found = match answer {
+                Ok(Some(agent)) => ById::Found(agent),
+                Ok(None) => ById::Missing,
+                Err(e) => refusal_of_the_id(e)?,
+            };
+            by_id.insert(id, found);
+        }
         for slot in slots.iter_mut() {
             let Some(request) = &slot.request else {
                 continue;
@@ -159,8 +165,12 @@ impl<C: ConnectDirectory> ProficiencyUpdate<'_, C> {
                     )),
                 },
                 IdKind::UserId => match by_id.get(&request.identifier) {
-                    Some(Some(agent)) => Ok(agent.clone()),
-                    _ => Err(format!("identifier: no agent has the user id {:?}", request.identifier)),
+                    Some(ById::Found(agent)) => Ok(agent.clone()),
+                    Some(ById::Refused { code, message }) => Err(format!(
+                        "identifier: {:?} is not a valid user id (Connect DescribeUser answered {code}: {message})",
+                        request.identifier
+                    )),
+                    Some(ById::Missing) | None => Err(format!("identifier: no agent has the user id {:?}", request.identifier)),
                 },
             };
             match found {
@@ -169,5 +179,34 @@ impl<C: ConnectDirectory> ProficiencyUpdate<'_, C> {
             }
         }
         Ok(())
+    }
+}
+
+/// What DescribeUser said of one user id.
+enum ById {
+    Found(Agent),
+    Missing,
+    /// Connect refused the id itself: the rows naming it fail, the rest of
+    /// the file goes on.
+    Refused {
+        code: String,
+        message: String,
+    },
+}
+
+/// A DescribeUser failure that is about the one id asked for; any other
+/// failure is the file's and is given back.
+///
+/// The adapter reports throttling, a missing permission and server errors
+/// (5xx, `InternalServiceException`) with their own variants, and those stay
+/// failures of the whole file. What it reports as [`Error::Aws`] is the rest
+/// of the service's refusals, the 4xx answers: for DescribeUser, whose only
+/// other parameter is the instance every earlier call already used, that is
+/// `InvalidParameterException` or `InvalidRequestException` (400) about the
+/// user id (<https://docs.aws.amazon.com/connect/latest/APIReference/API_DescribeUser.html>).
+fn refusal_of_the_id(error: Error) -> Result<ById, Error> {
+    match error {
+        Error::Aws { code, message, .. } => Ok(ById::Refused { code, message }),
+        other => Err(other),
     }
 }

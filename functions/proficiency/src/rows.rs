@@ -50,8 +50,8 @@ pub struct Request {
     pub action: Action,
     pub attribute: String,
     pub value: String,
-    /// 1.0–5.0; `None` for `remove`.
-    pub level: Option<f32>,
+    /// A whole number from 1 to 5; `None` for `remove`.
+    pub level: Option<u8>,
 }
 
 /// Longest attribute name or value Connect accepts.
@@ -103,30 +103,12 @@ pub fn validate(row: &Row, columns: &ColumnMap) -> Result<Request, Vec<FieldProb
             ));
         }
     }
-    let level_text = get("level");
     let level = match action {
         Some(Action::Remove) => None,
-        _ => match level_text.parse::<f32>() {
-            Ok(l) if (1.0..=5.0).contains(&l) => Some(l),
-            Ok(_) => {
-                problems.push(FieldProblem::new(
-                    "level",
-                    format!("{level_text} is not between 1.0 and 5.0"),
-                ));
-                None
-            }
-            Err(_) if level_text.is_empty() => {
-                problems.push(FieldProblem::new(
-                    "level",
-                    "is required for add, update and set",
-                ));
-                None
-            }
-            Err(_) => {
-                problems.push(FieldProblem::new(
-                    "level",
-                    format!("{level_text:?} is not a number"),
-                ));
+        _ => match parse_level(&get("level")) {
+            Ok(level) => Some(level),
+            Err(problem) => {
+                problems.push(problem);
                 None
             }
         },
@@ -142,6 +124,36 @@ pub fn validate(row: &Row, columns: &ColumnMap) -> Result<Request, Vec<FieldProb
             level,
         }),
         _ => Err(problems),
+    }
+}
+
+/// A level as Connect takes it: a whole number from 1 to 5. The API's
+/// `ProficiencyLevel` is a float from 1.0 to 5.0, but the `UserProficiency`
+/// reference says "The valid values are 1, 2, 3, 4 and 5"
+/// (<https://docs.aws.amazon.com/connect/latest/APIReference/API_UserProficiency.html>),
+/// as does the Administrator Guide
+/// (<https://docs.aws.amazon.com/connect/latest/adminguide/assign-proficiencies-to-agents.html>).
+/// `1.0` and `5.0` are read as 1 and 5.
+fn parse_level(text: &str) -> Result<u8, FieldProblem> {
+    if text.is_empty() {
+        return Err(FieldProblem::new(
+            "level",
+            "is required for add, update and set",
+        ));
+    }
+    let Ok(number) = text.parse::<f64>() else {
+        return Err(FieldProblem::new(
+            "level",
+            format!("{text:?} is not a number"),
+        ));
+    };
+    if number.fract() == 0.0 && (1.0..=5.0).contains(&number) {
+        Ok(number as u8)
+    } else {
+        Err(FieldProblem::new(
+            "level",
+            format!("{text:?} is not a whole number from 1 to 5"),
+        ))
     }
 }
 
@@ -161,7 +173,7 @@ mod tests {
     #[test]
     fn good_rows() {
         let r = check("jane.doe,username,add,Language,French,3").unwrap();
-        assert_eq!((r.action, r.level, r.line), (Action::Add, Some(3.0), 2));
+        assert_eq!((r.action, r.level, r.line), (Action::Add, Some(3), 2));
         let r = check("1b2c,User ID,Remove,Language,French,").unwrap();
         assert_eq!(
             (r.id_kind, r.action, r.level),
@@ -191,10 +203,32 @@ mod tests {
             check("a,username,add,Language,French,high").unwrap_err(),
             ["level: \"high\" is not a number"]
         );
+        assert_eq!(
+            check("a,username,add,Language,French,").unwrap_err(),
+            ["level: is required for add, update and set"]
+        );
         let long = "x".repeat(101);
         assert_eq!(
             check(&format!("a,username,set,{long},v,2")).unwrap_err(),
             ["attribute: is longer than 100 characters"]
         );
+    }
+
+    #[test]
+    fn levels_are_whole_numbers_from_1_to_5() {
+        for (text, level) in [("1", 1), ("1.0", 1), ("3", 3), ("5.0", 5), ("5", 5)] {
+            let r = check(&format!("a,username,set,Language,French,{text}")).unwrap();
+            assert_eq!(r.level, Some(level), "{text}");
+        }
+        for text in ["2.5", "0", "9", "5.5", "0.5", "-1", "NaN", "inf"] {
+            assert_eq!(
+                check(&format!("a,username,add,Language,French,{text}")).unwrap_err(),
+                [format!("level: {text:?} is not a whole number from 1 to 5")],
+                "{text}"
+            );
+        }
+        // `remove` ignores the level.
+        let r = check("a,username,remove,Language,French,2.5").unwrap();
+        assert_eq!(r.level, None);
     }
 }

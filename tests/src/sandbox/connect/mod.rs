@@ -56,6 +56,9 @@
 //! - EXACT username search ignores case by default
 //!   ([`ConnectConfig::exact_search_case_sensitive`]); STARTS_WITH and
 //!   CONTAINS always ignore case.
+//! - A `{UserId}` that is not a hyphenated UUID (the ids the sandbox issues; the docs give no
+//!   format) answers `InvalidParameterException` on DescribeUser and the proficiency
+//!   operations; a well-formed id of nobody answers `ResourceNotFoundException`.
 //! - Exceeding the per-agent proficiency quota (default 10) answers
 //!   `InvalidRequestException` naming the quota (the model lists
 //!   `LimitExceededException` only for CreatePredefinedAttribute).
@@ -66,7 +69,9 @@
 //! - A call's entries are validated all together before any is applied.
 //! - Attribute names are looked up case-sensitively (uniqueness is
 //!   case-insensitive, *Predefined attributes*); values must be in the attribute's `StringList`.
-//! - Levels are any number from 1.0 to 5.0 (the docs say 1–5; fractions pass).
+//! - A level is a whole number from 1 to 5 (*UserProficiency*: "The valid values are 1, 2, 3,
+//!   4 and 5", although the model's type is a float from 1.0 to 5.0); a fraction or a level out
+//!   of range answers `InvalidParameterException`, the code being the guess.
 //! - Lists are ordered by user id / (attribute, value) / lower-cased name;
 //!   paging tokens are opaque, key-based, and a bad one answers
 //!   `InvalidParameterException`; an out-of-range page size likewise.
@@ -92,6 +97,8 @@
 //!   <https://docs.aws.amazon.com/connect/latest/APIReference/API_DescribePredefinedAttribute.html>,
 //!   <https://docs.aws.amazon.com/connect/latest/APIReference/API_UpdatePredefinedAttribute.html>,
 //!   <https://docs.aws.amazon.com/connect/latest/APIReference/API_DeletePredefinedAttribute.html>.
+//! - *UserProficiency* (the `Level`: "The valid values are 1, 2, 3, 4 and 5"):
+//!   <https://docs.aws.amazon.com/connect/latest/APIReference/API_UserProficiency.html>
 //! - *UserSearchCriteria* (SearchUsers' criteria, the `StringCondition` field names):
 //!   <https://docs.aws.amazon.com/connect/latest/APIReference/API_UserSearchCriteria.html>
 //! - *Predefined attributes*: Amazon Connect Administrator Guide, "Create

@@ -79,10 +79,25 @@ fn check_instance(st: &State, instance: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The user a `{UserId}` path label names. An id that is not a user id at all
+/// is a bad parameter (`InvalidParameterException`, 400: "One or more of the
+/// specified parameters are not valid", *API reference* for DescribeUser and
+/// the user proficiency operations, *botocore model*); a well-formed id of
+/// nobody is `ResourceNotFoundException`. [unverified] which ids count as
+/// malformed: the docs give no format (the model's `UserId` is a bare string);
+/// the sandbox takes the hyphenated UUIDs it issues itself.
 fn agent<'a>(st: &'a State, user: &str) -> Result<&'a Agent, ApiError> {
+    if !well_formed_user_id(user) {
+        return Err(ApiError::invalid_parameter("The UserId is not valid."));
+    }
     st.agents
         .get(user)
         .ok_or_else(|| ApiError::not_found(format!("User not found: {user}")))
+}
+
+/// A hyphenated UUID, the shape of every id the sandbox hands out.
+fn well_formed_user_id(user: &str) -> bool {
+    user.len() == 36 && uuid::Uuid::try_parse(user).is_ok()
 }
 
 /// The JSON body as an object; an empty body is `{}`.
@@ -242,6 +257,15 @@ fn parse_entries(body: &Map<String, Value>, with_level: bool) -> Result<Vec<Entr
                 return Err(ApiError::invalid_parameter(format!(
                     "1 validation error detected: Value '{level}' at 'Level' failed to satisfy \
                      constraint: Member must have value between 1.0 and 5.0"
+                )));
+            }
+            // The model's ProficiencyLevel is a float, but "The valid values are
+            // 1, 2, 3, 4 and 5" (*UserProficiency*, *Assign proficiencies*).
+            // [unverified] the error code: as for a level out of range.
+            if level.fract() != 0.0 {
+                return Err(ApiError::invalid_parameter(format!(
+                    "1 validation error detected: Value '{level}' at 'Level' failed to satisfy \
+                     constraint: The valid values are 1, 2, 3, 4 and 5"
                 )));
             }
             level as f32
@@ -856,6 +880,16 @@ mod tests {
         assert!(!valid_attribute_name("tab\there"));
         assert!(!valid_attribute_name("star*"));
         assert!(!valid_attribute_name(""));
+    }
+
+    #[test]
+    fn user_ids_are_hyphenated_uuids() {
+        assert!(well_formed_user_id("6f0b8c1e-2d3a-4b5c-9d8e-7f6a5b4c3d2e"));
+        assert!(well_formed_user_id("6F0B8C1E-2D3A-4B5C-9D8E-7F6A5B4C3D2E"));
+        assert!(!well_formed_user_id("6f0b8c1e2d3a4b5c9d8e7f6a5b4c3d2e"));
+        assert!(!well_formed_user_id("not-a-user-id"));
+        assert!(!well_formed_user_id("jane.doe"));
+        assert!(!well_formed_user_id(""));
     }
 
     #[test]
