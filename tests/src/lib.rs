@@ -15,6 +15,7 @@
 
 pub mod bench;
 pub mod fakes;
+pub mod faulty;
 pub mod lambda;
 pub mod moto;
 pub mod sandbox;

@@ -56,7 +56,10 @@ async fn main() {
     let calls = c.calls();
     let rates = ConnectConfig::new().with_connect_rates(FACTOR).rates;
     println!("proficiency benchmark: 2,000 rows, 400 agents, instance of 5,000 agents, Connect rates x{FACTOR}");
-    println!("  outcomes           {:?}", response.counts);
+    println!(
+        "  outcomes           {}",
+        serde_json::to_string(&response.counts).unwrap_or_default()
+    );
     // The floor counts the calls that did the work: a throttled attempt is
     // refused before it uses the quota.
     let mut floor: f64 = 0.0;

@@ -165,6 +165,14 @@ pub struct SandboxConfig {
     /// envelope [unverified whether the service does; the client must not
     /// read it as success].
     pub invite_unsuccessful: bool,
+    /// One refused invitation fails the whole `invite` call with the error
+    /// envelope, instead of landing in `notInvited` [unverified: the ArcGIS
+    /// API for Python expects `notInvited`; the issue's "one bad invitation
+    /// fails its batch" is this behaviour].
+    pub invite_refuses_whole_list: bool,
+    /// `addUsers` lists every member in `notAdded` (as for a member at the
+    /// 512-group limit, *Add Users to Group*).
+    pub refuse_group_adds: bool,
     /// An Enterprise portal before 10.8: no `portals/self/userDefaultSettings`
     /// (it answers an error); the new-member defaults are in the portaladmin
     /// security configuration (`defaultRoleForUser`, `defaultUserTypeIdForUser`),
@@ -219,6 +227,8 @@ impl SandboxConfig {
             default_credits: None,
             redirect_to: None,
             invite_unsuccessful: false,
+            invite_refuses_whole_list: false,
+            refuse_group_adds: false,
             before_user_default_settings: false,
             groups: Vec::new(),
         }
@@ -676,6 +686,11 @@ impl ArcgisSandbox {
                 "portal:user:createItem".into(),
             ],
         });
+    }
+
+    /// Makes `addUsers` refuse every member (or stop refusing).
+    pub fn refuse_group_adds(&self, on: bool) {
+        self.shared.lock().config.refuse_group_adds = on;
     }
 
     /// Clears the new member defaults: `userDefaultSettings` answers `{}`.

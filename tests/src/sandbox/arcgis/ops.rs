@@ -540,6 +540,14 @@ fn invite(state: &mut State, p: &Params) -> Value {
         }
     }
     let message = p.non_empty("message").map(str::to_string);
+    if state.config.invite_refuses_whole_list {
+        if let Some(refused) = invitations
+            .iter()
+            .find_map(|inv| invite_member(state, inv).err())
+        {
+            return invite_error(&format!("Unable to invite user '{refused}'."));
+        }
+    }
     let mut not_invited = Vec::new();
     for inv in invitations {
         match invite_one(state, inv, message.as_deref()) {
@@ -554,7 +562,9 @@ fn invite(state: &mut State, p: &Params) -> Value {
 }
 
 /// Creates one invited member; `Err(username)` when it belongs in `notInvited`.
-fn invite_one(state: &mut State, inv: &Value, message: Option<&str>) -> Result<(), String> {
+/// An invitation checked, as the member it would create; `Err(username)`
+/// when it belongs in `notInvited`.
+fn invite_member(state: &State, inv: &Value) -> Result<(SeedMember, Option<String>), String> {
     let username = inv_str(inv, "username").unwrap_or_default();
     let reject = || Err(username.clone());
     if !valid_username(&username, 3, 128) || state.username_taken(&username) {
@@ -626,7 +636,7 @@ fn invite_one(state: &mut State, inv: &Value, message: Option<&str>) -> Result<(
     let full_name = inv_str(inv, "fullname");
     let now = now_ms();
     let invited = provider == "arcgis" && password.is_none();
-    state.seed_member(SeedMember {
+    let member = SeedMember {
         username: username.clone(),
         first_name,
         last_name,
@@ -645,7 +655,20 @@ fn invite_one(state: &mut State, inv: &Value, message: Option<&str>) -> Result<(
         credits,
         items: 0,
         invited,
-    });
+    };
+    Ok((member, full_name))
+}
+
+/// Creates one invited member; `Err(username)` when it belongs in `notInvited`.
+fn invite_one(state: &mut State, inv: &Value, message: Option<&str>) -> Result<(), String> {
+    let (member, full_name) = invite_member(state, inv)?;
+    let (username, email, invited, now) = (
+        member.username.clone(),
+        member.email.clone(),
+        member.invited,
+        member.created,
+    );
+    state.seed_member(member);
     if let Some(m) = state.member_mut(&username) {
         if let Some(f) = full_name {
             m.full_name = f;
@@ -1264,6 +1287,7 @@ fn add_users(state: &mut State, caller: &str, id: &str, p: &Params) -> Value {
     for (name, as_type) in wanted {
         let key = name.to_lowercase();
         let ok = match state.members.get(&key) {
+            _ if state.config.refuse_group_adds => false,
             Some(m) if m.in_org() => m.groups.contains(id) || m.groups.len() < 512,
             _ => false,
         };
