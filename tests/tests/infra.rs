@@ -132,12 +132,29 @@ fn template_block(path: &[&str]) -> Vec<String> {
 }
 
 /// `(Action, Resource)` of each statement of a `Statement:` block, as written
-/// on their lines (`!Sub` alone when the value continues below).
+/// on their lines (`!Sub` alone when the value continues below). A statement
+/// under `!If [Condition, statement, !Ref AWS::NoValue]` reads as
+/// `("if Condition: <Action>", <Resource>)`.
 fn statements(block: &Block) -> Vec<(String, String)> {
     block
         .items()
         .into_iter()
         .map(|statement| {
+            let lines = statement.lines();
+            if lines.first().map(String::as_str) == Some("!If") {
+                let condition = lines[1].trim_start_matches("- ").to_owned();
+                let find = |key: &str| {
+                    lines
+                        .iter()
+                        .find_map(|l| l.strip_prefix(&format!("{key}: ")))
+                        .unwrap_or_else(|| panic!("a statement has no `{key}`: {lines:?}"))
+                        .to_owned()
+                };
+                return (
+                    format!("if {condition}: {}", find("Action")),
+                    find("Resource"),
+                );
+            }
             let value = |key: &str| {
                 statement
                     .value(key)
@@ -337,15 +354,17 @@ fn onboard_is_triggered_by_csvs_in_both_inboxes_only() {
     // GIVEN onboard's event sources
     let events = resource("OnboardFunction").at(&["Properties", "Events"]);
 
-    // THEN each is an S3 notification for .csv keys, one per inbox
+    // THEN each is an S3 notification of every key in one inbox: no suffix
+    // filter, since S3's are case-sensitive and the function itself takes
+    // .csv in any case (and passes over anything else)
     let mut prefixes = Vec::new();
     for name in events.keys() {
         let event = events.at(&[name.as_str()]);
         assert_eq!(event.value("Type").as_deref(), Some("S3"), "{name}");
         let rules = s3_key_rules(&event);
         assert!(
-            rules.contains(&("suffix".to_owned(), ".csv".to_owned())),
-            "only CSV files trigger onboard: {name} {rules:?}"
+            rules.iter().all(|(rule, _)| rule == "prefix"),
+            "a suffix filter would miss .CSV: {name} {rules:?}"
         );
         prefixes.extend(
             rules
@@ -703,12 +722,14 @@ fn sweep_may_touch_only_its_state_reports_and_mail_templates() {
         inline,
         [
             ("secretsmanager:GetSecretValue", "!Ref ArcgisSecretArn"),
+            // Only for a secret under a customer-managed key.
+            ("if HasSecretsKmsKey: kms:Decrypt", "!Ref SecretsKmsKeyArn"),
             // A !Sub of the identity's ARN, as onboard's.
             ("ses:SendEmail", "!Sub"),
         ],
         "the sweep reads the ArcGIS secret and no other, and sends as the identity"
     );
-    let identity = policy.at(&["Statement"]).items()[1]
+    let identity = policy.at(&["Statement"]).items()[2]
         .at(&["Resource"])
         .lines();
     assert_eq!(
@@ -798,7 +819,8 @@ fn proficiency_is_triggered_by_csvs_in_the_connect_inbox_only() {
     let event = events.at(&[name.as_str()]);
 
     // THEN it is one S3 notification of the stack's bucket, for created
-    // objects whose key is under inbox/connect/ and ends in .csv
+    // objects whose key is under inbox/connect/ (any case of .csv: the
+    // function filters by extension itself)
     assert_eq!(event.value("Type").as_deref(), Some("S3"));
     let properties = event.at(&["Properties"]);
     assert_eq!(properties.value("Bucket").as_deref(), Some("!Ref Bucket"));
@@ -808,10 +830,7 @@ fn proficiency_is_triggered_by_csvs_in_the_connect_inbox_only() {
     );
     assert_eq!(
         s3_key_rules(&event),
-        [
-            ("prefix".to_owned(), "inbox/connect/".to_owned()),
-            ("suffix".to_owned(), ".csv".to_owned()),
-        ],
+        [("prefix".to_owned(), "inbox/connect/".to_owned())],
         "reports/, remaining/ and the other inboxes must not trigger proficiency"
     );
 }
@@ -942,8 +961,8 @@ fn proficiency_may_touch_only_its_inbox_remainders_and_reports() {
         "the policy is attached to the proficiency function's role"
     );
     let bucket = statements(&access.at(&["PolicyDocument", "Statement"]));
-    // THEN they are exactly these: its own inbox, remainders and reports,
-    // and no other function's inbox or reports.
+    // THEN they are exactly these: its own inbox, remainders, reports and
+    // run records, and no other function's inbox or reports.
     let expected: Vec<(String, String)> = [
         (
             "[s3:GetObject, s3:PutObject]",
@@ -954,6 +973,10 @@ fn proficiency_may_touch_only_its_inbox_remainders_and_reports() {
             "!Sub ${Bucket.Arn}/remaining/*",
         ),
         ("s3:PutObject", "!Sub ${Bucket.Arn}/reports/proficiency/*"),
+        (
+            "[s3:GetObject, s3:PutObject]",
+            "!Sub ${Bucket.Arn}/state/files/proficiency/*",
+        ),
         ("s3:ListBucket", "!GetAtt Bucket.Arn"),
     ]
     .iter()
@@ -1029,7 +1052,16 @@ fn proficiency_is_built_by_cargo_lambda_and_may_run_fifteen_minutes() {
         "the proficiency crate's binary",
     );
     let properties = proficiency_block(&["Properties"]);
-    for (key, wanted) in [("CodeUri", ".."), ("Timeout", "900"), ("MemorySize", "512")] {
+    let globals = Block::template().at(&["Globals", "Function"]);
+    assert_eq!(
+        properties
+            .value("Timeout")
+            .or(globals.value("Timeout"))
+            .as_deref(),
+        Some("900"),
+        "the proficiency function's Timeout (its own, or the global one)"
+    );
+    for (key, wanted) in [("CodeUri", ".."), ("MemorySize", "512")] {
         assert_eq!(
             properties.value(key).as_deref(),
             Some(wanted),
@@ -1078,4 +1110,91 @@ fn outputs_say_where_proficiency_csvs_go_and_which_function_to_test() {
             &format!("the {output} output"),
         );
     }
+}
+
+#[test]
+fn secrets_under_a_customer_key_are_decrypted_only_through_secrets_manager() {
+    // GIVEN the optional key parameter, empty by default
+    let parameter = Block::template().at(&["Parameters", "SecretsKmsKeyArn"]);
+    assert_eq!(parameter.value("Default").as_deref(), Some("\"\""));
+    // THEN each function reading a secret may decrypt with that key only,
+    // only when it is given, and only on Secrets Manager's behalf
+    for function in ["OnboardFunction", "SweepFunction"] {
+        let policy = resource(function).at(&["Properties", "Policies"]).items()[0].clone();
+        let decrypt: Vec<Block> = policy
+            .at(&["Statement"])
+            .items()
+            .into_iter()
+            .filter(|s| s.lines().iter().any(|l| l == "Action: kms:Decrypt"))
+            .collect();
+        let [statement] = <[Block; 1]>::try_from(decrypt).unwrap_or_else(|found| {
+            panic!("{function}: one decrypt statement, found {}", found.len())
+        });
+        let lines = statement.lines();
+        for wanted in [
+            "!If",
+            "- HasSecretsKmsKey",
+            "Resource: !Ref SecretsKmsKeyArn",
+            "kms:ViaService: !Sub secretsmanager.${AWS::Region}.amazonaws.com",
+            "- !Ref AWS::NoValue",
+        ] {
+            assert!(
+                lines.iter().any(|l| l == wanted),
+                "{function}: {wanted} in {lines:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn list_bucket_is_granted_only_for_the_prefixes_each_function_reads() {
+    for (policy, prefixes) in [
+        (
+            "OnboardBucketAccess",
+            "s3:prefix: [inbox/arcgis/*, inbox/ams/*, state/files/onboard/*]",
+        ),
+        (
+            "SweepBucketAccess",
+            "s3:prefix: [state/sweep.json, templates/*]",
+        ),
+        (
+            "ProficiencyBucketAccess",
+            "s3:prefix: [inbox/connect/*, remaining/*, state/files/proficiency/*]",
+        ),
+    ] {
+        let statements = resource(policy)
+            .at(&["Properties", "PolicyDocument", "Statement"])
+            .items();
+        let list: Vec<&Block> = statements
+            .iter()
+            .filter(|s| s.value("Action").as_deref() == Some("s3:ListBucket"))
+            .collect();
+        let [list] = <[&Block; 1]>::try_from(list).unwrap_or_else(|found| {
+            panic!("{policy}: one ListBucket statement, found {}", found.len())
+        });
+        assert!(
+            list.lines().iter().any(|l| l == prefixes),
+            "{policy}: {:?}",
+            list.lines()
+        );
+        // AND no policy reads object versions (the code reads the latest)
+        assert!(
+            statements
+                .iter()
+                .all(|s| !s.lines().iter().any(|l| l.contains("GetObjectVersion"))),
+            "{policy}"
+        );
+    }
+}
+
+#[test]
+fn one_sweep_runs_at_a_time() {
+    assert_eq!(
+        resource("SweepFunction")
+            .at(&["Properties"])
+            .value("ReservedConcurrentExecutions")
+            .as_deref(),
+        Some("1"),
+        "a console run and the schedule never overlap"
+    );
 }
