@@ -42,8 +42,12 @@ type FaultyOnboard = Function<
     onboard::OnboardConfig,
 >;
 
-async fn onboard_failing_at(world: &World, step: Step) -> FaultyOnboard {
-    let aws = AwsClients::from_conf(&world.moto.conf);
+/// The real S3 and SES adapters of `moto`, failing once at `step`.
+fn failing_at(
+    moto: &rollcall_tests::moto::Moto,
+    step: Step,
+) -> (FaultyStore<S3Store>, FaultyMailer<SesMailer>) {
+    let aws = AwsClients::from_conf(&moto.conf);
     let store = FaultyStore::new(aws.s3);
     let (store, mails_failing) = match step {
         Step::Report => (store.fail_puts_under("reports/", 1), 0),
@@ -51,9 +55,14 @@ async fn onboard_failing_at(world: &World, step: Step) -> FaultyOnboard {
         Step::Rewrite => (store.fail_puts_under("inbox/", 1), 0),
         Step::Mail => (store, 1),
     };
+    (store, FaultyMailer::new(aws.mail, mails_failing))
+}
+
+async fn onboard_failing_at(world: &World, step: Step) -> FaultyOnboard {
+    let (store, mailer) = failing_at(&world.moto, step);
     Function {
         store,
-        mailer: FaultyMailer::new(aws.mail, mails_failing),
+        mailer,
         service: world.arcgis_client().await,
         config: world.config(),
     }
@@ -216,18 +225,11 @@ async fn proficiency_runs_that_fail_at_any_step_end_with_one_mail_and_every_agen
                  jane.doe,username,add,Klingon,Klingon,2\n",
             )
             .await;
-        let aws = AwsClients::from_conf(&world.moto.conf);
-        let store = FaultyStore::new(aws.s3);
-        let (store, mails_failing) = match step {
-            Step::Report => (store.fail_puts_under("reports/", 1), 0),
-            Step::Record => (store.fail_puts_under("state/files/", 1), 0),
-            Step::Rewrite => (store.fail_puts_under("inbox/", 1), 0),
-            Step::Mail => (store, 1),
-        };
+        let (store, mailer) = failing_at(&world.moto, step);
         let config = world.config(50.0);
         let handler = Function {
             store,
-            mailer: FaultyMailer::new(aws.mail, mails_failing),
+            mailer,
             service: world.connect_client(config.connect.max_rps),
             config,
         };

@@ -48,25 +48,21 @@ where
             .with_default_directive(default.into())
             .parse_lossy(level)
     };
-    let quiet = || filter_fn(|meta: &Metadata<'_>| !is_quieted(meta));
-    if json {
-        let layer = fmt::layer()
+    let quiet = filter_fn(|meta: &Metadata<'_>| !is_quieted(meta));
+    let format = fmt::layer()
+        .with_target(false)
+        .without_time()
+        .with_writer(writer);
+    let layer = if json {
+        format
             .json()
-            .with_target(false)
-            .without_time()
-            .with_writer(writer)
             .with_filter(directives())
-            .with_filter(quiet());
-        Box::new(Registry::default().with(layer))
+            .with_filter(quiet)
+            .boxed()
     } else {
-        let layer = fmt::layer()
-            .with_target(false)
-            .without_time()
-            .with_writer(writer)
-            .with_filter(directives())
-            .with_filter(quiet());
-        Box::new(Registry::default().with(layer))
-    }
+        format.with_filter(directives()).with_filter(quiet).boxed()
+    };
+    Box::new(Registry::default().with(layer))
 }
 
 /// A TRACE event of a quieted crate.
