@@ -3,7 +3,7 @@
 //! a permission failure), the sweep's circuit breaker and the proficiency
 //! remainder. No moto, no sandbox.
 
-use connectors::arcgis::{ArcgisSettings, User};
+use connectors::arcgis::{ArcgisSettings, LastLogin, User};
 use connectors::config::{Common, MailSettings};
 use connectors::connect::ConnectSettings;
 use connectors::inbox::Outcome;
@@ -126,7 +126,7 @@ mod sweep_with_fakes {
         User {
             username: username.into(),
             email: Some(format!("{username}@example.org")),
-            last_login: Some(NOW_MS - 150 * DAY_MS),
+            last_login: LastLogin::At(NOW_MS - 150 * DAY_MS),
             created: Some(NOW_MS - 400 * DAY_MS),
             ..User::default()
         }

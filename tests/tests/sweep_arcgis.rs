@@ -524,3 +524,46 @@ async fn a_run_cut_short_by_the_deadline_keeps_every_warning_for_the_next_run() 
         150
     );
 }
+
+#[tokio::test]
+async fn a_member_whose_answer_lacks_last_login_is_never_warned_or_disabled() {
+    // GIVEN a member warned long ago and still idle, whose answers then
+    // stop saying when they last signed in, and one who never signed in
+    let world = World::new(SandboxConfig::online()).await;
+    world
+        .sandbox
+        .add_member(member(&world, "quiet.member", Some(-150), -400));
+    world
+        .sandbox
+        .add_member(member(&world, "never.signedin", None, -400));
+    let handler = world.sweep_handler(world.sweep_config()).await;
+    handler.handle(scheduled(day(-30))).await.unwrap();
+    world.sandbox.withhold_last_login("quiet.member");
+
+    // WHEN the sweep runs when the notice period is over
+    let result = handler.handle(scheduled(day(0))).await.unwrap();
+
+    // THEN that member is not disabled, and the report says why
+    assert!(!world.sandbox.member("quiet.member").unwrap().disabled);
+    assert_eq!(
+        world
+            .moto
+            .sent_mails_to(&world.address("quiet.member"))
+            .await
+            .len(),
+        1,
+        "only the day -30 warning"
+    );
+    let report = world.text_at(&result.report).await;
+    assert!(
+        report.contains(&format!(
+            "quiet.member,{},unknown,,unknown,none,the portal did not say when the member last signed in (no lastLogin); left alone\n",
+            world.address("quiet.member")
+        )),
+        "{report}"
+    );
+    // AND "never" (`-1`) is still read as never: that member was disabled after the notice
+    assert_eq!(result.classes.get("unknown"), Some(&1));
+    assert_eq!(result.disabled, ["never.signedin"]);
+    assert!(world.sandbox.member("never.signedin").unwrap().disabled);
+}

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use connectors::arcgis::{
-    GroupLookup, GroupMembers, MemberListing, MemberStatus, OrgInfo, Portal, User,
+    GroupLookup, GroupMembers, LastLogin, MemberListing, MemberStatus, OrgInfo, Portal, User,
 };
 use connectors::deadline::Deadline;
 use connectors::mail::Mailer;
@@ -73,7 +73,7 @@ pub(crate) struct Person {
     pub(crate) first_name: Option<String>,
     pub(crate) last_name: Option<String>,
     pub(crate) full_name: Option<String>,
-    pub(crate) last_login: Option<i64>,
+    pub(crate) last_login: LastLogin,
 }
 
 impl From<User> for Person {
@@ -317,10 +317,13 @@ fn check_privileges(portal: &Portal) -> Result<String, RunError> {
 }
 
 pub(crate) fn last_login(user: &Person) -> String {
-    user.last_login
-        .and_then(DateTime::from_timestamp_millis)
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_else(|| "never".into())
+    match user.last_login {
+        LastLogin::At(ms) => DateTime::from_timestamp_millis(ms)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_else(|| "unknown".into()),
+        LastLogin::Never => "never".into(),
+        LastLogin::Unknown => "unknown".into(),
+    }
 }
 
 pub(crate) fn write_row(

@@ -742,6 +742,20 @@ impl ArcgisSandbox {
     pub fn expire_tokens(&self) {
         self.shared.lock().expire_tokens();
     }
+
+    /// Leaves `lastLogin` out of every answer describing this account (the
+    /// listing and the user resource), as an answer lacking the field would:
+    /// a client must not read that as "never signed in". Panics if there is
+    /// no such account.
+    pub fn withhold_last_login(&self, username: &str) {
+        let mut st = self.shared.lock();
+        assert!(
+            st.member(username).is_some(),
+            "withhold_last_login: no account {username:?} in the sandbox"
+        );
+        st.withheld_last_login.insert(username.to_lowercase());
+        st.touch();
+    }
 }
 
 /// The whole portal: accounting, latency, faults, then the operation.
