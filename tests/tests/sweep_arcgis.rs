@@ -567,3 +567,129 @@ async fn a_member_whose_answer_lacks_last_login_is_never_warned_or_disabled() {
     assert_eq!(result.disabled, ["never.signedin"]);
     assert!(world.sandbox.member("never.signedin").unwrap().disabled);
 }
+
+#[tokio::test]
+async fn bulk_disable_answers_without_usernames_are_matched_by_position() {
+    // GIVEN a portal answering disableUsers as the ArcGIS API for Python
+    // reads it: results[] with a status and no username
+    let world = World::new(SandboxConfig::online()).await;
+    for name in ["gone.one", "gone.two"] {
+        world
+            .sandbox
+            .add_member(member(&world, name, Some(-150), -400));
+    }
+    let handler = world.sweep_handler(world.sweep_config()).await;
+    handler.handle(scheduled(day(-30))).await.unwrap();
+    world.sandbox.set_bulk_results_without_username(true);
+    world.sandbox.reset_calls();
+
+    // WHEN the sweep disables them
+    let result = handler.handle(scheduled(day(0))).await.unwrap();
+
+    // THEN both are disabled and recorded, without a lookup
+    assert_eq!(result.disabled, ["gone.one", "gone.two"]);
+    assert!(world.sandbox.member("gone.one").unwrap().disabled);
+    assert_eq!(world.sandbox.calls().count("disableUsers"), 1);
+    assert_eq!(world.sandbox.calls().count("community/users"), 0);
+    let state: Value =
+        serde_json::from_str(&world.text("state/sweep.json").await.unwrap()).unwrap();
+    assert_eq!(state["warned"], serde_json::json!({}));
+    let report = world.text_at(&result.report).await;
+    assert_eq!(report.matches(",disable,disabled,").count(), 2, "{report}");
+}
+
+/// A portal whose `disableUsers` answers with `answer` whatever it is
+/// asked, and whose `community/users/{u}` says `u` is disabled when listed
+/// in `disabled`.
+async fn stub_portal(answer: Value, disabled: &'static [&'static str]) -> String {
+    use axum::extract::Path;
+    use axum::routing::{get, post};
+    use axum::{Json, Router};
+    let expires = Utc::now().timestamp_millis() + 3_600_000;
+    let app =
+        Router::new()
+            .route(
+                "/portal/sharing/rest/generateToken",
+                post(move || async move {
+                    Json(serde_json::json!({"token": "stub", "expires": expires}))
+                }),
+            )
+            .route(
+                "/portal/sharing/rest/portals/self/disableUsers",
+                post(move || async move { Json(answer) }),
+            )
+            .route(
+                "/portal/sharing/rest/community/users/{username}",
+                get(move |Path(username): Path<String>| async move {
+                    Json(serde_json::json!({
+                        "username": username,
+                        "disabled": disabled.contains(&username.as_str()),
+                    }))
+                }),
+            );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/portal", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn doubtful_bulk_entries_are_confirmed_by_looking_the_member_up() {
+    use connectors::arcgis::{ArcgisClient, ArcgisOptions, MemberStatus};
+    use connectors::secrets::{Credentials, SecretString};
+    let names: Vec<String> = ["a.one", "b.two", "c.three"].map(String::from).to_vec();
+    let client = |url: String| {
+        ArcgisClient::new(
+            &url,
+            Credentials::Account {
+                username: "admin".into(),
+                password: SecretString::new("stub-password"),
+            },
+            ArcgisOptions::default(),
+        )
+        .unwrap()
+    };
+    let outcome = |results: Vec<connectors::arcgis::BulkResult>| -> Vec<(String, bool)> {
+        results.into_iter().map(|r| (r.username, r.ok)).collect()
+    };
+
+    // GIVEN answers a client cannot match to every user: fewer entries than
+    // users and no usernames, or entries without a status
+    let fewer = stub_portal(
+        serde_json::json!({"results": [{"status": true}, {"status": true}]}),
+        &["a.one", "c.three"],
+    )
+    .await;
+    let no_status = stub_portal(
+        serde_json::json!({"results": [
+            {"username": "a.one", "status": true},
+            {"username": "b.two"},
+            {"status": "maybe"}]}),
+        &["a.one", "b.two"],
+    )
+    .await;
+
+    // WHEN the sweep's client disables the three
+    // THEN each doubtful entry follows the member's own `disabled` flag
+    assert_eq!(
+        outcome(client(fewer).disable_users(&names).await.unwrap()),
+        [
+            ("a.one".to_string(), true),
+            ("b.two".to_string(), false),
+            ("c.three".to_string(), true)
+        ]
+    );
+    let answer = client(no_status).disable_users(&names).await.unwrap();
+    assert_eq!(
+        outcome(answer.clone()),
+        [
+            ("a.one".to_string(), true),
+            ("b.two".to_string(), true),
+            ("c.three".to_string(), false)
+        ]
+    );
+    assert_eq!(
+        answer[2].error.as_deref(),
+        Some("the portal's answer did not say, and the account is still enabled")
+    );
+}

@@ -11,7 +11,7 @@
 //! | endpoint | what |
 //! |---|---|
 //! | `GET /sandbox/state` | members (never passwords), groups, calls, invitation mails, knobs |
-//! | `POST /sandbox/config` | JSON knobs: `latency_ms`, `fault_rate`, `retry_after_secs`, `token_lifetime_secs`, `seed`, `max_invitations_per_call` (null clears), `enforce_referer`, `default_credits` |
+//! | `POST /sandbox/config` | JSON knobs: `latency_ms`, `fault_rate`, `retry_after_secs`, `token_lifetime_secs`, `seed`, `max_invitations_per_call` (null clears), `enforce_referer`, `default_credits`, `bulk_results_without_username` |
 //! | `POST /sandbox/reset` | back to the starting configuration: data, tokens, calls, knobs |
 //! | `POST /sandbox/reset-calls` | zero the call counters |
 //! | `POST /sandbox/expire-tokens` | every issued token answers 498 from now on |
@@ -159,6 +159,10 @@ pub struct SandboxConfig {
     pub default_credits: Option<f64>,
     /// Groups `(id, title)` owned by the admin, created at start and on reset.
     pub groups: Vec<(String, String)>,
+    /// Answer `disableUsers`/`enableUsers` with `results[]` entries that hold
+    /// only `status` (and `error`), no `username`: the part of the answer the
+    /// ArcGIS API for Python reads (*arcgis-python*). Off by default.
+    pub bulk_results_without_username: bool,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -179,6 +183,10 @@ impl std::fmt::Debug for SandboxConfig {
             .field("app_client_secret", &"<redacted>")
             .field("default_credits", &self.default_credits)
             .field("groups", &self.groups)
+            .field(
+                "bulk_results_without_username",
+                &self.bulk_results_without_username,
+            )
             .finish()
     }
 }
@@ -205,6 +213,7 @@ impl SandboxConfig {
             app_client_secret: "sandbox-app-secret".into(),
             default_credits: None,
             groups: Vec::new(),
+            bulk_results_without_username: false,
         }
     }
 
@@ -741,6 +750,12 @@ impl ArcgisSandbox {
     /// Expires every issued token now ("token expires mid-run").
     pub fn expire_tokens(&self) {
         self.shared.lock().expire_tokens();
+    }
+
+    /// Whether `disableUsers`/`enableUsers` leave `username` out of
+    /// `results[]` (see [`SandboxConfig::bulk_results_without_username`]).
+    pub fn set_bulk_results_without_username(&self, on: bool) {
+        self.shared.lock().config.bulk_results_without_username = on;
     }
 
     /// Leaves `lastLogin` out of every answer describing this account (the
