@@ -693,3 +693,64 @@ async fn doubtful_bulk_entries_are_confirmed_by_looking_the_member_up() {
         Some("the portal's answer did not say, and the account is still enabled")
     );
 }
+
+/// A console event, as the Lambda console sends it.
+fn console(event: Value) -> LambdaEvent<Value> {
+    LambdaEvent::new(event, Context::default())
+}
+
+#[tokio::test]
+async fn a_console_now_is_refused_on_a_live_run() {
+    // GIVEN a live deployment over an org with members to warn and disable
+    let world = org_of_every_class().await;
+    let handler = world.sweep_handler(protections(&world)).await;
+    let before: Vec<(String, bool)> = world
+        .sandbox
+        .members()
+        .into_iter()
+        .map(|m| (m.username, m.disabled))
+        .collect();
+
+    // WHEN the console asks for a live run in 2030, saying dry_run false or not saying it
+    for event in [
+        serde_json::json!({"dry_run": false, "now": "2030-01-01T00:00:00Z"}),
+        serde_json::json!({"now": "2030-01-01T00:00:00Z"}),
+    ] {
+        let error = Diagnostic::from(handler.handle(console(event.clone())).await.unwrap_err());
+
+        // THEN it is refused, naming why
+        assert_eq!(error.error_type, "InvalidEvent", "{event}");
+        assert!(
+            error
+                .error_message
+                .starts_with("`now` is accepted in dry runs only"),
+            "{}",
+            error.error_message
+        );
+    }
+
+    // AND nobody is mailed or disabled, and no state or report is written
+    let after: Vec<(String, bool)> = world
+        .sandbox
+        .members()
+        .into_iter()
+        .map(|m| (m.username, m.disabled))
+        .collect();
+    assert_eq!(after, before);
+    assert!(world
+        .moto
+        .sent_mails_to(&world.address("idle.member"))
+        .await
+        .is_empty());
+    assert!(world
+        .moto
+        .sent_mails_to(&world.admin_email)
+        .await
+        .is_empty());
+    assert!(world.text("state/sweep.json").await.is_none());
+    assert!(world
+        .moto
+        .list_keys(&world.bucket, "reports/")
+        .await
+        .is_empty());
+}

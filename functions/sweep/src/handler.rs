@@ -28,6 +28,8 @@ const MAX_LISTED: usize = 100;
 pub enum SweepError {
     #[error("the event is not a schedule or console event: {0}")]
     Input(#[from] InvalidInvocation),
+    #[error("`now` is accepted in dry runs only: a live run warns and disables by the schedule's clock, and this run would be live ({because}); add \"dry_run\": true or leave `now` out")]
+    NowOnLiveRun { because: &'static str },
     #[error("the thresholds for this run: {0}")]
     Thresholds(#[from] ThresholdError),
     #[error("sweep stopped before doing anything: {0}")]
@@ -43,7 +45,7 @@ pub enum SweepError {
 impl Classified for SweepError {
     fn kind(&self) -> ErrorKind {
         match self {
-            SweepError::Input(_) => ErrorKind::InvalidEvent,
+            SweepError::Input(_) | SweepError::NowOnLiveRun { .. } => ErrorKind::InvalidEvent,
             SweepError::Thresholds(_) => ErrorKind::InvalidConfiguration,
             SweepError::Run(RunError::MissingPrivilege { .. } | RunError::NotAMember) => {
                 ErrorKind::Permission
@@ -78,6 +80,17 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> SweepFunction for Handler<S, M, D
         let thresholds = invocation.overrides.apply(this.config.thresholds);
         thresholds.check()?;
         let dry_run = invocation.dry_run.unwrap_or(this.config.common.dry_run);
+        if invocation.now_overridden && !dry_run {
+            // A clock of the caller's choosing would warn and disable by it,
+            // and save it as the warning time.
+            return Err(SweepError::NowOnLiveRun {
+                because: if invocation.dry_run == Some(false) {
+                    "the event says \"dry_run\": false"
+                } else {
+                    "DRY_RUN is false and the event does not say \"dry_run\""
+                },
+            });
+        }
         let deadline = Deadline::from_epoch_ms(event.context.deadline);
         let run_id = run_id(&event.context.request_id);
         let sweep = Sweep {
