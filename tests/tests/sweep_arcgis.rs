@@ -593,7 +593,10 @@ async fn bulk_disable_answers_without_usernames_are_matched_by_position() {
     assert_eq!(world.sandbox.calls().count("community/users"), 0);
     let state: Value =
         serde_json::from_str(&world.text("state/sweep.json").await.unwrap()).unwrap();
-    assert_eq!(state["warned"], serde_json::json!({}));
+    assert_eq!(
+        state["disabled"]["2026-06-01"],
+        serde_json::json!(["gone.one", "gone.two"])
+    );
     let report = world.text_at(&result.report).await;
     assert_eq!(report.matches(",disable,disabled,").count(), 2, "{report}");
 }

@@ -1,7 +1,7 @@
 //! The Lambda handler: a schedule or console event in, a JSON summary out,
 //! and the admins' summary mail.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use connectors::deadline::{run_id, Deadline};
 use connectors::error::{diagnostic, Classified};
 use connectors::lambda::Function;
@@ -15,7 +15,7 @@ use tracing::{error, instrument};
 
 use crate::config::{SweepConfig, ThresholdError};
 use crate::input::{self, InvalidInvocation};
-use crate::job::{RunError, RunResult, Sweep, SweepPorts};
+use crate::job::{RunError, RunResult, Stopped, Sweep, SweepPorts};
 
 /// What the invocation returns.
 pub type SweepSummary = RunResult;
@@ -33,13 +33,26 @@ pub enum SweepError {
     #[error("the thresholds for this run: {0}")]
     Thresholds(#[from] ThresholdError),
     #[error("sweep stopped before doing anything: {0}")]
-    Run(#[from] RunError),
+    Run(RunError),
+    #[error("sweep stopped while {}; before that it warned {}, disabled {} and sent {} disable notice(s) (report: {})",
+        .0, .0.done.warned.len(), .0.done.disabled.len(), .0.done.notified.len(),
+        .0.report.as_deref().unwrap_or("not written"))]
+    Stopped(Box<Stopped>),
     #[error("circuit breaker: {would_disable} members would be disabled, more than {max}; nobody was warned or disabled (report: {report})")]
     BreakerTripped {
         would_disable: usize,
         max: usize,
         report: String,
     },
+}
+
+impl From<RunError> for SweepError {
+    fn from(error: RunError) -> Self {
+        match error {
+            RunError::Stopped(stopped) => SweepError::Stopped(stopped),
+            other => SweepError::Run(other),
+        }
+    }
 }
 
 impl Classified for SweepError {
@@ -52,6 +65,7 @@ impl Classified for SweepError {
             }
             SweepError::Run(RunError::ProtectedGroupMissing(_)) => ErrorKind::InvalidConfiguration,
             SweepError::Run(RunError::Service(e)) => e.kind(),
+            SweepError::Run(RunError::Stopped(s)) | SweepError::Stopped(s) => s.source.kind(),
             SweepError::BreakerTripped { .. } => ErrorKind::SafetyStop,
         }
     }
@@ -116,7 +130,13 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> SweepFunction for Handler<S, M, D
             }
             Err(e) => {
                 error!(error = %e, "sweep failed");
-                send(&this.mailer, failure_mail(&e, &this.config)).await;
+                let mail = match &e {
+                    RunError::Stopped(stopped) => {
+                        stopped_mail(stopped, invocation.now, &this.config)
+                    }
+                    other => failure_mail(other, &this.config),
+                };
+                send(&this.mailer, mail).await;
                 Err(e.into())
             }
         }
@@ -235,6 +255,11 @@ fn summary_mail(result: &RunResult, config: &SweepConfig) -> Option<Mail> {
         result.disabled.clone(),
         MAX_LISTED,
     );
+    body.list(
+        format!("Disable notices sent ({})", result.notified.len()),
+        result.notified.clone(),
+        MAX_LISTED,
+    );
     let (text, html) = body.render();
     Some(Mail {
         from: config.common.mail.from.clone(),
@@ -258,6 +283,92 @@ fn failure_mail(error: &RunError, config: &SweepConfig) -> Option<Mail> {
         from: config.common.mail.from.clone(),
         to: config.common.mail.admins.clone(),
         subject: "rollcall sweep failed".into(),
+        text,
+        html,
+    })
+}
+
+/// The admins' mail when a live run stopped part-way: what failed, and
+/// exactly what the run had done before.
+fn stopped_mail(stopped: &Stopped, now: DateTime<Utc>, config: &SweepConfig) -> Option<Mail> {
+    if config.common.mail.admins.is_empty() {
+        return None;
+    }
+    let done = &stopped.done;
+    let subject = header_safe(&format!(
+        "rollcall sweep {} failed while {}: {} warned, {} disabled before the failure",
+        now.format("%Y-%m-%d"),
+        stopped.step,
+        done.warned.len(),
+        done.disabled.len()
+    ));
+    let mut body = Summary::default();
+    body.fact("Run at", now.to_rfc3339());
+    body.fact("Failed while", stopped.step.to_string());
+    body.fact("Error", stopped.source.to_string());
+    body.fact(
+        "Before the failure",
+        if done.is_empty() {
+            "no member was warned or disabled".to_string()
+        } else {
+            format!(
+                "{} warned, {} disabled, {} disable notice(s) sent",
+                done.warned.len(),
+                done.disabled.len(),
+                done.notified.len()
+            )
+        },
+    );
+    body.fact(
+        "State",
+        format!(
+            "s3://{}/state/sweep.json holds every result it could record and the intents of the batch that failed; the next run settles them, so no member is mailed twice and no disable is lost",
+            config.report_bucket
+        ),
+    );
+    body.fact(
+        "Report",
+        stopped
+            .report
+            .clone()
+            .unwrap_or_else(|| "could not be written".into()),
+    );
+    body.list(
+        format!("Warned ({})", done.warned.len()),
+        done.warned.clone(),
+        MAX_LISTED,
+    );
+    body.list(
+        format!("Disabled ({})", done.disabled.len()),
+        done.disabled.clone(),
+        MAX_LISTED,
+    );
+    body.list(
+        format!("Disable notices sent ({})", done.notified.len()),
+        done.notified.clone(),
+        MAX_LISTED,
+    );
+    body.list(
+        format!(
+            "Asked to disable, not confirmed; the next run checks each account ({})",
+            done.unconfirmed.len()
+        ),
+        done.unconfirmed.clone(),
+        MAX_LISTED,
+    );
+    body.list(
+        format!(
+            "Not mailed, but the state could not be corrected: the next run counts the mail as sent ({})",
+            done.presumed_mailed.len()
+        ),
+        done.presumed_mailed.clone(),
+        MAX_LISTED,
+    );
+    let (text, html) = body.render();
+    Some(Mail {
+        from: config.common.mail.from.clone(),
+        to: config.common.mail.admins.clone(),
+        subject,
         text,
         html,
     })
