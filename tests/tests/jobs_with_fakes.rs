@@ -762,6 +762,71 @@ mod sweep_with_fakes {
     }
 
     #[tokio::test]
+    async fn the_disable_cap_holds_per_day_across_runs() {
+        // GIVEN a cap of two, one member disabled by an earlier run today,
+        // and two more due
+        let org = FakeOrg::default();
+        for name in ["gone.one", "gone.two"] {
+            org.add_member(inactive(name, 150));
+        }
+        let state_before = json!({"version": 2,
+            "warned": {
+                "gone.one": {"warned_at": "2026-05-01T06:00:00Z"},
+                "gone.two": {"warned_at": "2026-05-01T06:00:00Z"}},
+            "disabled": {"2026-06-01": ["earlier.today"]}})
+        .to_string();
+        let mut config = SweepConfig::new(common(), arcgis(), "fake-bucket");
+        config.thresholds.max_disables_per_run = 2;
+        let handler = Handler {
+            store: Store::with("state/sweep.json", &state_before),
+            mailer: FakeMailer::default(),
+            service: org,
+            config,
+        };
+
+        // WHEN the schedule runs again the same day
+        let error = handler.handle(scheduled_at("06:01:00")).await.unwrap_err();
+
+        // THEN the breaker trips on the daily cap and nobody is touched
+        assert!(
+            matches!(
+                error,
+                SweepError::BreakerTripped {
+                    would_disable: 2,
+                    disabled_today: 1,
+                    max: 2,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert!(error.to_string().starts_with("circuit breaker: 2 members would be disabled after 1 already disabled today, more than the daily cap of 2"), "{error}");
+        assert_eq!(Diagnostic::from(error).error_type, "CircuitBreakerTripped");
+        assert_eq!(handler.service.count("disable_users"), 0);
+        let summary = &handler.mailer.to(ADMINS)[0];
+        assert_eq!(summary.subject, "rollcall sweep 2026-06-01: circuit breaker tripped by the daily cap, 2 would be disabled after 1 today; nobody was warned or disabled");
+        let report = handler.store.only("reports/sweep/2026-06-01/");
+        assert!(report.contains("circuit breaker: 2 members would be disabled after 1 already disabled on 2026-06-01, more than the daily cap MAX_DISABLES_PER_RUN (2); nobody was warned or disabled"), "{report}");
+        assert_eq!(
+            handler.store.text("state/sweep.json").unwrap(),
+            state_before
+        );
+
+        // WHEN the next day comes
+        let mut tomorrow = scheduled();
+        tomorrow.payload["time"] = "2026-06-02T06:00:00Z".into();
+        let result = handler.handle(tomorrow).await.unwrap();
+
+        // THEN both are disabled, counted for that day
+        assert_eq!(result.disabled_today, 0);
+        assert_eq!(sorted(result.disabled), ["gone.one", "gone.two"]);
+        assert_eq!(
+            state(&handler)["disabled"]["2026-06-02"],
+            json!(["gone.one", "gone.two"])
+        );
+    }
+
+    #[tokio::test]
     async fn now_is_refused_on_a_live_run_and_touches_nobody() {
         // GIVEN members to warn and disable, and a live deployment
         let handler = org_to_warn_and_disable();

@@ -757,3 +757,72 @@ async fn a_console_now_is_refused_on_a_live_run() {
         .await
         .is_empty());
 }
+
+#[tokio::test]
+async fn the_disable_cap_holds_for_the_day_when_the_schedule_runs_every_minute() {
+    // GIVEN a cap of two; two members warned at 06:00 on day -14 and a third
+    // who reached 60 idle days, and was warned, at 12:00 that day
+    let world = World::new(SandboxConfig::online()).await;
+    for name in ["gone.one", "gone.two"] {
+        world
+            .sandbox
+            .add_member(member(&world, name, Some(-150), -400));
+    }
+    world.sandbox.add_member(
+        member(&world, "gone.three", None, -400)
+            .last_login(Some((day(-74) + Days::hours(3)).timestamp_millis())),
+    );
+    let mut config = world.sweep_config();
+    config.thresholds.max_disables_per_run = 2;
+    config.thresholds.disable_after_days = 60;
+    let handler = world.sweep_handler(config).await;
+    let morning = handler.handle(scheduled(day(-14))).await.unwrap();
+    assert_eq!(morning.warned, ["gone.one", "gone.two"]);
+    let noon = handler
+        .handle(scheduled(day(-14) + Days::hours(6)))
+        .await
+        .unwrap();
+    assert_eq!(noon.warned, ["gone.three"]);
+
+    // WHEN the schedule fires at 06:00, then again at 12:01 the same day
+    let morning = handler.handle(scheduled(day(0))).await.unwrap();
+    assert_eq!(morning.disabled.len(), 2, "within the cap");
+    let error = handler
+        .handle(scheduled(day(0) + Days::minutes(6 * 60 + 1)))
+        .await
+        .unwrap_err();
+
+    // THEN the second run trips the breaker on the day's total
+    let diagnostic = Diagnostic::from(error);
+    assert_eq!(diagnostic.error_type, "CircuitBreakerTripped");
+    assert!(
+        diagnostic.error_message.starts_with(
+            "circuit breaker: 1 members would be disabled after 2 already disabled today, more than the daily cap of 2"
+        ),
+        "{}",
+        diagnostic.error_message
+    );
+    assert!(!world.sandbox.member("gone.three").unwrap().disabled);
+    // AND the summary and the report say it was the daily cap
+    let summary = world.moto.sent_mails_to(&world.admin_email).await;
+    let last = summary.last().unwrap();
+    assert_eq!(
+        last.subject,
+        "rollcall sweep 2026-06-01: circuit breaker tripped by the daily cap, 1 would be disabled after 2 today; nobody was warned or disabled"
+    );
+    let reports = world
+        .moto
+        .list_keys(&world.bucket, "reports/sweep/2026-06-01/")
+        .await;
+    let report = world.text(reports.last().unwrap()).await.unwrap();
+    assert!(
+        report.contains(
+            "more than the daily cap MAX_DISABLES_PER_RUN (2); nobody was warned or disabled"
+        ),
+        "{report}"
+    );
+
+    // AND the next day the member is disabled
+    let next = handler.handle(scheduled(day(1))).await.unwrap();
+    assert_eq!(next.disabled, ["gone.three"]);
+}

@@ -38,9 +38,11 @@ pub enum SweepError {
         .0, .0.done.warned.len(), .0.done.disabled.len(), .0.done.notified.len(),
         .0.report.as_deref().unwrap_or("not written"))]
     Stopped(Box<Stopped>),
-    #[error("circuit breaker: {would_disable} members would be disabled, more than {max}; nobody was warned or disabled (report: {report})")]
+    #[error("{}", breaker_message(*would_disable, *disabled_today, *max, report))]
     BreakerTripped {
         would_disable: usize,
+        /// Members rollcall had disabled earlier the same day.
+        disabled_today: usize,
         max: usize,
         report: String,
     },
@@ -52,6 +54,19 @@ impl From<RunError> for SweepError {
             RunError::Stopped(stopped) => SweepError::Stopped(stopped),
             other => SweepError::Run(other),
         }
+    }
+}
+
+fn breaker_message(
+    would_disable: usize,
+    disabled_today: usize,
+    max: usize,
+    report: &str,
+) -> String {
+    if disabled_today == 0 {
+        format!("circuit breaker: {would_disable} members would be disabled, more than {max}; nobody was warned or disabled (report: {report})")
+    } else {
+        format!("circuit breaker: {would_disable} members would be disabled after {disabled_today} already disabled today, more than the daily cap of {max}; nobody was warned or disabled (report: {report})")
     }
 }
 
@@ -122,6 +137,7 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> SweepFunction for Handler<S, M, D
                 if result.breaker_tripped {
                     return Err(SweepError::BreakerTripped {
                         would_disable: result.would_disable,
+                        disabled_today: result.disabled_today,
                         max: thresholds.max_disables_per_run,
                         report: result.report,
                     });
@@ -170,7 +186,12 @@ fn summary_mail(result: &RunResult, config: &SweepConfig) -> Option<Mail> {
             count(&result.actions, "disabled"),
         )
     };
-    let headline = if result.breaker_tripped {
+    let headline = if result.breaker_tripped && result.disabled_today > 0 {
+        format!(
+            "circuit breaker tripped by the daily cap, {} would be disabled after {} today; nobody was warned or disabled",
+            result.would_disable, result.disabled_today
+        )
+    } else if result.breaker_tripped {
         format!(
             "circuit breaker tripped, {} would be disabled; nobody was warned or disabled",
             result.would_disable
@@ -217,19 +238,26 @@ fn summary_mail(result: &RunResult, config: &SweepConfig) -> Option<Mail> {
     facts.push((
         "Thresholds".into(),
         format!(
-            "warn after {} days, disable after {} days and {} days' notice, new accounts spared {} days, at most {} disables a run",
+            "warn after {} days, disable after {} days and {} days' notice, new accounts spared {} days, at most {} disables a run and a day",
             t.notify_after_days, t.disable_after_days, t.notice_days, t.new_account_grace_days, t.max_disables_per_run
         ),
     ));
     facts.push((
+        "Disabled earlier today".into(),
+        result.disabled_today.to_string(),
+    ));
+    facts.push((
         "Circuit breaker".into(),
-        if result.breaker_tripped {
-            format!(
+        match (result.breaker_tripped, result.disabled_today) {
+            (false, _) => "not tripped".into(),
+            (true, 0) => format!(
                 "TRIPPED: {} members would be disabled",
                 result.would_disable
-            )
-        } else {
-            "not tripped".into()
+            ),
+            (true, today) => format!(
+                "TRIPPED by the daily cap: {} members would be disabled after {today} already disabled today, more than {}",
+                result.would_disable, t.max_disables_per_run
+            ),
         },
     ));
     for note in &result.notes {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use connectors::arcgis::{
     GroupLookup, GroupMembers, LastLogin, MemberListing, MemberLookup, MemberStatus, OrgInfo,
     Portal, User,
@@ -201,6 +201,8 @@ pub struct RunResult {
     pub complete: bool,
     pub classes: BTreeMap<&'static str, u64>,
     pub actions: BTreeMap<&'static str, u64>,
+    /// Members rollcall had disabled earlier on the run's day (UTC).
+    pub disabled_today: usize,
     pub breaker_tripped: bool,
     pub report: String,
     pub state_saved: bool,
@@ -286,19 +288,24 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
         notes.extend(recovered.notes());
         let complete = listed.complete;
 
+        // The day's disables so far, with any an earlier run left unrecorded.
+        let mut settled = loaded.state.clone();
+        state::apply(&ops, &mut settled, today);
+        let disabled_today = settled.disabled_on(today);
         let would_disable = candidates
             .iter()
             .filter(|c| c.decision.need == Need::Disabling)
             .count();
         let max = thresholds.max_disables_per_run;
-        let breaker_tripped = would_disable > max;
+        let breaker_tripped = would_disable > max.saturating_sub(disabled_today);
         let mut state_saved = false;
         let mut done = Done::default();
         if breaker_tripped {
-            let why = format!(
-                "circuit breaker: {would_disable} members would be disabled, more than MAX_DISABLES_PER_RUN ({max}); nobody was warned or disabled"
+            let why = breaker_note(would_disable, disabled_today, max, today);
+            warn!(
+                would_disable,
+                disabled_today, max, "circuit breaker tripped"
             );
-            warn!(would_disable, max, "circuit breaker tripped");
             for c in &mut candidates {
                 c.reason = format!("{}; {why}", c.reason);
             }
@@ -378,6 +385,7 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
             complete,
             classes,
             actions,
+            disabled_today,
             breaker_tripped,
             report,
             state_saved,
@@ -420,6 +428,24 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
             }
         }
         Ok(members)
+    }
+}
+
+/// Why the breaker tripped: too many for one run, or for the day.
+fn breaker_note(
+    would_disable: usize,
+    disabled_today: usize,
+    max: usize,
+    today: NaiveDate,
+) -> String {
+    if disabled_today == 0 {
+        format!(
+            "circuit breaker: {would_disable} members would be disabled, more than MAX_DISABLES_PER_RUN ({max}); nobody was warned or disabled"
+        )
+    } else {
+        format!(
+            "circuit breaker: {would_disable} members would be disabled after {disabled_today} already disabled on {today}, more than the daily cap MAX_DISABLES_PER_RUN ({max}); nobody was warned or disabled"
+        )
     }
 }
 
