@@ -39,6 +39,11 @@ pub struct FakeStore {
     versions: Cell<u64>,
     /// Puts to keys starting with this fail as if S3 were down.
     pub fail_puts_under: RefCell<Option<String>>,
+    /// The `n`th put (counting from 1) to keys starting with the prefix
+    /// fails as if S3 were down; see [`FakeStore::fail_nth_put_under`].
+    fail_nth_put: RefCell<Option<(String, usize)>>,
+    /// Puts counted for `fail_nth_put`.
+    puts_under: Cell<usize>,
 }
 
 impl FakeStore {
@@ -85,6 +90,13 @@ impl FakeStore {
             .collect()
     }
 
+    /// Makes the `n`th put from now on (counting from 1) to a key under
+    /// `prefix` fail as if S3 were down; the puts before and after it work.
+    pub fn fail_nth_put_under(&self, prefix: &str, n: usize) {
+        *self.fail_nth_put.borrow_mut() = Some((prefix.to_string(), n));
+        self.puts_under.set(0);
+    }
+
     /// The one object under `prefix` (a report, say).
     pub fn only(&self, prefix: &str) -> String {
         let keys = self.keys(prefix);
@@ -104,6 +116,18 @@ impl ObjectStore for FakeStore {
     }
 
     async fn put(&self, object: NewObject) -> Result<(), Error> {
+        if let Some((prefix, n)) = self.fail_nth_put.borrow().as_ref() {
+            if object.key.starts_with(prefix.as_str()) {
+                self.puts_under.set(self.puts_under.get() + 1);
+                if self.puts_under.get() == *n {
+                    return Err(Error::Unavailable {
+                        service: "S3",
+                        status: 503,
+                        attempts: 3,
+                    });
+                }
+            }
+        }
         if let Some(prefix) = self.fail_puts_under.borrow().as_deref() {
             if object.key.starts_with(prefix) {
                 return Err(Error::Unavailable {
@@ -146,6 +170,8 @@ impl ObjectStore for FakeStore {
 pub struct FakeMailer {
     pub sent: RefCell<Vec<Mail>>,
     pub refuse: Cell<bool>,
+    /// Mails to these addresses are refused (SES rejects them); others go.
+    pub refuse_to: RefCell<Vec<String>>,
 }
 
 impl FakeMailer {
@@ -168,9 +194,30 @@ impl Mailer for FakeMailer {
                 attempts: 3,
             });
         }
+        if mail
+            .to
+            .iter()
+            .any(|to| self.refuse_to.borrow().contains(to))
+        {
+            return Err(Error::Aws {
+                service: "SES",
+                operation: "SendEmail",
+                code: "MessageRejected".into(),
+                message: "Email address is not verified.".into(),
+            });
+        }
         self.sent.borrow_mut().push(mail.clone());
         Ok(format!("m{}", self.sent.borrow().len()))
     }
+}
+
+/// How a [`FakeOrg`]'s `disable_users` call fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisableFault {
+    /// The portal keeps failing: nobody is disabled and the call errs.
+    Unavailable,
+    /// The members are disabled, then the answer is lost (the call errs).
+    AnswerLost,
 }
 
 /// An ArcGIS org in memory: members, groups, and switches for the refusals
@@ -188,6 +235,8 @@ pub struct FakeOrg {
     pub refuse_invites: bool,
     /// `portals/self` is refused (the account lacks a privilege).
     pub deny_portal: bool,
+    /// How the next `disable_users` calls fail, if they do.
+    pub disable_fault: Cell<Option<DisableFault>>,
     /// Every call, by operation name.
     pub calls: RefCell<Vec<&'static str>>,
 }
@@ -211,6 +260,7 @@ impl Default for FakeOrg {
             not_added: Vec::new(),
             refuse_invites: false,
             deny_portal: false,
+            disable_fault: Cell::new(None),
             calls: RefCell::new(Vec::new()),
         };
         org.add_group("g1");
@@ -402,7 +452,19 @@ impl MemberCreation for FakeOrg {
 impl MemberStatus for FakeOrg {
     async fn disable_users(&self, usernames: &[String]) -> Result<Vec<BulkResult>, Error> {
         self.call("disable_users");
-        Ok(self.set_disabled(usernames, true))
+        let unavailable = Error::Unavailable {
+            service: "ArcGIS",
+            status: 503,
+            attempts: 4,
+        };
+        match self.disable_fault.get() {
+            Some(DisableFault::Unavailable) => Err(unavailable),
+            Some(DisableFault::AnswerLost) => {
+                self.set_disabled(usernames, true);
+                Err(unavailable)
+            }
+            None => Ok(self.set_disabled(usernames, true)),
+        }
     }
     async fn enable_users(&self, usernames: &[String]) -> Result<Vec<BulkResult>, Error> {
         self.call("enable_users");

@@ -3,7 +3,7 @@
 //! a permission failure), the sweep's circuit breaker and the proficiency
 //! remainder. No moto, no sandbox.
 
-use connectors::arcgis::{ArcgisSettings, User};
+use connectors::arcgis::{ArcgisSettings, LastLogin, User};
 use connectors::config::{Common, MailSettings};
 use connectors::connect::ConnectSettings;
 use connectors::inbox::Outcome;
@@ -126,7 +126,7 @@ mod sweep_with_fakes {
         User {
             username: username.into(),
             email: Some(format!("{username}@example.org")),
-            last_login: Some(NOW_MS - 150 * DAY_MS),
+            last_login: LastLogin::At(NOW_MS - 150 * DAY_MS),
             created: Some(NOW_MS - 400 * DAY_MS),
             ..User::default()
         }
@@ -199,6 +199,719 @@ mod sweep_with_fakes {
             "{report}"
         );
         assert_eq!(handler.store.text("state/sweep.json").unwrap(), state);
+    }
+
+    // ---- Write ahead, faults, the deadline, the daily cap, `now`, `lastLogin`.
+
+    use connectors::mail::Mail;
+    use rollcall_tests::fakes::{DisableFault, FakeStore as Store};
+
+    type Sweeper = Handler<FakeStore, FakeMailer, FakeOrg>;
+
+    const WARN_SUBJECT: &str = "account will be disabled on";
+    const NOTICE_SUBJECT: &str = "account has been disabled";
+
+    /// Inactive for `days` days, created long before.
+    fn inactive(username: &str, days: i64) -> User {
+        User {
+            last_login: LastLogin::At(NOW_MS - days * DAY_MS),
+            ..idle(username)
+        }
+    }
+
+    fn address(username: &str) -> String {
+        format!("{username}@example.org")
+    }
+
+    /// The schedule's event at `time` on 2026-06-01 (`06:00:00` is day 0).
+    fn scheduled_at(time: &str) -> LambdaEvent<serde_json::Value> {
+        let mut event = scheduled();
+        event.payload["time"] = format!("2026-06-01T{time}Z").into();
+        event
+    }
+
+    /// Two members to warn (70 days idle) and two to disable (150 days idle,
+    /// warned on 2026-05-01), in a live sweep whose state holds those warnings.
+    fn org_to_warn_and_disable() -> Sweeper {
+        let org = FakeOrg::default();
+        for name in ["warn.one", "warn.two"] {
+            org.add_member(inactive(name, 70));
+        }
+        for name in ["gone.one", "gone.two"] {
+            org.add_member(inactive(name, 150));
+        }
+        let state = json!({"version": 1, "warned": {
+            "gone.one": {"warned_at": "2026-05-01T06:00:00Z"},
+            "gone.two": {"warned_at": "2026-05-01T06:00:00Z"}}});
+        Handler {
+            store: Store::with("state/sweep.json", &state.to_string()),
+            mailer: FakeMailer::default(),
+            service: org,
+            config: SweepConfig::new(common(), arcgis(), "fake-bucket"),
+        }
+    }
+
+    /// The mails `username` got whose subject says `kind`.
+    fn mails(handler: &Sweeper, username: &str, kind: &str) -> Vec<Mail> {
+        handler
+            .mailer
+            .to(&address(username))
+            .into_iter()
+            .filter(|m| m.subject.contains(kind))
+            .collect()
+    }
+
+    fn state(handler: &Sweeper) -> serde_json::Value {
+        serde_json::from_str(&handler.store.text("state/sweep.json").unwrap()).unwrap()
+    }
+
+    fn disabled_in_org(handler: &Sweeper) -> Vec<String> {
+        handler
+            .service
+            .members
+            .borrow()
+            .values()
+            .filter(|m| m.disabled)
+            .map(|m| m.username.clone())
+            .collect()
+    }
+
+    /// The names a summary or failure mail lists under `title (n):`.
+    fn listed(mail: &Mail, title: &str) -> Vec<String> {
+        let Some((_, after)) = mail.text.split_once(&format!("\n{title} (")) else {
+            return Vec::new();
+        };
+        after
+            .lines()
+            .skip(1)
+            .map_while(|l| l.strip_prefix("- "))
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn sorted(mut names: Vec<String>) -> Vec<String> {
+        names.sort();
+        names
+    }
+
+    /// After any failure and a retry: every member was mailed at most once
+    /// of each kind, every due disable happened with one notice, and the
+    /// state holds no intent.
+    fn assert_retry_repeats_nothing_and_loses_nothing(handler: &Sweeper) {
+        for name in ["warn.one", "warn.two"] {
+            assert_eq!(mails(handler, name, WARN_SUBJECT).len(), 1, "{name}");
+        }
+        for name in ["gone.one", "gone.two"] {
+            assert!(handler.service.member(name).unwrap().disabled, "{name}");
+            assert_eq!(mails(handler, name, NOTICE_SUBJECT).len(), 1, "{name}");
+            assert!(mails(handler, name, WARN_SUBJECT).is_empty(), "{name}");
+        }
+        let state = state(handler);
+        assert_eq!(
+            state["pending"],
+            json!({"warn": {}, "disable": {}, "notify": {}})
+        );
+        assert_eq!(state["notices_due"], json!({}));
+        assert_eq!(
+            state["disabled"]["2026-06-01"],
+            json!(["gone.one", "gone.two"])
+        );
+        assert_eq!(
+            state["warned"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
+            ["warn.one", "warn.two"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_live_run_writes_each_batch_ahead_to_the_state() {
+        // GIVEN members to warn and to disable
+        let handler = org_to_warn_and_disable();
+
+        // WHEN the schedule runs
+        let result = handler.handle(scheduled()).await.unwrap();
+
+        // THEN it warned two, disabled two and sent two notices
+        assert_eq!(sorted(result.warned.clone()), ["warn.one", "warn.two"]);
+        assert_eq!(sorted(result.disabled.clone()), ["gone.one", "gone.two"]);
+        assert_eq!(handler.service.count("disable_users"), 1);
+        // AND the state says so, in the version 2 shape
+        let state = state(&handler);
+        assert_eq!(state["version"], 2);
+        assert_eq!(
+            state["warned"],
+            json!({"warn.one": {"warned_at": "2026-06-01T06:00:00Z"},
+                   "warn.two": {"warned_at": "2026-06-01T06:00:00Z"}})
+        );
+        assert_eq!(
+            state["disabled"],
+            json!({"2026-06-01": ["gone.one", "gone.two"]})
+        );
+        assert_eq!(state["notices_due"], json!({}));
+        assert_eq!(
+            state["pending"],
+            json!({"warn": {}, "disable": {}, "notify": {}})
+        );
+        // AND the summary lists the notices
+        let summary = &handler.mailer.to(ADMINS)[0];
+        assert_eq!(
+            sorted(listed(summary, "Disable notices sent")),
+            ["gone.one", "gone.two"]
+        );
+    }
+
+    #[tokio::test]
+    async fn whichever_state_write_fails_the_mail_tells_what_was_done_and_a_retry_repeats_nothing()
+    {
+        // A clean run writes the state six times: the warnings' intents and
+        // results, the disables' intents and results, the notices' intents
+        // and results.
+        for failing in 1..=6 {
+            // GIVEN members to warn and disable, and S3 failing the nth state write
+            let handler = org_to_warn_and_disable();
+            handler.store.fail_nth_put_under("state/", failing);
+
+            // WHEN the schedule runs
+            let error = handler.handle(scheduled()).await.unwrap_err();
+
+            // THEN the invocation fails on the state step
+            let report_uri = match &error {
+                SweepError::Stopped(stopped) => {
+                    assert_eq!(stopped.step, sweep::job::Step::State, "write {failing}");
+                    stopped.report.clone().expect("the report was written")
+                }
+                other => panic!("write {failing}: {other}"),
+            };
+            assert_eq!(
+                Diagnostic::from(error).error_type,
+                "ServiceUnavailable",
+                "write {failing}"
+            );
+            // AND the admins' mail lists exactly who was mailed and disabled
+            let warned: Vec<String> = ["warn.one", "warn.two"]
+                .into_iter()
+                .filter(|n| !mails(&handler, n, WARN_SUBJECT).is_empty())
+                .map(str::to_string)
+                .collect();
+            let noticed: Vec<String> = ["gone.one", "gone.two"]
+                .into_iter()
+                .filter(|n| !mails(&handler, n, NOTICE_SUBJECT).is_empty())
+                .map(str::to_string)
+                .collect();
+            let admins = handler.mailer.to(ADMINS);
+            assert_eq!(admins.len(), 1, "write {failing}");
+            let failure = &admins[0];
+            assert!(
+                failure.subject.starts_with(
+                    "rollcall sweep 2026-06-01 failed while recording the state in state/sweep.json"
+                ),
+                "write {failing}: {}",
+                failure.subject
+            );
+            assert_eq!(sorted(listed(failure, "Warned")), warned, "write {failing}");
+            assert_eq!(
+                sorted(listed(failure, "Disabled")),
+                disabled_in_org(&handler),
+                "write {failing}"
+            );
+            assert_eq!(
+                sorted(listed(failure, "Disable notices sent")),
+                noticed,
+                "write {failing}"
+            );
+            // AND the report agrees with the org
+            let report = handler
+                .store
+                .text(report_uri.trim_start_matches("s3://fake-bucket/"))
+                .unwrap();
+            for name in &warned {
+                assert!(report.contains(&format!("{name},")), "{report}");
+                assert!(
+                    report
+                        .lines()
+                        .any(|l| l.starts_with(name.as_str()) && l.contains(",warned,")),
+                    "write {failing}: {report}"
+                );
+            }
+            for name in disabled_in_org(&handler) {
+                assert!(
+                    report
+                        .lines()
+                        .any(|l| l.starts_with(name.as_str()) && l.contains(",disabled,")),
+                    "write {failing}: {report}"
+                );
+            }
+
+            // WHEN the run is retried a minute later and S3 works again
+            handler
+                .handle(scheduled_at("06:01:00"))
+                .await
+                .unwrap_or_else(|e| panic!("write {failing}: the retry failed: {e}"));
+
+            // THEN nobody got a mail twice, no disable was lost, no intent is left
+            assert_retry_repeats_nothing_and_loses_nothing(&handler);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_report_fails_the_run_and_the_mail_says_what_was_done() {
+        // GIVEN members to warn and disable, and S3 refusing reports
+        let handler = org_to_warn_and_disable();
+        *handler.store.fail_puts_under.borrow_mut() = Some("reports/".into());
+
+        // WHEN the schedule runs
+        let error = handler.handle(scheduled()).await.unwrap_err();
+
+        // THEN everything was done and recorded, and the mail says so
+        assert!(
+            error
+                .to_string()
+                .starts_with("sweep stopped while writing the report: S3 is unavailable"),
+            "{error}"
+        );
+        assert!(error.to_string().ends_with(
+            "before that it warned 2, disabled 2 and sent 2 disable notice(s) (report: not written)"
+        ));
+        let failure = &handler.mailer.to(ADMINS)[0];
+        assert_eq!(sorted(listed(failure, "Warned")), ["warn.one", "warn.two"]);
+        assert_eq!(
+            sorted(listed(failure, "Disabled")),
+            ["gone.one", "gone.two"]
+        );
+        assert!(failure.text.contains("Report: could not be written"));
+        assert!(handler.store.keys("reports/").is_empty());
+
+        // WHEN it is retried with S3 well
+        *handler.store.fail_puts_under.borrow_mut() = None;
+        let retry = handler.handle(scheduled_at("06:01:00")).await.unwrap();
+
+        // THEN it repeats nothing, and its report shows the members as done
+        assert!(retry.warned.is_empty() && retry.disabled.is_empty());
+        assert_retry_repeats_nothing_and_loses_nothing(&handler);
+        let report = handler.store.only("reports/sweep/2026-06-01/");
+        assert!(
+            report.contains("warn.one,warn.one@example.org,2026-03-23,70,warn,none,inactive 70 days; warned on 2026-06-01"),
+            "{report}"
+        );
+        assert!(
+            report.contains("gone.one,gone.one@example.org,2026-01-02,150,already_disabled,none,already disabled\n"),
+            "{report}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_warning_mail_is_reported_and_sent_by_the_next_run_only() {
+        // GIVEN SES rejecting one member's address
+        let handler = org_to_warn_and_disable();
+        handler
+            .mailer
+            .refuse_to
+            .borrow_mut()
+            .push(address("warn.one"));
+
+        // WHEN the schedule runs
+        let result = handler.handle(scheduled()).await.unwrap();
+
+        // THEN the others are done; that member is not counted as warned
+        assert_eq!(result.warned, ["warn.two"]);
+        let report = handler.store.only("reports/sweep/2026-06-01/");
+        assert!(
+            report.contains("warn.one,warn.one@example.org,2026-03-23,70,warn,none,signed in 70 days ago; warning mail failed: SES SendEmail failed: MessageRejected: Email address is not verified.\n"),
+            "{report}"
+        );
+        assert!(state(&handler)["warned"].get("warn.one").is_none());
+        let summary = &handler.mailer.to(ADMINS)[0];
+        assert_eq!(
+            summary.subject,
+            "rollcall sweep 2026-06-01: 1 warned, 2 disabled"
+        );
+        assert_eq!(listed(summary, "Warned"), ["warn.two"]);
+
+        // WHEN the next run finds the address fixed
+        handler.mailer.refuse_to.borrow_mut().clear();
+        let next = handler.handle(scheduled_at("06:01:00")).await.unwrap();
+
+        // THEN only that member is warned
+        assert_eq!(next.warned, ["warn.one"]);
+        assert_retry_repeats_nothing_and_loses_nothing(&handler);
+    }
+
+    #[tokio::test]
+    async fn a_disable_call_whose_answer_is_lost_is_confirmed_and_the_run_stops() {
+        // GIVEN a portal that disables the members and then loses its answer
+        let handler = org_to_warn_and_disable();
+        handler
+            .service
+            .disable_fault
+            .set(Some(DisableFault::AnswerLost));
+
+        // WHEN the schedule runs
+        let error = handler.handle(scheduled()).await.unwrap_err();
+
+        // THEN the members were looked up, found disabled and recorded so
+        let SweepError::Stopped(stopped) = &error else {
+            panic!("{error}");
+        };
+        assert_eq!(stopped.step, sweep::job::Step::Disable);
+        assert_eq!(handler.service.count("user"), 2);
+        assert_eq!(disabled_in_org(&handler), ["gone.one", "gone.two"]);
+        let failure = &handler.mailer.to(ADMINS)[0];
+        assert!(
+            failure.subject.starts_with(
+                "rollcall sweep 2026-06-01 failed while disabling members: 2 warned, 2 disabled"
+            ),
+            "{}",
+            failure.subject
+        );
+        assert_eq!(
+            sorted(listed(failure, "Disabled")),
+            ["gone.one", "gone.two"]
+        );
+        assert!(listed(
+            failure,
+            "Asked to disable, not confirmed; the next run checks each account"
+        )
+        .is_empty());
+        // AND the notices wait in the state, and the report says so
+        let state = state(&handler);
+        assert_eq!(
+            state["notices_due"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
+            ["gone.one", "gone.two"]
+        );
+        let report = handler.store.only("reports/sweep/2026-06-01/");
+        assert!(
+            report.contains(",disable,disabled,\"inactive 150 days; warned on 2026-05-01, notice period over; the disable notice is still due; the next run sends it\""),
+            "{report}"
+        );
+
+        // WHEN the portal answers again and the run is retried
+        handler.service.disable_fault.set(None);
+        handler.handle(scheduled_at("06:01:00")).await.unwrap();
+
+        // THEN the notices go out once and nobody is disabled twice
+        assert_eq!(handler.service.count("disable_users"), 1);
+        assert_retry_repeats_nothing_and_loses_nothing(&handler);
+    }
+
+    #[tokio::test]
+    async fn a_disable_call_that_fails_leaves_an_intent_the_next_run_completes() {
+        // GIVEN a portal that fails every disable call
+        let handler = org_to_warn_and_disable();
+        handler
+            .service
+            .disable_fault
+            .set(Some(DisableFault::Unavailable));
+
+        // WHEN the schedule runs
+        let error = handler.handle(scheduled()).await.unwrap_err();
+
+        // THEN nobody is disabled, and the mail says the outcome is being checked
+        assert!(disabled_in_org(&handler).is_empty());
+        let failure = &handler.mailer.to(ADMINS)[0];
+        assert!(listed(failure, "Disabled").is_empty(), "{}", failure.text);
+        assert_eq!(
+            sorted(listed(
+                failure,
+                "Asked to disable, not confirmed; the next run checks each account"
+            )),
+            ["gone.one", "gone.two"]
+        );
+        assert_eq!(Diagnostic::from(error).error_type, "ServiceUnavailable");
+        assert_eq!(
+            state(&handler)["pending"]["disable"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
+            ["gone.one", "gone.two"]
+        );
+
+        // WHEN the portal works again
+        handler.service.disable_fault.set(None);
+        let retry = handler.handle(scheduled_at("06:01:00")).await.unwrap();
+
+        // THEN the next run checks, disables and notifies them
+        assert_eq!(sorted(retry.disabled), ["gone.one", "gone.two"]);
+        assert_retry_repeats_nothing_and_loses_nothing(&handler);
+    }
+
+    #[tokio::test]
+    async fn a_killed_run_leaves_intents_the_next_run_settles() {
+        // GIVEN the state a run leaves when killed mid-batch: two warnings
+        // started, two disables started (one done by the portal), one notice started
+        let org = FakeOrg::default();
+        org.add_member(inactive("mailed.maybe", 70));
+        org.add_member(User {
+            disabled: true,
+            ..inactive("disabled.unrecorded", 150)
+        });
+        org.add_member(inactive("not.disabled.yet", 150));
+        org.add_member(User {
+            disabled: true,
+            ..inactive("notice.maybe", 150)
+        });
+        let intent = json!({"run": "20260601T060000Z-killed01", "at": "2026-06-01T06:00:00Z"});
+        let killed = json!({
+            "version": 2,
+            "warned": {
+                "disabled.unrecorded": {"warned_at": "2026-05-01T06:00:00Z"},
+                "not.disabled.yet": {"warned_at": "2026-05-01T06:00:00Z"}},
+            "disabled": {"2026-06-01": ["notice.maybe"]},
+            "notices_due": {"notice.maybe": {"disabled_at": "2026-06-01T06:00:00Z"}},
+            "pending": {
+                "warn": {"mailed.maybe": intent},
+                "disable": {"disabled.unrecorded": intent, "not.disabled.yet": intent},
+                "notify": {"notice.maybe": intent}}});
+        let handler = Handler {
+            store: Store::with("state/sweep.json", &killed.to_string()),
+            mailer: FakeMailer::default(),
+            service: org,
+            config: SweepConfig::new(common(), arcgis(), "fake-bucket"),
+        };
+
+        // WHEN the next run comes
+        let result = handler.handle(scheduled_at("06:05:00")).await.unwrap();
+
+        // THEN a started warning or notice is not sent again
+        assert!(mails(&handler, "mailed.maybe", WARN_SUBJECT).is_empty());
+        assert!(mails(&handler, "notice.maybe", NOTICE_SUBJECT).is_empty());
+        // AND the disable that happened is completed, with its notice
+        assert_eq!(
+            mails(&handler, "disabled.unrecorded", NOTICE_SUBJECT).len(),
+            1
+        );
+        // AND the one that did not happen is done now
+        assert_eq!(result.disabled, ["not.disabled.yet"]);
+        assert_eq!(mails(&handler, "not.disabled.yet", NOTICE_SUBJECT).len(), 1);
+        let state = state(&handler);
+        assert_eq!(
+            state["warned"],
+            json!({"mailed.maybe": {"warned_at": "2026-06-01T06:00:00Z"}})
+        );
+        assert_eq!(
+            state["disabled"]["2026-06-01"],
+            json!(["disabled.unrecorded", "not.disabled.yet", "notice.maybe"])
+        );
+        assert_eq!(state["notices_due"], json!({}));
+        assert_eq!(
+            state["pending"],
+            json!({"warn": {}, "disable": {}, "notify": {}})
+        );
+        // AND the summary says what it settled
+        let summary = &handler.mailer.to(ADMINS)[0];
+        for note in [
+            "1 member(s) whose warning an earlier run started without recording it count as warned (a mail is sent at most once): mailed.maybe",
+            "1 member(s) an earlier run disabled without recording it are now recorded as disabled: disabled.unrecorded",
+            "1 member(s) an earlier run set out to disable were not disabled; they were classified afresh: not.disabled.yet",
+            "1 disable notice(s) an earlier run started without recording it count as sent: notice.maybe",
+        ] {
+            assert!(summary.text.contains(note), "{note}: {}", summary.text);
+        }
+    }
+
+    #[tokio::test]
+    async fn no_loop_starts_work_at_the_deadline_and_the_next_run_does_it() {
+        // GIVEN members to warn and to disable, and one disabled member whose
+        // notice an earlier run could not send before its deadline
+        let handler = org_to_warn_and_disable();
+        handler.service.add_member(User {
+            disabled: true,
+            ..inactive("notice.due", 150)
+        });
+        let mut before = state(&handler);
+        before["notices_due"] = json!({"notice.due": {"disabled_at": "2026-05-31T06:00:00Z"}});
+        handler
+            .store
+            .upload("state/sweep.json", &before.to_string());
+        let margin = handler.config.common.deadline_margin.as_millis() as i64;
+
+        // WHEN the run starts with less time left than the margin
+        let cut = handler
+            .handle(with_deadline(scheduled(), margin - 1_000))
+            .await
+            .unwrap();
+
+        // THEN no mail is sent and nobody is disabled, and the report says why
+        assert!(cut.warned.is_empty() && cut.disabled.is_empty());
+        assert_eq!(handler.service.count("disable_users"), 0);
+        assert_eq!(handler.mailer.sent.borrow().len(), 1, "the summary only");
+        let report = handler.store.only("reports/sweep/2026-06-01/");
+        for line in [
+            "warn.one,warn.one@example.org,2026-03-23,70,warn,none,signed in 70 days ago; not reached before the Lambda deadline; the next run warns",
+            "gone.one,gone.one@example.org,2026-01-02,150,disable,none,\"inactive 150 days; warned on 2026-05-01, notice period over; not reached before the Lambda deadline; the next run disables\"",
+            "notice.due,notice.due@example.org,2026-01-02,150,already_disabled,none,already disabled; rollcall disabled the account on 2026-05-31; the disable notice was not sent before the Lambda deadline; the next run sends it",
+        ] {
+            assert!(report.contains(line), "{line}\n{report}");
+        }
+        // AND the state still holds all of it
+        assert_eq!(state(&handler), before);
+
+        // WHEN the next run has time
+        handler.handle(scheduled_at("06:01:00")).await.unwrap();
+
+        // THEN it does everything once
+        assert_retry_repeats_nothing_and_loses_nothing(&handler);
+        assert_eq!(mails(&handler, "notice.due", NOTICE_SUBJECT).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_disable_cap_holds_per_day_across_runs() {
+        // GIVEN a cap of two, one member disabled by an earlier run today,
+        // and two more due
+        let org = FakeOrg::default();
+        for name in ["gone.one", "gone.two"] {
+            org.add_member(inactive(name, 150));
+        }
+        let state_before = json!({"version": 2,
+            "warned": {
+                "gone.one": {"warned_at": "2026-05-01T06:00:00Z"},
+                "gone.two": {"warned_at": "2026-05-01T06:00:00Z"}},
+            "disabled": {"2026-06-01": ["earlier.today"]}})
+        .to_string();
+        let mut config = SweepConfig::new(common(), arcgis(), "fake-bucket");
+        config.thresholds.max_disables_per_run = 2;
+        let handler = Handler {
+            store: Store::with("state/sweep.json", &state_before),
+            mailer: FakeMailer::default(),
+            service: org,
+            config,
+        };
+
+        // WHEN the schedule runs again the same day
+        let error = handler.handle(scheduled_at("06:01:00")).await.unwrap_err();
+
+        // THEN the breaker trips on the daily cap and nobody is touched
+        assert!(
+            matches!(
+                error,
+                SweepError::BreakerTripped {
+                    would_disable: 2,
+                    disabled_today: 1,
+                    max: 2,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert!(error.to_string().starts_with("circuit breaker: 2 members would be disabled after 1 already disabled today, more than the daily cap of 2"), "{error}");
+        assert_eq!(Diagnostic::from(error).error_type, "CircuitBreakerTripped");
+        assert_eq!(handler.service.count("disable_users"), 0);
+        let summary = &handler.mailer.to(ADMINS)[0];
+        assert_eq!(summary.subject, "rollcall sweep 2026-06-01: circuit breaker tripped by the daily cap, 2 would be disabled after 1 today; nobody was warned or disabled");
+        let report = handler.store.only("reports/sweep/2026-06-01/");
+        assert!(report.contains("circuit breaker: 2 members would be disabled after 1 already disabled on 2026-06-01, more than the daily cap MAX_DISABLES_PER_RUN (2); nobody was warned or disabled"), "{report}");
+        assert_eq!(
+            handler.store.text("state/sweep.json").unwrap(),
+            state_before
+        );
+
+        // WHEN the next day comes
+        let mut tomorrow = scheduled();
+        tomorrow.payload["time"] = "2026-06-02T06:00:00Z".into();
+        let result = handler.handle(tomorrow).await.unwrap();
+
+        // THEN both are disabled, counted for that day
+        assert_eq!(result.disabled_today, 0);
+        assert_eq!(sorted(result.disabled), ["gone.one", "gone.two"]);
+        assert_eq!(
+            state(&handler)["disabled"]["2026-06-02"],
+            json!(["gone.one", "gone.two"])
+        );
+    }
+
+    #[tokio::test]
+    async fn now_is_refused_on_a_live_run_and_touches_nobody() {
+        // GIVEN members to warn and disable, and a live deployment
+        let handler = org_to_warn_and_disable();
+        let state_before = handler.store.text("state/sweep.json").unwrap();
+        for (event, because) in [
+            (
+                json!({"dry_run": false, "now": "2030-01-01T00:00:00Z"}),
+                "the event says \"dry_run\": false",
+            ),
+            (
+                json!({"now": "2030-01-01T00:00:00Z"}),
+                "DRY_RUN is false and the event does not say \"dry_run\"",
+            ),
+        ] {
+            // WHEN a console event sets `now` on a live run
+            let error = handler
+                .handle(LambdaEvent::new(event.clone(), Context::default()))
+                .await
+                .unwrap_err();
+
+            // THEN it is refused with a clear error, before anything is read or done
+            assert_eq!(
+                error.to_string(),
+                format!("`now` is accepted in dry runs only: a live run warns and disables by the schedule's clock, and this run would be live ({because}); add \"dry_run\": true or leave `now` out"),
+                "{event}"
+            );
+            assert_eq!(Diagnostic::from(error).error_type, "InvalidEvent");
+        }
+        assert!(handler.mailer.sent.borrow().is_empty());
+        assert!(handler.service.calls.borrow().is_empty());
+        assert_eq!(
+            handler.store.text("state/sweep.json").unwrap(),
+            state_before
+        );
+        assert!(handler.store.keys("reports/").is_empty());
+
+        // AND a dry run may still set its clock
+        let dry = handler
+            .handle(LambdaEvent::new(
+                json!({"dry_run": true, "now": "2030-01-01T00:00:00Z"}),
+                Context::default(),
+            ))
+            .await
+            .unwrap();
+        assert!(dry.dry_run);
+        assert_eq!(dry.now.to_rfc3339(), "2030-01-01T00:00:00+00:00");
+        assert!(disabled_in_org(&handler).is_empty());
+        assert_eq!(
+            handler.store.text("state/sweep.json").unwrap(),
+            state_before
+        );
+    }
+
+    #[tokio::test]
+    async fn a_member_without_last_login_is_never_warned_or_disabled() {
+        // GIVEN a member warned long ago whose answer lacks lastLogin
+        let org = FakeOrg::default();
+        org.add_member(User {
+            last_login: LastLogin::Unknown,
+            ..idle("quiet.member")
+        });
+        let state_before = json!({"version": 1, "warned": {
+            "quiet.member": {"warned_at": "2026-04-01T06:00:00Z"}}});
+        let handler = Handler {
+            store: Store::with("state/sweep.json", &state_before.to_string()),
+            mailer: FakeMailer::default(),
+            service: org,
+            config: SweepConfig::new(common(), arcgis(), "fake-bucket"),
+        };
+
+        // WHEN the schedule runs
+        let result = handler.handle(scheduled()).await.unwrap();
+
+        // THEN the member is left alone, and the report says why
+        assert!(result.warned.is_empty() && result.disabled.is_empty());
+        assert!(!handler.service.member("quiet.member").unwrap().disabled);
+        assert!(handler.mailer.to(&address("quiet.member")).is_empty());
+        assert_eq!(result.classes.get("unknown"), Some(&1));
+        let report = handler.store.only("reports/sweep/2026-06-01/");
+        assert!(
+            report.contains("quiet.member,quiet.member@example.org,unknown,,unknown,none,the portal did not say when the member last signed in (no lastLogin); left alone\n"),
+            "{report}"
+        );
+        // AND the warning is kept for when the portal says again
+        assert_eq!(state(&handler)["warned"], state_before["warned"]);
     }
 }
 

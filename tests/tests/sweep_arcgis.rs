@@ -524,3 +524,305 @@ async fn a_run_cut_short_by_the_deadline_keeps_every_warning_for_the_next_run() 
         150
     );
 }
+
+#[tokio::test]
+async fn a_member_whose_answer_lacks_last_login_is_never_warned_or_disabled() {
+    // GIVEN a member warned long ago and still idle, whose answers then
+    // stop saying when they last signed in, and one who never signed in
+    let world = World::new(SandboxConfig::online()).await;
+    world
+        .sandbox
+        .add_member(member(&world, "quiet.member", Some(-150), -400));
+    world
+        .sandbox
+        .add_member(member(&world, "never.signedin", None, -400));
+    let handler = world.sweep_handler(world.sweep_config()).await;
+    handler.handle(scheduled(day(-30))).await.unwrap();
+    world.sandbox.withhold_last_login("quiet.member");
+
+    // WHEN the sweep runs when the notice period is over
+    let result = handler.handle(scheduled(day(0))).await.unwrap();
+
+    // THEN that member is not disabled, and the report says why
+    assert!(!world.sandbox.member("quiet.member").unwrap().disabled);
+    assert_eq!(
+        world
+            .moto
+            .sent_mails_to(&world.address("quiet.member"))
+            .await
+            .len(),
+        1,
+        "only the day -30 warning"
+    );
+    let report = world.text_at(&result.report).await;
+    assert!(
+        report.contains(&format!(
+            "quiet.member,{},unknown,,unknown,none,the portal did not say when the member last signed in (no lastLogin); left alone\n",
+            world.address("quiet.member")
+        )),
+        "{report}"
+    );
+    // AND "never" (`-1`) is still read as never: that member was disabled after the notice
+    assert_eq!(result.classes.get("unknown"), Some(&1));
+    assert_eq!(result.disabled, ["never.signedin"]);
+    assert!(world.sandbox.member("never.signedin").unwrap().disabled);
+}
+
+#[tokio::test]
+async fn bulk_disable_answers_without_usernames_are_matched_by_position() {
+    // GIVEN a portal answering disableUsers as the ArcGIS API for Python
+    // reads it: results[] with a status and no username
+    let world = World::new(SandboxConfig::online()).await;
+    for name in ["gone.one", "gone.two"] {
+        world
+            .sandbox
+            .add_member(member(&world, name, Some(-150), -400));
+    }
+    let handler = world.sweep_handler(world.sweep_config()).await;
+    handler.handle(scheduled(day(-30))).await.unwrap();
+    world.sandbox.set_bulk_results_without_username(true);
+    world.sandbox.reset_calls();
+
+    // WHEN the sweep disables them
+    let result = handler.handle(scheduled(day(0))).await.unwrap();
+
+    // THEN both are disabled and recorded, without a lookup
+    assert_eq!(result.disabled, ["gone.one", "gone.two"]);
+    assert!(world.sandbox.member("gone.one").unwrap().disabled);
+    assert_eq!(world.sandbox.calls().count("disableUsers"), 1);
+    assert_eq!(world.sandbox.calls().count("community/users"), 0);
+    let state: Value =
+        serde_json::from_str(&world.text("state/sweep.json").await.unwrap()).unwrap();
+    assert_eq!(
+        state["disabled"]["2026-06-01"],
+        serde_json::json!(["gone.one", "gone.two"])
+    );
+    let report = world.text_at(&result.report).await;
+    assert_eq!(report.matches(",disable,disabled,").count(), 2, "{report}");
+}
+
+/// A portal whose `disableUsers` answers with `answer` whatever it is
+/// asked, and whose `community/users/{u}` says `u` is disabled when listed
+/// in `disabled`.
+async fn stub_portal(answer: Value, disabled: &'static [&'static str]) -> String {
+    use axum::extract::Path;
+    use axum::routing::{get, post};
+    use axum::{Json, Router};
+    let expires = Utc::now().timestamp_millis() + 3_600_000;
+    let app =
+        Router::new()
+            .route(
+                "/portal/sharing/rest/generateToken",
+                post(move || async move {
+                    Json(serde_json::json!({"token": "stub", "expires": expires}))
+                }),
+            )
+            .route(
+                "/portal/sharing/rest/portals/self/disableUsers",
+                post(move || async move { Json(answer) }),
+            )
+            .route(
+                "/portal/sharing/rest/community/users/{username}",
+                get(move |Path(username): Path<String>| async move {
+                    Json(serde_json::json!({
+                        "username": username,
+                        "disabled": disabled.contains(&username.as_str()),
+                    }))
+                }),
+            );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/portal", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn doubtful_bulk_entries_are_confirmed_by_looking_the_member_up() {
+    use connectors::arcgis::{ArcgisClient, ArcgisOptions, MemberStatus};
+    use connectors::secrets::{Credentials, SecretString};
+    let names: Vec<String> = ["a.one", "b.two", "c.three"].map(String::from).to_vec();
+    let client = |url: String| {
+        ArcgisClient::new(
+            &url,
+            Credentials::Account {
+                username: "admin".into(),
+                password: SecretString::new("stub-password"),
+            },
+            ArcgisOptions::default(),
+        )
+        .unwrap()
+    };
+    let outcome = |results: Vec<connectors::arcgis::BulkResult>| -> Vec<(String, bool)> {
+        results.into_iter().map(|r| (r.username, r.ok)).collect()
+    };
+
+    // GIVEN answers a client cannot match to every user: fewer entries than
+    // users and no usernames, or entries without a status
+    let fewer = stub_portal(
+        serde_json::json!({"results": [{"status": true}, {"status": true}]}),
+        &["a.one", "c.three"],
+    )
+    .await;
+    let no_status = stub_portal(
+        serde_json::json!({"results": [
+            {"username": "a.one", "status": true},
+            {"username": "b.two"},
+            {"status": "maybe"}]}),
+        &["a.one", "b.two"],
+    )
+    .await;
+
+    // WHEN the sweep's client disables the three
+    // THEN each doubtful entry follows the member's own `disabled` flag
+    assert_eq!(
+        outcome(client(fewer).disable_users(&names).await.unwrap()),
+        [
+            ("a.one".to_string(), true),
+            ("b.two".to_string(), false),
+            ("c.three".to_string(), true)
+        ]
+    );
+    let answer = client(no_status).disable_users(&names).await.unwrap();
+    assert_eq!(
+        outcome(answer.clone()),
+        [
+            ("a.one".to_string(), true),
+            ("b.two".to_string(), true),
+            ("c.three".to_string(), false)
+        ]
+    );
+    assert_eq!(
+        answer[2].error.as_deref(),
+        Some("the portal's answer did not say, and the account is still enabled")
+    );
+}
+
+/// A console event, as the Lambda console sends it.
+fn console(event: Value) -> LambdaEvent<Value> {
+    LambdaEvent::new(event, Context::default())
+}
+
+#[tokio::test]
+async fn a_console_now_is_refused_on_a_live_run() {
+    // GIVEN a live deployment over an org with members to warn and disable
+    let world = org_of_every_class().await;
+    let handler = world.sweep_handler(protections(&world)).await;
+    let before: Vec<(String, bool)> = world
+        .sandbox
+        .members()
+        .into_iter()
+        .map(|m| (m.username, m.disabled))
+        .collect();
+
+    // WHEN the console asks for a live run in 2030, saying dry_run false or not saying it
+    for event in [
+        serde_json::json!({"dry_run": false, "now": "2030-01-01T00:00:00Z"}),
+        serde_json::json!({"now": "2030-01-01T00:00:00Z"}),
+    ] {
+        let error = Diagnostic::from(handler.handle(console(event.clone())).await.unwrap_err());
+
+        // THEN it is refused, naming why
+        assert_eq!(error.error_type, "InvalidEvent", "{event}");
+        assert!(
+            error
+                .error_message
+                .starts_with("`now` is accepted in dry runs only"),
+            "{}",
+            error.error_message
+        );
+    }
+
+    // AND nobody is mailed or disabled, and no state or report is written
+    let after: Vec<(String, bool)> = world
+        .sandbox
+        .members()
+        .into_iter()
+        .map(|m| (m.username, m.disabled))
+        .collect();
+    assert_eq!(after, before);
+    assert!(world
+        .moto
+        .sent_mails_to(&world.address("idle.member"))
+        .await
+        .is_empty());
+    assert!(world
+        .moto
+        .sent_mails_to(&world.admin_email)
+        .await
+        .is_empty());
+    assert!(world.text("state/sweep.json").await.is_none());
+    assert!(world
+        .moto
+        .list_keys(&world.bucket, "reports/")
+        .await
+        .is_empty());
+}
+
+#[tokio::test]
+async fn the_disable_cap_holds_for_the_day_when_the_schedule_runs_every_minute() {
+    // GIVEN a cap of two; two members warned at 06:00 on day -14 and a third
+    // who reached 60 idle days, and was warned, at 12:00 that day
+    let world = World::new(SandboxConfig::online()).await;
+    for name in ["gone.one", "gone.two"] {
+        world
+            .sandbox
+            .add_member(member(&world, name, Some(-150), -400));
+    }
+    world.sandbox.add_member(
+        member(&world, "gone.three", None, -400)
+            .last_login(Some((day(-74) + Days::hours(3)).timestamp_millis())),
+    );
+    let mut config = world.sweep_config();
+    config.thresholds.max_disables_per_run = 2;
+    config.thresholds.disable_after_days = 60;
+    let handler = world.sweep_handler(config).await;
+    let morning = handler.handle(scheduled(day(-14))).await.unwrap();
+    assert_eq!(morning.warned, ["gone.one", "gone.two"]);
+    let noon = handler
+        .handle(scheduled(day(-14) + Days::hours(6)))
+        .await
+        .unwrap();
+    assert_eq!(noon.warned, ["gone.three"]);
+
+    // WHEN the schedule fires at 06:00, then again at 12:01 the same day
+    let morning = handler.handle(scheduled(day(0))).await.unwrap();
+    assert_eq!(morning.disabled.len(), 2, "within the cap");
+    let error = handler
+        .handle(scheduled(day(0) + Days::minutes(6 * 60 + 1)))
+        .await
+        .unwrap_err();
+
+    // THEN the second run trips the breaker on the day's total
+    let diagnostic = Diagnostic::from(error);
+    assert_eq!(diagnostic.error_type, "CircuitBreakerTripped");
+    assert!(
+        diagnostic.error_message.starts_with(
+            "circuit breaker: 1 members would be disabled after 2 already disabled today, more than the daily cap of 2"
+        ),
+        "{}",
+        diagnostic.error_message
+    );
+    assert!(!world.sandbox.member("gone.three").unwrap().disabled);
+    // AND the summary and the report say it was the daily cap
+    let summary = world.moto.sent_mails_to(&world.admin_email).await;
+    let last = summary.last().unwrap();
+    assert_eq!(
+        last.subject,
+        "rollcall sweep 2026-06-01: circuit breaker tripped by the daily cap, 1 would be disabled after 2 today; nobody was warned or disabled"
+    );
+    let reports = world
+        .moto
+        .list_keys(&world.bucket, "reports/sweep/2026-06-01/")
+        .await;
+    let report = world.text(reports.last().unwrap()).await.unwrap();
+    assert!(
+        report.contains(
+            "more than the daily cap MAX_DISABLES_PER_RUN (2); nobody was warned or disabled"
+        ),
+        "{report}"
+    );
+
+    // AND the next day the member is disabled
+    let next = handler.handle(scheduled(day(1))).await.unwrap();
+    assert_eq!(next.disabled, ["gone.three"]);
+}

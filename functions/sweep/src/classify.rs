@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use connectors::arcgis::User;
+use connectors::arcgis::{LastLogin, User};
 use serde::Serialize;
 
 use crate::config::Thresholds;
@@ -23,6 +23,8 @@ pub enum Class {
     Disable,
     AlreadyDisabled,
     Protected,
+    /// The portal did not say when the member last signed in: left alone.
+    Unknown,
 }
 
 impl Class {
@@ -33,6 +35,7 @@ impl Class {
             Class::Disable => "disable",
             Class::AlreadyDisabled => "already_disabled",
             Class::Protected => "protected",
+            Class::Unknown => "unknown",
         }
     }
 }
@@ -77,7 +80,7 @@ impl Rules<'_> {
     pub fn classify(&self, member: &User, warned: Option<&Warned>) -> Decision {
         let name = member.username.to_ascii_lowercase();
         let now_ms = self.now.timestamp_millis();
-        let last_activity = member.last_login.or(member.created);
+        let last_activity = member.last_login.at().or(member.created);
         let days_inactive = last_activity.map(|at| (now_ms - at).max(0) / DAY_MS);
         let decision = |class, need, reason: String| Decision {
             class,
@@ -110,6 +113,18 @@ impl Rules<'_> {
         if let Some(why) = protection {
             return decision(Class::Protected, Need::Nothing, format!("protected: {why}"));
         }
+        if member.last_login == LastLogin::Unknown {
+            // Absent is not "never": without the date, nobody is warned or disabled.
+            return Decision {
+                keep_warning: warned.is_some(),
+                days_inactive: None,
+                ..decision(
+                    Class::Unknown,
+                    Need::Nothing,
+                    "the portal did not say when the member last signed in (no lastLogin); left alone".into(),
+                )
+            };
+        }
         let t = &self.thresholds;
         if let Some(created) = member.created {
             let age = (now_ms - created).max(0) / DAY_MS;
@@ -131,7 +146,7 @@ impl Rules<'_> {
                 "no sign-in or creation date; left alone".into(),
             );
         };
-        let since = if member.last_login.is_some() {
+        let since = if member.last_login.at().is_some() {
             "signed in"
         } else {
             "never signed in; created"
@@ -215,7 +230,7 @@ mod tests {
     fn member(name: &str, last_login: Option<i64>, created: i64) -> User {
         User {
             username: name.into(),
-            last_login,
+            last_login: last_login.map_or(LastLogin::Never, LastLogin::At),
             created: Some(created),
             role: Some("org_user".into()),
             ..User::default()
@@ -309,6 +324,28 @@ mod tests {
         assert!(with(75, |r| r.classify(&fresh, None))
             .reason
             .starts_with("new account"));
+    }
+
+    #[test]
+    fn an_absent_last_login_is_left_alone_and_keeps_its_warning() {
+        let mut m = member("quiet.member", None, day(-400));
+        m.last_login = LastLogin::Unknown;
+        let warned = Warned {
+            warned_at: ms_to_time(day(60)),
+        };
+        for w in [None, Some(&warned)] {
+            let d = with(365, |r| r.classify(&m, w));
+            assert_eq!((d.class, d.need), (Class::Unknown, Need::Nothing));
+            assert_eq!(d.keep_warning, w.is_some());
+            assert!(
+                d.reason.starts_with("the portal did not say when"),
+                "{}",
+                d.reason
+            );
+        }
+        // `-1` (never) still counts from the creation date.
+        m.last_login = LastLogin::Never;
+        assert_eq!(with(365, |r| r.classify(&m, None)).need, Need::Warning);
     }
 
     #[test]

@@ -13,6 +13,8 @@ use crate::config::Thresholds;
 pub struct Invocation {
     /// The run's clock: the schedule's `time`, or the console's `now`.
     pub now: DateTime<Utc>,
+    /// The console event set `now` (allowed in dry runs only).
+    pub now_overridden: bool,
     pub dry_run: Option<bool>,
     pub overrides: Overrides,
 }
@@ -75,6 +77,7 @@ pub fn parse(event: &Value, wall_clock: DateTime<Utc>) -> Result<Invocation, Inv
             .map_err(|e| InvalidInvocation(format!("not an EventBridge event: {e}")))?;
         return Ok(Invocation {
             now: scheduled.time.unwrap_or(wall_clock),
+            now_overridden: false,
             dry_run: None,
             overrides: Overrides::default(),
         });
@@ -82,17 +85,19 @@ pub fn parse(event: &Value, wall_clock: DateTime<Utc>) -> Result<Invocation, Inv
     if event.is_null() {
         return Ok(Invocation {
             now: wall_clock,
+            now_overridden: false,
             dry_run: None,
             overrides: Overrides::default(),
         });
     }
     let console: Console = serde_json::from_value(event.clone()).map_err(|e| {
         InvalidInvocation(format!(
-            "a console event takes dry_run, now (RFC 3339), notify_after_days, disable_after_days, notice_days, new_account_grace_days, max_disables_per_run: {e}"
+            "a console event takes dry_run, now (RFC 3339; dry runs only), notify_after_days, disable_after_days, notice_days, new_account_grace_days, max_disables_per_run: {e}"
         ))
     })?;
     Ok(Invocation {
         now: console.now.unwrap_or(wall_clock),
+        now_overridden: console.now.is_some(),
         dry_run: console.dry_run,
         overrides: Overrides {
             notify_after_days: console.notify_after_days,
@@ -133,6 +138,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(run.dry_run, Some(false));
+        assert!(run.now_overridden);
         assert_eq!(run.overrides.apply(Thresholds::default()).notice_days, 7);
         let typo = parse(&json!({"dryrun": false}), wall()).unwrap_err();
         assert!(typo.to_string().contains("dryrun"), "{typo}");

@@ -1,11 +1,13 @@
-//! One sweep run: check privileges, list every member, classify, act,
-//! report, summarise.
+//! One sweep run: check privileges, list every member, classify, act
+//! (writing ahead to the state), report, summarise.
 
 use std::collections::{BTreeMap, HashSet};
+use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use connectors::arcgis::{
-    GroupLookup, GroupMembers, MemberListing, MemberStatus, OrgInfo, Portal, User,
+    GroupLookup, GroupMembers, LastLogin, MemberListing, MemberLookup, MemberStatus, OrgInfo,
+    Portal, User,
 };
 use connectors::deadline::Deadline;
 use connectors::mail::Mailer;
@@ -15,17 +17,23 @@ use connectors::Error;
 use serde::Serialize;
 use tracing::{info, warn};
 
+use crate::act::{Ctx, Halt, Recorder};
 use crate::classify::{Decision, Need, Rules};
 use crate::config::{SweepConfig, Thresholds};
-use crate::listing::Tally;
+use crate::listing::{Listing, Tally};
 use crate::state;
 use crate::templates;
 
 /// Every ArcGIS call the sweep makes.
-pub trait SweepPorts: OrgInfo + MemberListing + GroupLookup + GroupMembers + MemberStatus {}
+pub trait SweepPorts:
+    OrgInfo + MemberListing + MemberLookup + GroupLookup + GroupMembers + MemberStatus
+{
+}
 
-impl<T> SweepPorts for T where T: OrgInfo + MemberListing + GroupLookup + GroupMembers + MemberStatus
-{}
+impl<T> SweepPorts for T where
+    T: OrgInfo + MemberListing + MemberLookup + GroupLookup + GroupMembers + MemberStatus
+{
+}
 /// Privileges the signed-in account needs: to list members and to disable them.
 pub const REQUIRED_PRIVILEGES: [&str; 2] = ["portal:admin:viewUsers", "portal:admin:disableUsers"];
 
@@ -52,7 +60,7 @@ impl Action {
     }
 }
 
-/// Why a run stopped before doing anything.
+/// Why a run stopped: before doing anything, or part-way ([`Stopped`]).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("the signed-in account lacks the privilege {privilege} (the sweep needs {})", REQUIRED_PRIVILEGES.join(" and "))]
@@ -63,6 +71,68 @@ pub enum RunError {
     ProtectedGroupMissing(String),
     #[error(transparent)]
     Service(#[from] Error),
+    /// A step failed once the run had started acting.
+    #[error(transparent)]
+    Stopped(Box<Stopped>),
+}
+
+/// The step of a live run that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Writing `state/sweep.json` (an intent or a result).
+    State,
+    /// A `disableUsers` call.
+    Disable,
+    /// Writing the report.
+    Report,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Step::State => "recording the state in state/sweep.json",
+            Step::Disable => "disabling members",
+            Step::Report => "writing the report",
+        })
+    }
+}
+
+/// What a run had done when it stopped: what the admins must be told.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Done {
+    /// Members mailed a warning.
+    pub warned: Vec<String>,
+    /// Members disabled (confirmed by the portal).
+    pub disabled: Vec<String>,
+    /// Members mailed a disable notice.
+    pub notified: Vec<String>,
+    /// Members the portal was asked to disable without confirming it; the
+    /// next run checks each account.
+    pub unconfirmed: Vec<String>,
+    /// Members whose mail was not sent but whose intent the state still
+    /// holds (the state could not be corrected): the next run counts their
+    /// mail as sent.
+    pub presumed_mailed: Vec<String>,
+}
+
+impl Done {
+    pub fn is_empty(&self) -> bool {
+        self.warned.is_empty()
+            && self.disabled.is_empty()
+            && self.notified.is_empty()
+            && self.unconfirmed.is_empty()
+    }
+}
+
+/// A live run that failed part-way, with what it had done.
+#[derive(Debug, thiserror::Error)]
+#[error("{step}: {source}")]
+pub struct Stopped {
+    pub step: Step,
+    pub source: Error,
+    pub done: Done,
+    /// Where the report is, if it could be written.
+    pub report: Option<String>,
 }
 
 /// What the report and the mails need of a member: kept for the members
@@ -73,7 +143,7 @@ pub(crate) struct Person {
     pub(crate) first_name: Option<String>,
     pub(crate) last_name: Option<String>,
     pub(crate) full_name: Option<String>,
-    pub(crate) last_login: Option<i64>,
+    pub(crate) last_login: LastLogin,
 }
 
 impl From<User> for Person {
@@ -89,12 +159,35 @@ impl From<User> for Person {
     }
 }
 
-/// A member needing a warning or disabling, kept until the actions are done.
+/// A member needing a warning, disabling or a disable notice, kept until
+/// the actions are done.
 pub(crate) struct Candidate {
     pub(crate) user: Person,
     pub(crate) decision: Decision,
     pub(crate) action: Action,
     pub(crate) reason: String,
+    /// When rollcall disabled the member, while their disable notice is due.
+    pub(crate) notice_due: Option<DateTime<Utc>>,
+    /// The run got to this member's warning or disabling (done, failed or cut short).
+    pub(crate) reached: bool,
+}
+
+impl Candidate {
+    /// The state's key of the member.
+    pub(crate) fn key(&self) -> String {
+        self.user.username.to_ascii_lowercase()
+    }
+
+    /// Adds `why` to the reason.
+    pub(crate) fn note(&mut self, why: &str) {
+        self.reason = format!("{}; {why}", self.reason);
+    }
+
+    /// Marks the member's action as reached, with `why` it was not done.
+    pub(crate) fn settle(&mut self, why: &str) {
+        self.reached = true;
+        self.note(why);
+    }
 }
 
 /// The result of a run.
@@ -108,6 +201,8 @@ pub struct RunResult {
     pub complete: bool,
     pub classes: BTreeMap<&'static str, u64>,
     pub actions: BTreeMap<&'static str, u64>,
+    /// Members rollcall had disabled earlier on the run's day (UTC).
+    pub disabled_today: usize,
     pub breaker_tripped: bool,
     pub report: String,
     pub state_saved: bool,
@@ -116,6 +211,9 @@ pub struct RunResult {
     pub warned: Vec<String>,
     #[serde(skip)]
     pub disabled: Vec<String>,
+    /// Members mailed a disable notice.
+    #[serde(skip)]
+    pub notified: Vec<String>,
     #[serde(skip)]
     pub would_disable: usize,
 }
@@ -149,6 +247,7 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
         deadline: Deadline,
     ) -> Result<RunResult, RunError> {
         let bucket = self.config.report_bucket.as_str();
+        let today = now.date_naive();
         let portal = self.arcgis.portal().await?;
         let signed_in = check_privileges(&portal)?;
         let protected_groups = self.protected_group_members().await?;
@@ -172,100 +271,105 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
         let listed = self
             .list_members(deadline, |users| tally.page(users))
             .await?;
-        let Tally {
+        let Listing {
             mut report,
             classes,
-            mut changes,
+            ops,
             mut candidates,
-            seen_warned,
             members,
-            ..
-        } = tally;
-        if listed.complete {
-            // Members who left the org: their warnings go too.
-            for name in loaded.state.warned.keys() {
-                if !seen_warned.contains(name) {
-                    changes.remove.insert(name.clone());
-                }
-            }
-        } else {
+            recovered,
+        } = tally.finish(listed.complete);
+        if !listed.complete {
             notes.push(format!(
-                "stopped listing before the Lambda deadline after {members} of {} members; the next run starts over and continues from the saved warnings",
+                "stopped listing before the Lambda deadline after {members} of {} members; the next run starts over and continues from the saved state",
                 listed.total
             ));
         }
+        notes.extend(recovered.notes());
         let complete = listed.complete;
 
+        // The day's disables so far, with any an earlier run left unrecorded.
+        let mut settled = loaded.state.clone();
+        state::apply(&ops, &mut settled, today);
+        let disabled_today = settled.disabled_on(today);
         let would_disable = candidates
             .iter()
             .filter(|c| c.decision.need == Need::Disabling)
             .count();
-        let breaker_tripped = would_disable > thresholds.max_disables_per_run;
+        let max = thresholds.max_disables_per_run;
+        let breaker_tripped = would_disable > max.saturating_sub(disabled_today);
+        let mut state_saved = false;
+        let mut done = Done::default();
         if breaker_tripped {
-            let why = format!(
-                "circuit breaker: {would_disable} members would be disabled, more than MAX_DISABLES_PER_RUN ({}); nobody was warned or disabled",
-                thresholds.max_disables_per_run
-            );
+            let why = breaker_note(would_disable, disabled_today, max, today);
             warn!(
                 would_disable,
-                max = thresholds.max_disables_per_run,
-                "circuit breaker tripped"
+                disabled_today, max, "circuit breaker tripped"
             );
             for c in &mut candidates {
-                c.reason = format!("{}; {why}", c.decision.reason);
+                c.reason = format!("{}; {why}", c.reason);
             }
             notes.push(why);
         } else if dry_run {
             for c in &mut candidates {
-                c.action = match c.decision.need {
-                    Need::Warning => Action::PlannedWarn,
-                    _ => Action::PlannedDisable,
-                };
+                match c.decision.need {
+                    Need::Warning => c.action = Action::PlannedWarn,
+                    Need::Disabling => c.action = Action::PlannedDisable,
+                    Need::Nothing => c.note("the disable notice is due (not sent in a dry run)"),
+                }
             }
         } else {
-            let values = self.values_base(&portal);
-            self.warn_members(
-                &mut candidates,
-                &templates,
-                &values,
+            let ctx = Ctx {
+                templates: &templates,
+                values: self.values_base(&portal),
                 now,
+                run_id,
                 deadline,
-                &mut changes,
-            )
-            .await;
-            self.disable_members(&mut candidates, &templates, &values, deadline, &mut changes)
+            };
+            let mut recorder = Recorder::new(self.store, bucket, run_id, today, ops);
+            let acted = self
+                .act(&mut candidates, &ctx, &mut recorder, &mut done)
                 .await;
-        }
-
-        let mut actions: BTreeMap<&'static str, u64> = BTreeMap::new();
-        let mut warned = Vec::new();
-        let mut disabled = Vec::new();
-        for c in &candidates {
-            write_row(&mut report, &c.user, &c.decision, c.action, &c.reason);
-            *actions.entry(c.action.as_str()).or_default() += 1;
-            match c.action {
-                Action::Warned | Action::PlannedWarn => warned.push(c.user.username.clone()),
-                Action::Disabled | Action::PlannedDisable => disabled.push(c.user.username.clone()),
-                Action::None => {}
+            state_saved = recorder.writes > 0;
+            if let Err(Halt(step, source)) = acted {
+                warn!(%step, error = %source, "sweep stopped part-way");
+                let why = format!("not done: the run stopped when {step} failed");
+                for c in &mut candidates {
+                    if !c.reached && c.decision.need != Need::Nothing {
+                        c.note(&why);
+                    }
+                    if c.notice_due.take().is_some() {
+                        c.note("the disable notice is still due; the next run sends it");
+                    }
+                }
+                write_rows(&mut report, &candidates);
+                let report = put_report(self.store, bucket, "sweep", today, run_id, report)
+                    .await
+                    .ok();
+                return Err(RunError::Stopped(Box::new(Stopped {
+                    step,
+                    source,
+                    done,
+                    report,
+                })));
             }
         }
+
+        let (actions, warned, disabled) = write_rows(&mut report, &candidates);
+        let mut actions = actions;
         *actions.entry(Action::None.as_str()).or_default() += members - candidates.len() as u64;
 
-        let mut state_saved = false;
-        if !dry_run && !breaker_tripped && !changes.is_empty() {
-            state::save(self.store, bucket, loaded, &changes, run_id).await?;
-            state_saved = true;
-        }
-
-        let report = put_report(
-            self.store,
-            bucket,
-            "sweep",
-            now.date_naive(),
-            run_id,
-            report,
-        )
-        .await?;
+        let report = match put_report(self.store, bucket, "sweep", today, run_id, report).await {
+            Ok(report) => report,
+            Err(source) => {
+                return Err(RunError::Stopped(Box::new(Stopped {
+                    step: Step::Report,
+                    source,
+                    done,
+                    report: None,
+                })))
+            }
+        };
         info!(members, complete, breaker_tripped, dry_run, "sweep done");
         Ok(RunResult {
             now,
@@ -281,14 +385,36 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
             complete,
             classes,
             actions,
+            disabled_today,
             breaker_tripped,
             report,
             state_saved,
             notes,
             warned,
             disabled,
+            notified: done.notified,
             would_disable,
         })
+    }
+
+    /// Warns, disables and sends the disable notices, each batch written
+    /// ahead to the state; the settlement of what the listing found goes
+    /// with the first write.
+    async fn act(
+        &self,
+        candidates: &mut [Candidate],
+        ctx: &Ctx<'_>,
+        recorder: &mut Recorder<'_, S>,
+        done: &mut Done,
+    ) -> Result<(), Halt> {
+        self.warn_members(candidates, ctx, recorder, done).await?;
+        self.disable_members(candidates, ctx, recorder, done)
+            .await?;
+        self.send_notices(candidates, ctx, recorder, done).await?;
+        recorder
+            .record(Vec::new())
+            .await
+            .map_err(|e| Halt(Step::State, e))
     }
 
     async fn protected_group_members(&self) -> Result<HashSet<String>, RunError> {
@@ -305,6 +431,24 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
     }
 }
 
+/// Why the breaker tripped: too many for one run, or for the day.
+fn breaker_note(
+    would_disable: usize,
+    disabled_today: usize,
+    max: usize,
+    today: NaiveDate,
+) -> String {
+    if disabled_today == 0 {
+        format!(
+            "circuit breaker: {would_disable} members would be disabled, more than MAX_DISABLES_PER_RUN ({max}); nobody was warned or disabled"
+        )
+    } else {
+        format!(
+            "circuit breaker: {would_disable} members would be disabled after {disabled_today} already disabled on {today}, more than the daily cap MAX_DISABLES_PER_RUN ({max}); nobody was warned or disabled"
+        )
+    }
+}
+
 /// The signed-in username, lower-cased, if it holds every needed privilege.
 fn check_privileges(portal: &Portal) -> Result<String, RunError> {
     let caller = portal.caller.as_ref().ok_or(RunError::NotAMember)?;
@@ -316,11 +460,35 @@ fn check_privileges(portal: &Portal) -> Result<String, RunError> {
     Ok(caller.username.to_ascii_lowercase())
 }
 
+/// Writes every candidate's row; returns the actions counted and who was
+/// warned and disabled (or would be).
+fn write_rows(
+    report: &mut ReportWriter,
+    candidates: &[Candidate],
+) -> (BTreeMap<&'static str, u64>, Vec<String>, Vec<String>) {
+    let mut actions: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut warned = Vec::new();
+    let mut disabled = Vec::new();
+    for c in candidates {
+        write_row(report, &c.user, &c.decision, c.action, &c.reason);
+        *actions.entry(c.action.as_str()).or_default() += 1;
+        match c.action {
+            Action::Warned | Action::PlannedWarn => warned.push(c.user.username.clone()),
+            Action::Disabled | Action::PlannedDisable => disabled.push(c.user.username.clone()),
+            Action::None => {}
+        }
+    }
+    (actions, warned, disabled)
+}
+
 pub(crate) fn last_login(user: &Person) -> String {
-    user.last_login
-        .and_then(DateTime::from_timestamp_millis)
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_else(|| "never".into())
+    match user.last_login {
+        LastLogin::At(ms) => DateTime::from_timestamp_millis(ms)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_else(|| "unknown".into()),
+        LastLogin::Never => "never".into(),
+        LastLogin::Unknown => "unknown".into(),
+    }
 }
 
 pub(crate) fn write_row(

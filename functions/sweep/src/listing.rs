@@ -14,7 +14,7 @@ use futures::stream::{self, StreamExt};
 
 use crate::classify::{Need, Rules};
 use crate::job::{write_row, Action, Candidate, Person, Sweep, SweepPorts};
-use crate::state::{Changes, SweepState};
+use crate::state::{Kind, Op, SweepState, Warned};
 
 /// Members per `portals/self/users` page (the most the portal gives).
 const PAGE_SIZE: u64 = 100;
@@ -74,18 +74,73 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
 }
 
 /// What the listing has found so far: the report of every member needing
-/// nothing, the candidates for an action, and the state's changes.
+/// nothing, the candidates for an action, and the state's changes, among
+/// them the settlement of what an earlier run started and did not record.
 pub(crate) struct Tally<'r> {
     rules: &'r Rules<'r>,
     state: &'r SweepState,
+    report: ReportWriter,
+    classes: BTreeMap<&'static str, u64>,
+    ops: Vec<Op>,
+    candidates: Vec<Candidate>,
+    /// Members listed that the state knows.
+    seen: HashSet<String>,
+    members: u64,
+    recovered: Recovered,
+    last_username: String,
+}
+
+/// What the listing found, once it is over.
+pub(crate) struct Listing {
     pub report: ReportWriter,
     pub classes: BTreeMap<&'static str, u64>,
-    pub changes: Changes,
+    /// The state's changes: warnings over, and earlier intents settled.
+    pub ops: Vec<Op>,
     pub candidates: Vec<Candidate>,
-    /// Warned members still in the org.
-    pub seen_warned: HashSet<String>,
     pub members: u64,
-    last_username: String,
+    pub recovered: Recovered,
+}
+
+/// Intents an earlier run left in the state, as this run settled them.
+#[derive(Debug, Default)]
+pub(crate) struct Recovered {
+    /// Warning mails started and not recorded: they count as sent.
+    pub warned: Vec<String>,
+    /// Disables started and not recorded that did happen.
+    pub disabled: Vec<String>,
+    /// Disables started and not recorded that did not happen.
+    pub not_disabled: Vec<String>,
+    /// Disable notices started and not recorded: they count as sent.
+    pub notified: Vec<String>,
+}
+
+impl Recovered {
+    /// The notes for the summary.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let mut note = |names: &[String], what: &str| {
+            if !names.is_empty() {
+                notes.push(format!("{} {what}: {}", names.len(), names.join(", ")));
+            }
+        };
+        note(
+            &self.warned,
+            "member(s) whose warning an earlier run started without recording it count as warned (a mail is sent at most once)",
+        );
+        note(
+            &self.disabled,
+            "member(s) an earlier run disabled without recording it are now recorded as disabled",
+        );
+        note(
+            &self.not_disabled,
+            "member(s) an earlier run set out to disable were not disabled; they were classified afresh",
+        );
+        note(
+            &self.notified,
+            "disable notice(s) an earlier run started without recording it count as sent",
+        );
+        notes
+    }
 }
 
 impl<'r> Tally<'r> {
@@ -103,10 +158,11 @@ impl<'r> Tally<'r> {
                 "reason",
             ]),
             classes: BTreeMap::new(),
-            changes: Changes::default(),
+            ops: Vec::new(),
             candidates: Vec::new(),
-            seen_warned: HashSet::new(),
+            seen: HashSet::new(),
             members: 0,
+            recovered: Recovered::default(),
             last_username: String::new(),
         }
     }
@@ -121,31 +177,127 @@ impl<'r> Tally<'r> {
             }
             self.last_username.clone_from(&key);
             self.members += 1;
-            let warned = self.state.warned.get(&key);
-            if warned.is_some() {
-                self.seen_warned.insert(key.clone());
+            self.member(key, user);
+        }
+    }
+
+    fn member(&mut self, key: String, user: User) {
+        let state = self.state;
+        let pending = &state.pending;
+        if state.warned.contains_key(&key)
+            || state.notices_due.contains_key(&key)
+            || pending.warn.contains_key(&key)
+            || pending.disable.contains_key(&key)
+            || pending.notify.contains_key(&key)
+        {
+            self.seen.insert(key.clone());
+        }
+        let mut warned = state.warned.get(&key).cloned();
+        let mut notice_due = state.notices_due.get(&key).map(|n| n.disabled_at);
+        // A warning started and not recorded counts as sent (it may be a
+        // new spell's, after an older warning the member signed in since).
+        if let Some(intent) = pending.warn.get(&key) {
+            self.ops.push(Op::Settled(Kind::Warn, key.clone()));
+            if warned.as_ref().is_none_or(|w| w.warned_at < intent.at) {
+                self.ops.push(Op::Warned(key.clone(), intent.at));
+                warned = Some(Warned {
+                    warned_at: intent.at,
+                });
+                self.recovered.warned.push(user.username.clone());
             }
-            let decision = self.rules.classify(&user, warned);
-            *self.classes.entry(decision.class.as_str()).or_default() += 1;
-            if warned.is_some() && !decision.keep_warning {
-                self.changes.remove.insert(key);
+        }
+        // A disable started and not recorded: the member's flag says whether it happened.
+        if let Some(intent) = pending.disable.get(&key) {
+            self.ops.push(Op::Settled(Kind::Disable, key.clone()));
+            if user.disabled {
+                self.ops.push(Op::Disabled(key.clone(), intent.at));
+                warned = None;
+                notice_due = Some(intent.at);
+                self.recovered.disabled.push(user.username.clone());
+            } else {
+                self.recovered.not_disabled.push(user.username.clone());
             }
-            let user = Person::from(user);
-            match decision.need {
-                Need::Nothing => write_row(
-                    &mut self.report,
-                    &user,
-                    &decision,
-                    Action::None,
-                    &decision.reason,
-                ),
-                Need::Warning | Need::Disabling => self.candidates.push(Candidate {
-                    reason: decision.reason.clone(),
-                    user,
-                    decision,
-                    action: Action::None,
-                }),
+        }
+        // A disable notice started and not recorded counts as sent.
+        if pending.notify.contains_key(&key) {
+            self.ops.push(Op::Settled(Kind::Notify, key.clone()));
+            self.ops.push(Op::NoticeDone(key.clone()));
+            notice_due = None;
+            self.recovered.notified.push(user.username.clone());
+        }
+        if notice_due.is_some() && !user.disabled {
+            // Enabled again since: no notice.
+            self.ops.push(Op::NoticeDone(key.clone()));
+            notice_due = None;
+        }
+        let decision = self.rules.classify(&user, warned.as_ref());
+        *self.classes.entry(decision.class.as_str()).or_default() += 1;
+        if warned.is_some() && !decision.keep_warning {
+            self.ops.push(Op::Unwarned(key));
+        }
+        let user = Person::from(user);
+        match (decision.need, notice_due) {
+            (Need::Nothing, None) => write_row(
+                &mut self.report,
+                &user,
+                &decision,
+                Action::None,
+                &decision.reason,
+            ),
+            (need, notice_due) => self.candidates.push(Candidate {
+                reason: match notice_due {
+                    Some(at) => format!(
+                        "{}; rollcall disabled the account on {}",
+                        decision.reason,
+                        at.format("%Y-%m-%d")
+                    ),
+                    None => decision.reason.clone(),
+                },
+                user,
+                decision,
+                action: Action::None,
+                notice_due,
+                reached: need == Need::Nothing,
+            }),
+        }
+    }
+
+    /// The listing's findings; when it was `complete`, the state forgets
+    /// the members no longer in the org.
+    pub fn finish(mut self, complete: bool) -> Listing {
+        if complete {
+            let state = self.state;
+            let gone = |keys: Vec<&String>| -> Vec<String> {
+                keys.into_iter()
+                    .filter(|k| !self.seen.contains(*k))
+                    .cloned()
+                    .collect()
+            };
+            let mut ops = Vec::new();
+            for key in gone(state.warned.keys().collect()) {
+                ops.push(Op::Unwarned(key));
             }
+            for key in gone(state.notices_due.keys().collect()) {
+                ops.push(Op::NoticeDone(key));
+            }
+            for (kind, intents) in [
+                (Kind::Warn, &state.pending.warn),
+                (Kind::Disable, &state.pending.disable),
+                (Kind::Notify, &state.pending.notify),
+            ] {
+                for key in gone(intents.keys().collect()) {
+                    ops.push(Op::Settled(kind, key));
+                }
+            }
+            self.ops.extend(ops);
+        }
+        Listing {
+            report: self.report,
+            classes: self.classes,
+            ops: self.ops,
+            candidates: self.candidates,
+            members: self.members,
+            recovered: self.recovered,
         }
     }
 }

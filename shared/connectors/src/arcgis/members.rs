@@ -203,13 +203,21 @@ impl MemberStatus for ArcgisClient {
 }
 
 impl ArcgisClient {
-    /// `disableUsers` / `enableUsers`: per-user `status` in `results`.
+    /// `disableUsers` / `enableUsers`: one `results[]` entry per user with
+    /// its `status`. The ArcGIS API for Python (`UserManager.disable_users`
+    /// and `enable_users` in `arcgis/gis/__init__.py`, PyPI `arcgis` 2.4.4)
+    /// reads only `status`, so an answer may hold no `username`: an entry is
+    /// matched by its `username` when it has one, else by its position when
+    /// there are as many entries as users. An entry that cannot be matched,
+    /// or has no boolean `status`, is doubtful: the member is looked up
+    /// (`community/users/{u}`) and its `disabled` flag is trusted.
     async fn bulk(&self, path: &str, usernames: &[String]) -> Result<Vec<BulkResult>, Error> {
         #[derive(Deserialize)]
         struct Item {
-            username: String,
             #[serde(default)]
-            status: bool,
+            username: Option<String>,
+            #[serde(default)]
+            status: Option<Value>,
             #[serde(default)]
             error: Option<Value>,
         }
@@ -218,6 +226,7 @@ impl ArcgisClient {
             #[serde(default)]
             results: Vec<Item>,
         }
+        let disable = path.ends_with("disableUsers");
         let reply: Reply = self
             .call(
                 Api::Sharing,
@@ -226,35 +235,77 @@ impl ArcgisClient {
                 &[("users", usernames.join(","))],
             )
             .await?;
-        Ok(usernames
-            .iter()
-            .map(|name| {
-                match reply
-                    .results
-                    .iter()
-                    .find(|r| r.username.eq_ignore_ascii_case(name))
-                {
-                    Some(item) => BulkResult {
-                        username: name.clone(),
-                        ok: item.status,
-                        error: (!item.status).then(|| match &item.error {
-                            Some(Value::String(s)) => s.clone(),
-                            Some(Value::Object(o)) => o
-                                .get("message")
-                                .and_then(Value::as_str)
-                                .unwrap_or("refused")
-                                .to_string(),
-                            _ => "the portal refused it".to_string(),
-                        }),
-                    },
-                    None => BulkResult {
-                        username: name.clone(),
-                        ok: false,
-                        error: Some("the portal did not answer for this member".into()),
-                    },
-                }
-            })
-            .collect())
+        let by_position = reply.results.len() == usernames.len();
+        let mut results = Vec::with_capacity(usernames.len());
+        for (index, name) in usernames.iter().enumerate() {
+            let entry = reply
+                .results
+                .iter()
+                .find(|r| {
+                    r.username
+                        .as_deref()
+                        .is_some_and(|u| u.eq_ignore_ascii_case(name))
+                })
+                .or_else(|| {
+                    by_position
+                        .then(|| &reply.results[index])
+                        .filter(|r| r.username.is_none())
+                });
+            let status = entry.and_then(|r| r.status.as_ref().and_then(Value::as_bool));
+            let result = match (entry, status) {
+                (Some(item), Some(ok)) => BulkResult {
+                    username: name.clone(),
+                    ok,
+                    error: (!ok).then(|| refusal(item.error.as_ref())),
+                },
+                _ => self.confirm(name, disable).await,
+            };
+            results.push(result);
+        }
+        Ok(results)
+    }
+
+    /// A doubtful bulk entry: whether the member's `disabled` flag is now
+    /// what the call asked for.
+    async fn confirm(&self, username: &str, disable: bool) -> BulkResult {
+        let (ok, error) = match self.user(username).await {
+            Ok(Some(user)) if user.disabled == disable => (true, None),
+            Ok(Some(_)) => (
+                false,
+                Some(format!(
+                    "the portal's answer did not say, and the account is still {}",
+                    if disable { "enabled" } else { "disabled" }
+                )),
+            ),
+            Ok(None) => (
+                false,
+                Some("the portal's answer did not say, and no such member was found".into()),
+            ),
+            Err(e) => (
+                false,
+                Some(format!(
+                    "the portal's answer did not say, and looking the member up failed: {e}"
+                )),
+            ),
+        };
+        BulkResult {
+            username: username.to_string(),
+            ok,
+            error,
+        }
+    }
+}
+
+/// The portal's reason for a `status: false` entry.
+fn refusal(error: Option<&Value>) -> String {
+    match error {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Object(o)) => o
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("refused")
+            .to_string(),
+        _ => "the portal refused it".to_string(),
     }
 }
 

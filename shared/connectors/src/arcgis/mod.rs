@@ -95,9 +95,9 @@ pub struct User {
     pub user_license_type_id: Option<String>,
     #[serde(default)]
     pub disabled: bool,
-    /// Epoch ms of the last sign-in; `None` when the portal says `-1` (never).
-    #[serde(default, deserialize_with = "epoch_or_never")]
-    pub last_login: Option<i64>,
+    /// The last sign-in: a time, never (`-1`), or not said (no `lastLogin`).
+    #[serde(default)]
+    pub last_login: LastLogin,
     #[serde(default, deserialize_with = "epoch_or_never")]
     pub created: Option<i64>,
     #[serde(default)]
@@ -109,6 +109,40 @@ pub struct User {
     /// Ids of the groups the member belongs to (only on the user resource).
     #[serde(default, deserialize_with = "group_ids")]
     pub groups: Vec<String>,
+}
+
+/// When a member last signed in, as the portal's answer put it. A missing
+/// (or `null`) `lastLogin` is not "never": the portal did not say, and a
+/// decision that needs the date must not guess it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LastLogin {
+    /// The answer had no `lastLogin`.
+    #[default]
+    Unknown,
+    /// `-1`: the member never signed in.
+    Never,
+    /// Epoch ms of the last sign-in.
+    At(i64),
+}
+
+impl LastLogin {
+    /// The time of the last sign-in, if the portal gave one.
+    pub fn at(self) -> Option<i64> {
+        match self {
+            LastLogin::At(ms) => Some(ms),
+            LastLogin::Unknown | LastLogin::Never => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for LastLogin {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Option::<i64>::deserialize(d)? {
+            None => LastLogin::Unknown,
+            Some(ms) if ms < 0 => LastLogin::Never,
+            Some(ms) => LastLogin::At(ms),
+        })
+    }
 }
 
 /// One member to create on ArcGIS Online through `portals/self/invite`.
@@ -274,4 +308,25 @@ fn group_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
             GroupRef::Id(id) | GroupRef::Object { id } => id,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_absent_last_login_is_not_never() {
+        let user = |json: &str| serde_json::from_str::<User>(json).unwrap().last_login;
+        assert_eq!(user(r#"{"username":"a"}"#), LastLogin::Unknown);
+        assert_eq!(
+            user(r#"{"username":"a","lastLogin":null}"#),
+            LastLogin::Unknown
+        );
+        assert_eq!(user(r#"{"username":"a","lastLogin":-1}"#), LastLogin::Never);
+        assert_eq!(
+            user(r#"{"username":"a","lastLogin":1780293600000}"#),
+            LastLogin::At(1_780_293_600_000)
+        );
+        assert_eq!(LastLogin::Never.at(), None);
+    }
 }

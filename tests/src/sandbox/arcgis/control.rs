@@ -27,6 +27,7 @@ fn knobs(c: &SandboxConfig) -> Value {
         "enforce_referer": c.enforce_referer,
         "app_client_id": c.app_client_id,
         "default_credits": c.default_credits,
+        "bulk_results_without_username": c.bulk_results_without_username,
     })
 }
 
@@ -125,6 +126,11 @@ fn apply_knobs(st: &mut State, body: &Value) -> Result<(), String> {
         st.config.enforce_referer = v
             .as_bool()
             .ok_or_else(|| "enforce_referer must be a boolean".to_string())?;
+    }
+    if let Some(v) = obj.get("bulk_results_without_username") {
+        st.config.bulk_results_without_username = v
+            .as_bool()
+            .ok_or_else(|| "bulk_results_without_username must be a boolean".to_string())?;
     }
     if let Some(v) = obj.get("default_credits") {
         st.config.default_credits = match v {

@@ -11,7 +11,7 @@
 //! | endpoint | what |
 //! |---|---|
 //! | `GET /sandbox/state` | members (never passwords), groups, calls, invitation mails, knobs |
-//! | `POST /sandbox/config` | JSON knobs: `latency_ms`, `fault_rate`, `retry_after_secs`, `token_lifetime_secs`, `seed`, `max_invitations_per_call` (null clears), `enforce_referer`, `default_credits` |
+//! | `POST /sandbox/config` | JSON knobs: `latency_ms`, `fault_rate`, `retry_after_secs`, `token_lifetime_secs`, `seed`, `max_invitations_per_call` (null clears), `enforce_referer`, `default_credits`, `bulk_results_without_username` |
 //! | `POST /sandbox/reset` | back to the starting configuration: data, tokens, calls, knobs |
 //! | `POST /sandbox/reset-calls` | zero the call counters |
 //! | `POST /sandbox/expire-tokens` | every issued token answers 498 from now on |
@@ -180,6 +180,10 @@ pub struct SandboxConfig {
     pub before_user_default_settings: bool,
     /// Groups `(id, title)` owned by the admin, created at start and on reset.
     pub groups: Vec<(String, String)>,
+    /// Answer `disableUsers`/`enableUsers` with `results[]` entries that hold
+    /// only `status` (and `error`), no `username`: the part of the answer the
+    /// ArcGIS API for Python reads (*arcgis-python*). Off by default.
+    pub bulk_results_without_username: bool,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -200,6 +204,10 @@ impl std::fmt::Debug for SandboxConfig {
             .field("app_client_secret", &"<redacted>")
             .field("default_credits", &self.default_credits)
             .field("groups", &self.groups)
+            .field(
+                "bulk_results_without_username",
+                &self.bulk_results_without_username,
+            )
             .finish()
     }
 }
@@ -231,6 +239,7 @@ impl SandboxConfig {
             refuse_group_adds: false,
             before_user_default_settings: false,
             groups: Vec::new(),
+            bulk_results_without_username: false,
         }
     }
 
@@ -780,6 +789,26 @@ impl ArcgisSandbox {
     /// Expires every issued token now ("token expires mid-run").
     pub fn expire_tokens(&self) {
         self.shared.lock().expire_tokens();
+    }
+
+    /// Whether `disableUsers`/`enableUsers` leave `username` out of
+    /// `results[]` (see [`SandboxConfig::bulk_results_without_username`]).
+    pub fn set_bulk_results_without_username(&self, on: bool) {
+        self.shared.lock().config.bulk_results_without_username = on;
+    }
+
+    /// Leaves `lastLogin` out of every answer describing this account (the
+    /// listing and the user resource), as an answer lacking the field would:
+    /// a client must not read that as "never signed in". Panics if there is
+    /// no such account.
+    pub fn withhold_last_login(&self, username: &str) {
+        let mut st = self.shared.lock();
+        assert!(
+            st.member(username).is_some(),
+            "withhold_last_login: no account {username:?} in the sandbox"
+        );
+        st.withheld_last_login.insert(username.to_lowercase());
+        st.touch();
     }
 }
 

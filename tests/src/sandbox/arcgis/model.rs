@@ -299,6 +299,8 @@ pub(crate) struct State {
     pub invitations: Vec<InvitationMail>,
     pub stats: CallStats,
     pub faults: FaultInjector,
+    /// Lower-cased usernames whose `lastLogin` answers leave out.
+    pub withheld_last_login: BTreeSet<String>,
     ids: SplitMix64,
     /// Bumped on every change to members, so cached listings are rebuilt.
     version: u64,
@@ -316,6 +318,7 @@ impl State {
         let mut state = State {
             initial: config.clone(),
             faults: FaultInjector::new(config.seed),
+            withheld_last_login: BTreeSet::new(),
             ids: SplitMix64::new(config.seed ^ 0x05EE_D1D5),
             config,
             base_url,
@@ -667,7 +670,12 @@ impl State {
             mfa_enabled: false,
             storage_usage: 0,
             storage_quota: 2_199_023_255_552,
-            last_login: m.last_login.unwrap_or(-1),
+            // `-1` for never (*User*); left out when a test withholds it.
+            last_login: (self.withheld_last_login.is_empty()
+                || !self
+                    .withheld_last_login
+                    .contains(&m.username.to_lowercase()))
+            .then(|| m.last_login.unwrap_or(-1)),
             created: m.created,
             modified: m.modified,
             groups: [],
@@ -918,7 +926,8 @@ pub(crate) struct UserRow<'a> {
     mfa_enabled: bool,
     storage_usage: u64,
     storage_quota: u64,
-    last_login: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_login: Option<i64>,
     created: i64,
     modified: i64,
     groups: [&'a str; 0],

@@ -924,6 +924,10 @@ fn set_user_disabled(state: &mut State, caller: &str, username: &str, disable: b
 
 /// `portals/self/disableUsers|enableUsers` (*arcgis-python*; not in the REST reference): ≤25
 /// names (comma list or JSON array, any casing), per-user `status` with the canonical username.
+/// The ArcGIS API for Python (`UserManager.disable_users` / `enable_users` in
+/// `arcgis/gis/__init__.py`, PyPI `arcgis` 2.4.4) reads only each entry's `status`; with the
+/// `bulk_results_without_username` knob the entries hold just that (and `error`), in the
+/// order of `users`.
 /// Per-user failures (`status: false` plus the error object [unverified shape]): unknown
 /// accounts and other orgs' accounts (COM_0018), and the caller disabling itself. Org admins
 /// may disable other org admins; since the caller must be an enabled org admin and cannot
@@ -942,15 +946,22 @@ fn bulk_set_disabled(state: &mut State, caller: &str, p: &Params, disable: bool)
             &["A maximum of 25 users can be updated per request."],
         );
     }
+    let bare = state.config.bulk_results_without_username;
     let results: Vec<Value> = users
         .iter()
         .map(|u| {
             let body = set_user_disabled(state, caller, u, disable);
-            match body.get("error") {
+            let mut entry = match body.get("error") {
                 None => json!({ "username": body["username"], "status": true }),
                 // [unverified] shape of a per-user failure.
                 Some(e) => json!({ "username": u, "status": false, "error": e }),
+            };
+            if bare {
+                if let Some(fields) = entry.as_object_mut() {
+                    fields.remove("username");
+                }
             }
+            entry
         })
         .collect();
     json!({ "results": results })
