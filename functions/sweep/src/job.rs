@@ -2,27 +2,26 @@
 //! (writing ahead to the state), report, summarise.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use connectors::arcgis::{
-    GroupLookup, GroupMembers, LastLogin, MemberListing, MemberLookup, MemberStatus, OrgInfo,
-    Portal, User,
+    GroupLookup, GroupMembers, MemberListing, MemberLookup, MemberStatus, OrgInfo, Portal,
 };
 use connectors::deadline::Deadline;
 use connectors::mail::Mailer;
 use connectors::report::{put_report, ReportWriter};
 use connectors::store::ObjectStore;
-use connectors::Error;
-use serde::Serialize;
 use tracing::{info, warn};
 
 use crate::act::{Ctx, Halt, Recorder};
-use crate::classify::{Decision, Need, Rules};
+use crate::classify::{Need, Rules};
 use crate::config::{SweepConfig, Thresholds};
 use crate::listing::{Listing, Tally};
 use crate::state;
 use crate::templates;
+
+pub(crate) use crate::member::{last_login, write_row, Candidate, Person};
+pub use crate::outcome::{Action, Done, RunError, RunResult, Step, Stopped, ThresholdsView};
 
 /// Every ArcGIS call the sweep makes.
 pub trait SweepPorts:
@@ -36,197 +35,6 @@ impl<T> SweepPorts for T where
 }
 /// Privileges the signed-in account needs: to list members and to disable them.
 pub const REQUIRED_PRIVILEGES: [&str; 2] = ["portal:admin:viewUsers", "portal:admin:disableUsers"];
-
-/// What was done (or planned) for one member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Warned,
-    Disabled,
-    PlannedWarn,
-    PlannedDisable,
-    None,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Warned => "warned",
-            Action::Disabled => "disabled",
-            Action::PlannedWarn => "planned_warn",
-            Action::PlannedDisable => "planned_disable",
-            Action::None => "none",
-        }
-    }
-}
-
-/// Why a run stopped: before doing anything, or part-way ([`Stopped`]).
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error("the signed-in account lacks the privilege {privilege} (the sweep needs {})", REQUIRED_PRIVILEGES.join(" and "))]
-    MissingPrivilege { privilege: &'static str },
-    #[error("the sweep must sign in as an org administrator; app credentials cannot list and disable members")]
-    NotAMember,
-    #[error("PROTECTED_GROUPS names group {0:?}, which does not exist or is not visible")]
-    ProtectedGroupMissing(String),
-    #[error(transparent)]
-    Service(#[from] Error),
-    /// A step failed once the run had started acting.
-    #[error(transparent)]
-    Stopped(Box<Stopped>),
-}
-
-/// The step of a live run that failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// Writing `state/sweep.json` (an intent or a result).
-    State,
-    /// A `disableUsers` call.
-    Disable,
-    /// Writing the report.
-    Report,
-}
-
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Step::State => "recording the state in state/sweep.json",
-            Step::Disable => "disabling members",
-            Step::Report => "writing the report",
-        })
-    }
-}
-
-/// What a run had done when it stopped: what the admins must be told.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Done {
-    /// Members mailed a warning.
-    pub warned: Vec<String>,
-    /// Members disabled (confirmed by the portal).
-    pub disabled: Vec<String>,
-    /// Members mailed a disable notice.
-    pub notified: Vec<String>,
-    /// Members the portal was asked to disable without confirming it; the
-    /// next run checks each account.
-    pub unconfirmed: Vec<String>,
-    /// Members whose mail was not sent but whose intent the state still
-    /// holds (the state could not be corrected): the next run counts their
-    /// mail as sent.
-    pub presumed_mailed: Vec<String>,
-}
-
-impl Done {
-    pub fn is_empty(&self) -> bool {
-        self.warned.is_empty()
-            && self.disabled.is_empty()
-            && self.notified.is_empty()
-            && self.unconfirmed.is_empty()
-    }
-}
-
-/// A live run that failed part-way, with what it had done.
-#[derive(Debug, thiserror::Error)]
-#[error("{step}: {source}")]
-pub struct Stopped {
-    pub step: Step,
-    pub source: Error,
-    pub done: Done,
-    /// Where the report is, if it could be written.
-    pub report: Option<String>,
-}
-
-/// What the report and the mails need of a member: kept for the members
-/// awaiting an action instead of the whole listing entry.
-pub(crate) struct Person {
-    pub(crate) username: String,
-    pub(crate) email: Option<String>,
-    pub(crate) first_name: Option<String>,
-    pub(crate) last_name: Option<String>,
-    pub(crate) full_name: Option<String>,
-    pub(crate) last_login: LastLogin,
-}
-
-impl From<User> for Person {
-    fn from(user: User) -> Self {
-        Self {
-            username: user.username,
-            email: user.email,
-            first_name: user.first_name,
-            last_name: user.last_name,
-            full_name: user.full_name,
-            last_login: user.last_login,
-        }
-    }
-}
-
-/// A member needing a warning, disabling or a disable notice, kept until
-/// the actions are done.
-pub(crate) struct Candidate {
-    pub(crate) user: Person,
-    pub(crate) decision: Decision,
-    pub(crate) action: Action,
-    pub(crate) reason: String,
-    /// When rollcall disabled the member, while their disable notice is due.
-    pub(crate) notice_due: Option<DateTime<Utc>>,
-    /// The run got to this member's warning or disabling (done, failed or cut short).
-    pub(crate) reached: bool,
-}
-
-impl Candidate {
-    /// The state's key of the member.
-    pub(crate) fn key(&self) -> String {
-        self.user.username.to_ascii_lowercase()
-    }
-
-    /// Adds `why` to the reason.
-    pub(crate) fn note(&mut self, why: &str) {
-        self.reason = format!("{}; {why}", self.reason);
-    }
-
-    /// Marks the member's action as reached, with `why` it was not done.
-    pub(crate) fn settle(&mut self, why: &str) {
-        self.reached = true;
-        self.note(why);
-    }
-}
-
-/// The result of a run.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunResult {
-    pub now: DateTime<Utc>,
-    pub dry_run: bool,
-    pub thresholds: ThresholdsView,
-    pub members: u64,
-    /// Every member was listed (false when the deadline cut the listing short).
-    pub complete: bool,
-    pub classes: BTreeMap<&'static str, u64>,
-    pub actions: BTreeMap<&'static str, u64>,
-    /// Members rollcall had disabled earlier on the run's day (UTC).
-    pub disabled_today: usize,
-    pub breaker_tripped: bool,
-    pub report: String,
-    pub state_saved: bool,
-    pub notes: Vec<String>,
-    #[serde(skip)]
-    pub warned: Vec<String>,
-    #[serde(skip)]
-    pub disabled: Vec<String>,
-    /// Members mailed a disable notice.
-    #[serde(skip)]
-    pub notified: Vec<String>,
-    #[serde(skip)]
-    pub would_disable: usize,
-}
-
-/// The thresholds in force, as the summary shows them.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct ThresholdsView {
-    pub notify_after_days: u32,
-    pub disable_after_days: u32,
-    pub notice_days: u32,
-    pub new_account_grace_days: u32,
-    pub max_disables_per_run: usize,
-}
 
 /// The ports and settings of one run.
 pub struct Sweep<'a, S, M, D> {
@@ -479,35 +287,4 @@ fn write_rows(
         }
     }
     (actions, warned, disabled)
-}
-
-pub(crate) fn last_login(user: &Person) -> String {
-    match user.last_login {
-        LastLogin::At(ms) => DateTime::from_timestamp_millis(ms)
-            .map(|d| d.format("%Y-%m-%d").to_string())
-            .unwrap_or_else(|| "unknown".into()),
-        LastLogin::Never => "never".into(),
-        LastLogin::Unknown => "unknown".into(),
-    }
-}
-
-pub(crate) fn write_row(
-    report: &mut ReportWriter,
-    user: &Person,
-    decision: &Decision,
-    action: Action,
-    reason: &str,
-) {
-    report.row([
-        user.username.as_str(),
-        user.email.as_deref().unwrap_or(""),
-        &last_login(user),
-        &decision
-            .days_inactive
-            .map(|d| d.to_string())
-            .unwrap_or_default(),
-        decision.class.as_str(),
-        action.as_str(),
-        reason,
-    ]);
 }

@@ -12,12 +12,17 @@
 mod act;
 pub mod classify;
 pub mod config;
+mod disable;
 pub mod handler;
 pub mod input;
 pub mod job;
 mod listing;
+mod mails;
+mod member;
+mod outcome;
 pub mod state;
 pub mod templates;
+mod warn;
 
 pub use config::{SweepConfig, Thresholds};
 pub use handler::{Handler, SweepError, SweepFunction, SweepSummary};

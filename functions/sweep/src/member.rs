@@ -1,0 +1,95 @@
+//! What the sweep keeps of a member awaiting an action, and the member's
+//! line in the report.
+
+use chrono::{DateTime, Utc};
+use connectors::arcgis::{LastLogin, User};
+use connectors::report::ReportWriter;
+
+use crate::classify::Decision;
+use crate::outcome::Action;
+
+/// What the report and the mails need of a member: kept for the members
+/// awaiting an action instead of the whole listing entry.
+pub(crate) struct Person {
+    pub(crate) username: String,
+    pub(crate) email: Option<String>,
+    pub(crate) first_name: Option<String>,
+    pub(crate) last_name: Option<String>,
+    pub(crate) full_name: Option<String>,
+    pub(crate) last_login: LastLogin,
+}
+
+impl From<User> for Person {
+    fn from(user: User) -> Self {
+        Self {
+            username: user.username,
+            email: user.email,
+            first_name: user.first_name,
+            last_name: user.last_name,
+            full_name: user.full_name,
+            last_login: user.last_login,
+        }
+    }
+}
+
+/// A member needing a warning, disabling or a disable notice, kept until
+/// the actions are done.
+pub(crate) struct Candidate {
+    pub(crate) user: Person,
+    pub(crate) decision: Decision,
+    pub(crate) action: Action,
+    pub(crate) reason: String,
+    /// When rollcall disabled the member, while their disable notice is due.
+    pub(crate) notice_due: Option<DateTime<Utc>>,
+    /// The run got to this member's warning or disabling (done, failed or cut short).
+    pub(crate) reached: bool,
+}
+
+impl Candidate {
+    /// The state's key of the member.
+    pub(crate) fn key(&self) -> String {
+        self.user.username.to_ascii_lowercase()
+    }
+
+    /// Adds `why` to the reason.
+    pub(crate) fn note(&mut self, why: &str) {
+        self.reason = format!("{}; {why}", self.reason);
+    }
+
+    /// Marks the member's action as reached, with `why` it was not done.
+    pub(crate) fn settle(&mut self, why: &str) {
+        self.reached = true;
+        self.note(why);
+    }
+}
+
+pub(crate) fn last_login(user: &Person) -> String {
+    match user.last_login {
+        LastLogin::At(ms) => DateTime::from_timestamp_millis(ms)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_else(|| "unknown".into()),
+        LastLogin::Never => "never".into(),
+        LastLogin::Unknown => "unknown".into(),
+    }
+}
+
+pub(crate) fn write_row(
+    report: &mut ReportWriter,
+    user: &Person,
+    decision: &Decision,
+    action: Action,
+    reason: &str,
+) {
+    report.row([
+        user.username.as_str(),
+        user.email.as_deref().unwrap_or(""),
+        &last_login(user),
+        &decision
+            .days_inactive
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        decision.class.as_str(),
+        action.as_str(),
+        reason,
+    ]);
+}

@@ -1,0 +1,187 @@
+//! Warning mails to members newly inactive, written ahead to the state.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use connectors::arcgis::Portal;
+use connectors::config::is_email_shape;
+use connectors::deadline::Deadline;
+use connectors::mail::{Mail, Mailer};
+use connectors::store::ObjectStore;
+use futures::stream::{self, StreamExt};
+
+use crate::act::{Ctx, Halt, Recorder, Sent, MAIL_BATCH};
+use crate::classify::{Decision, Need};
+use crate::job::{last_login, Action, Candidate, Done, Person, Step, Sweep, SweepPorts};
+use crate::state::{Kind, Op};
+use crate::templates::{self, Template};
+
+impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
+    pub(crate) fn values_base(&self, portal: &Portal) -> HashMap<&'static str, String> {
+        let contact = if self.config.support_contact.is_empty() {
+            "your ArcGIS administrator".to_string()
+        } else {
+            self.config.support_contact.clone()
+        };
+        HashMap::from([
+            ("org_name", portal.name.clone()),
+            ("sign_in_url", self.config.sign_in_url.clone()),
+            ("support_contact", contact),
+        ])
+    }
+
+    /// The warning mails, a batch at a time: intents, mails, results.
+    pub(crate) async fn warn_members(
+        &self,
+        candidates: &mut [Candidate],
+        ctx: &Ctx<'_>,
+        recorder: &mut Recorder<'_, S>,
+        done: &mut Done,
+    ) -> Result<(), Halt> {
+        const CUT: &str = "not reached before the Lambda deadline; the next run warns";
+        let margin = self.config.common.deadline_margin;
+        let mut mails: Vec<(usize, Mail)> = Vec::new();
+        for (index, c) in candidates.iter_mut().enumerate() {
+            if c.decision.need != Need::Warning {
+                continue;
+            }
+            let disable_on = c.decision.disable_on;
+            match self.member_mail(
+                &ctx.templates.warn,
+                &ctx.values,
+                &c.user,
+                &c.decision,
+                disable_on,
+            ) {
+                Some(mail) => mails.push((index, mail)),
+                None => c.settle("no valid email address on the account; not warned"),
+            }
+        }
+        let mut cut = false;
+        for batch in mails.chunks(MAIL_BATCH) {
+            if cut || !ctx.deadline.allows(margin) {
+                cut = true;
+                batch.iter().for_each(|(i, _)| candidates[*i].settle(CUT));
+                continue;
+            }
+            let intents = batch
+                .iter()
+                .map(|(i, _)| Op::Intend(Kind::Warn, candidates[*i].key(), ctx.intent()));
+            recorder
+                .record(intents.collect::<Vec<_>>())
+                .await
+                .map_err(|e| Halt(Step::State, e))?;
+            let mut ops = Vec::new();
+            let mut unsent = Vec::new();
+            for (index, sent) in self.send_all(batch, ctx.deadline).await {
+                let c = &mut candidates[index];
+                let key = c.key();
+                ops.push(Op::Settled(Kind::Warn, key.clone()));
+                match sent {
+                    Sent::Delivered => {
+                        ops.push(Op::Warned(key, ctx.now));
+                        c.action = Action::Warned;
+                        c.reached = true;
+                        done.warned.push(c.user.username.clone());
+                    }
+                    Sent::Failed(why) => {
+                        c.settle(&format!("warning mail failed: {why}"));
+                        unsent.push(index);
+                    }
+                    Sent::NotStarted => {
+                        cut = true;
+                        c.settle(CUT);
+                        unsent.push(index);
+                    }
+                }
+            }
+            if let Err(e) = recorder.record(ops).await {
+                for index in unsent {
+                    let c = &mut candidates[index];
+                    c.note("the state could not record that this mail was not sent, so the next run counts the member as warned");
+                    done.presumed_mailed.push(c.user.username.clone());
+                }
+                return Err(Halt(Step::State, e));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a batch of mails, a few at once; none starts within the
+    /// deadline margin.
+    pub(crate) async fn send_all(
+        &self,
+        batch: &[(usize, Mail)],
+        deadline: Deadline,
+    ) -> Vec<(usize, Sent)> {
+        let margin = self.config.common.deadline_margin;
+        stream::iter(batch)
+            .map(|(index, mail)| async move {
+                if !deadline.allows(margin) {
+                    return (*index, Sent::NotStarted);
+                }
+                match self.mailer.send(mail).await {
+                    Ok(_) => (*index, Sent::Delivered),
+                    Err(e) => (*index, Sent::Failed(e.to_string())),
+                }
+            })
+            .buffer_unordered(self.config.mail_concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    /// The member's mail from `template`, or `None` without a usable address.
+    pub(crate) fn member_mail(
+        &self,
+        template: &Template,
+        base: &HashMap<&'static str, String>,
+        user: &Person,
+        decision: &Decision,
+        disable_date: Option<DateTime<Utc>>,
+    ) -> Option<Mail> {
+        let email = user
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| is_email_shape(e))?;
+        let mut values = base.clone();
+        let first = user.first_name.clone().unwrap_or_default();
+        let last = user.last_name.clone().unwrap_or_default();
+        let full = user
+            .full_name
+            .clone()
+            .unwrap_or_else(|| format!("{first} {last}").trim().to_string());
+        values.insert(
+            "first_name",
+            if first.is_empty() {
+                user.username.clone()
+            } else {
+                first
+            },
+        );
+        values.insert("last_name", last);
+        values.insert("full_name", full);
+        values.insert("username", user.username.clone());
+        values.insert(
+            "days_inactive",
+            decision
+                .days_inactive
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+        );
+        values.insert("last_login", last_login(user));
+        values.insert(
+            "disable_date",
+            disable_date
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+        );
+        Some(Mail {
+            from: self.config.common.mail.from.clone(),
+            to: vec![email.to_string()],
+            subject: templates::render_subject(&template.subject, &values),
+            text: templates::render(&template.text, &values, false),
+            html: templates::render(&template.html, &values, true),
+        })
+    }
+}
