@@ -21,6 +21,7 @@ pub mod connect;
 pub mod csvfile;
 pub mod deadline;
 pub mod error;
+mod http;
 pub mod inbox;
 pub mod lambda;
 pub mod logging;

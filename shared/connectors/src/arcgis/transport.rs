@@ -10,8 +10,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use backon::Retryable;
-use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
@@ -19,7 +18,8 @@ use tokio::sync::Mutex;
 use tracing::{debug, warn};
 
 use crate::deadline::{bounded, Budget};
-use crate::retry::RetryPolicy;
+use crate::http;
+use crate::retry::{Attempt, RetryPolicy};
 use crate::secrets::{CredentialSource, Credentials, SecretString};
 use crate::Error;
 
@@ -80,16 +80,6 @@ pub(super) enum Api {
     PortalAdmin,
 }
 
-/// The outcome of one attempt, before retries.
-enum Attempt {
-    /// Throttled (429) or a server error: worth another try after a pause.
-    Retry {
-        status: u16,
-        retry_after: Option<Duration>,
-    },
-    Fatal(Error),
-}
-
 impl ArcgisClient {
     /// A client for the portal at `portal_url` (e.g. `https://www.arcgis.com`
     /// or `https://gis.example.org/portal`), signing in with `credentials`.
@@ -114,14 +104,12 @@ impl ArcgisClient {
             .unwrap_or(root);
         let mut headers = HeaderMap::new();
         headers.insert("Referer", HeaderValue::from_static(REFERER));
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .redirect(same_origin_redirects())
-            .connect_timeout(options.connect_timeout)
-            .timeout(options.request_timeout)
-            .user_agent(concat!("rollcall/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| transport("client setup", e))?;
+        let http = http::client(
+            SERVICE,
+            headers,
+            options.connect_timeout,
+            options.request_timeout,
+        )?;
         Ok(Self {
             http,
             rest: format!("{root}/sharing/rest"),
@@ -275,51 +263,12 @@ impl ArcgisClient {
         bounded(Budget::Work, call).await
     }
 
-    async fn with_retries<T, F, Fut>(&self, operation: &str, mut attempt: F) -> Result<T, Error>
+    async fn with_retries<T, F, Fut>(&self, operation: &str, attempt: F) -> Result<T, Error>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, Attempt>>,
     {
-        let mut tries = 0u32;
-        let result = (|| {
-            tries += 1;
-            attempt()
-        })
-        .retry(self.options.retry.backoff())
-        .when(|e| matches!(e, Attempt::Retry { .. }))
-        .adjust(|e, planned| match (e, planned) {
-            (
-                Attempt::Retry {
-                    retry_after: Some(wait),
-                    ..
-                },
-                Some(_),
-            ) => Some((*wait).min(self.options.retry.max_retry_after)),
-            (_, planned) => planned,
-        })
-        .notify(|e, wait| {
-            if let Attempt::Retry { status, .. } = e {
-                debug!(
-                    operation,
-                    status,
-                    wait_ms = wait.as_millis() as u64,
-                    "retrying"
-                );
-            }
-        })
-        .await;
-        result.map_err(|e| match e {
-            Attempt::Fatal(error) => error,
-            Attempt::Retry { status: 429, .. } => Error::Throttled {
-                service: SERVICE,
-                attempts: tries,
-            },
-            Attempt::Retry { status, .. } => Error::Unavailable {
-                service: SERVICE,
-                status,
-                attempts: tries,
-            },
-        })
+        self.options.retry.run(SERVICE, operation, attempt).await
     }
 
     /// One HTTP exchange, classified.
@@ -351,27 +300,24 @@ impl ArcgisClient {
         if let Some(token) = token {
             request = request.header("X-Esri-Authorization", format!("Bearer {}", token.expose()));
         }
-        let response = request.send().await.map_err(|e| no_answer(&operation, e))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| http::no_answer(SERVICE, &operation, e))?;
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = http::retry_after(response.headers());
         let body = response
             .bytes()
             .await
-            .map_err(|e| no_answer(&operation, e))?;
+            .map_err(|e| http::no_answer(SERVICE, &operation, e))?;
         if (300..400).contains(&status) {
             // Only a redirect to another origin is left unfollowed.
-            return Err(Attempt::Fatal(Error::Api {
-                service: SERVICE,
-                operation,
-                code: status.into(),
-                message_code: None,
-                message: "the portal redirected the request to another host, which is not followed; check ARCGIS_URL".into(),
-            }));
+            return Err(Attempt::Fatal(http::redirect_refused(
+                SERVICE,
+                &operation,
+                status,
+                "ARCGIS_URL",
+            )));
         }
         if status == 429 || status >= 500 {
             return Err(Attempt::Retry {
@@ -601,44 +547,6 @@ fn operation_name(path: &str) -> String {
 
 pub(super) fn path_segment(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
-/// Follows a redirect only within the origin it started from (at most five),
-/// so the token header and a sign-in form never go to another host.
-fn same_origin_redirects() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let started = attempt.previous().first().map(|url| url.origin());
-        if attempt.previous().len() > 5 {
-            attempt.error("more than five redirects")
-        } else if started.is_some_and(|origin| origin != attempt.url().origin()) {
-            warn!(to = %attempt.url().origin().ascii_serialization(), "redirect to another origin not followed");
-            attempt.stop()
-        } else {
-            attempt.follow()
-        }
-    })
-}
-
-/// A request that got no (whole) answer: a timeout or a refused connection
-/// is worth another try; anything else is a transport failure.
-fn no_answer(operation: &str, error: reqwest::Error) -> Attempt {
-    if error.is_timeout() || error.is_connect() {
-        Attempt::Retry {
-            status: 0,
-            retry_after: None,
-        }
-    } else {
-        Attempt::Fatal(transport(operation, error))
-    }
-}
-
-fn transport(operation: &str, error: reqwest::Error) -> Error {
-    // reqwest errors carry the URL; strip it so no query-string token can leak.
-    Error::Transport {
-        service: SERVICE,
-        operation: operation.to_string(),
-        source: Box::new(error.without_url()),
-    }
 }
 
 fn now_ms() -> i64 {
