@@ -14,6 +14,7 @@
 // `buffer_unordered`, so no `Send` bound on the returned futures is needed.
 #![allow(async_fn_in_trait)]
 
+pub mod ams;
 pub mod arcgis;
 pub mod aws;
 pub mod config;
