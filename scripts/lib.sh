@@ -5,7 +5,10 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV="$ROOT/.venv"
 LOCAL="$ROOT/.local"
-MOTO_VERSION=5.2.1
+# 5.2.2 and later answer CompleteMultipartUpload with S3's root element
+# (CompleteMultipartUploadResult); 5.2.1 did not, and the Rust SDK refused it
+# (https://github.com/getmoto/moto/issues/10055).
+MOTO_VERSION=5.2.2
 CFN_LINT_VERSION=1.51.0
 
 # Installs moto (S3, SES, Secrets Manager emulator) and cfn-lint, pinned.

@@ -251,6 +251,25 @@ impl Moto {
         Some((body, metadata, etag))
     }
 
+    /// The keys of multipart uploads started in `bucket` and neither
+    /// completed nor aborted, sorted.
+    pub async fn open_uploads(&self, bucket: &str) -> Vec<String> {
+        let output = self
+            .s3
+            .list_multipart_uploads()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("list uploads of {bucket}: {}", DisplayErrorContext(&e)));
+        let mut keys: Vec<String> = output
+            .uploads()
+            .iter()
+            .filter_map(|u| u.key().map(str::to_string))
+            .collect();
+        keys.sort();
+        keys
+    }
+
     /// The keys under `prefix` (all pages), sorted.
     pub async fn list_keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
         let mut pages = self

@@ -1,11 +1,17 @@
 //! The object-store port (S3): whole objects with their ETag and metadata,
-//! and conditional writes.
+//! conditional writes, and objects streamed in parts ([`multipart`],
+//! [`upload`]: [`Upload`], [`CsvUpload`]).
 
+pub mod multipart;
 mod s3;
+mod s3_multipart;
+pub mod upload;
 
 use std::collections::HashMap;
 
+pub use multipart::{MultipartUpload, MultipartUploads, NewUpload, UploadedPart};
 pub use s3::S3Store;
+pub use upload::{CsvUpload, Upload, Uploaded, DEFAULT_PART_SIZE};
 
 use crate::Error;
 

@@ -1,4 +1,5 @@
-//! The S3 adapter of [`ObjectStore`]: whole-object get and (conditional) put.
+//! The S3 adapter of [`ObjectStore`]: whole-object get and (conditional) put
+//! (its multipart uploads are in `s3_multipart`).
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
@@ -13,8 +14,8 @@ const S3: &str = "S3";
 /// S3 adapter of [`ObjectStore`]: whole-object get and (conditional) put.
 #[derive(Clone, Debug)]
 pub struct S3Store {
-    client: aws_sdk_s3::Client,
-    attempts: u32,
+    pub(super) client: aws_sdk_s3::Client,
+    pub(super) attempts: u32,
 }
 
 impl S3Store {
