@@ -603,6 +603,7 @@ impl GroupLookup for FakeOrg {
         Ok(self.groups.borrow().contains_key(id).then(|| Group {
             id: id.into(),
             title: id.to_uppercase(),
+            ..Group::default()
         }))
     }
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use connectors::arcgis::{
     ArcgisClient, ArcgisOptions, ArcgisSettings, GroupLookup, Invitation, MemberCreation,
-    MemberListing, MemberLookup, OrgInfo, PortalKind,
+    MemberListing, MemberLookup, OrgGroups, OrgInfo, PortalKind,
 };
 use connectors::aws::AwsClients;
 use connectors::retry::RetryPolicy;
@@ -232,4 +232,71 @@ async fn missing_users_and_groups_are_none_and_the_member_list_pages_to_the_end(
         Some("paged.member000")
     );
     assert_eq!(sandbox.calls().count("portals/self/users"), 3);
+}
+
+#[tokio::test]
+async fn the_org_groups_are_listed_page_by_page_with_their_owners() {
+    // GIVEN 150 groups, one owned by a member
+    let sandbox = ArcgisSandbox::start(SandboxConfig::online()).await;
+    sandbox.add_member(SeedMember::new("owner.one"));
+    for i in 0..149 {
+        sandbox.add_group(&format!("{i:032x}"), &format!("Team {i:03}"));
+    }
+    sandbox.add_group_owned_by("f0000000000000000000000000000000", "Zebra", "owner.one");
+    let client = ArcgisClient::new(&sandbox.url(), admin(&sandbox), options(3)).unwrap();
+    let org = client.portal().await.unwrap().id;
+
+    // WHEN the client pages through the org's groups
+    let mut groups = Vec::new();
+    let mut start = Some(1);
+    while let Some(at) = start {
+        let page = client.groups_page(&org, at, 100).await.unwrap();
+        assert_eq!(page.total, 150);
+        groups.extend(page.groups);
+        start = page.next_start;
+    }
+
+    // THEN every group comes once, by title, with its owner
+    assert_eq!(groups.len(), 150);
+    assert_eq!(groups[0].title, "Team 000");
+    assert_eq!(groups[0].owner, "rollcall_admin");
+    assert_eq!(groups[149].id, "f0000000000000000000000000000000");
+    assert_eq!(groups[149].owner, "owner.one");
+    assert_eq!(sandbox.calls().count("groupSearch"), 2);
+    // AND another org's id lists nothing
+    let other = client.groups_page("SomeOtherOrg99", 1, 100).await.unwrap();
+    assert!(other.groups.is_empty() && other.next_start.is_none());
+}
+
+#[tokio::test]
+async fn credit_allocations_are_read_from_the_listing() {
+    // GIVEN an Online member with 250 credits and one with no limit
+    let sandbox = ArcgisSandbox::start(SandboxConfig::online()).await;
+    sandbox.add_member(SeedMember {
+        credits: Some(250.0),
+        ..SeedMember::new("counted.member")
+    });
+    sandbox.add_member(SeedMember::new("unlimited.member"));
+    let client = ArcgisClient::new(&sandbox.url(), admin(&sandbox), options(3)).unwrap();
+
+    // WHEN the members are listed
+    let page = client.users_page(1, 100).await.unwrap();
+    let credits = |name: &str| {
+        page.users
+            .iter()
+            .find(|u| u.username == name)
+            .unwrap()
+            .assigned_credits
+    };
+
+    // THEN the allocation is the number, and -1 for unlimited
+    assert_eq!(credits("counted.member"), Some(250.0));
+    assert_eq!(credits("unlimited.member"), Some(-1.0));
+
+    // AND an Enterprise portal answers none
+    let enterprise = ArcgisSandbox::start(SandboxConfig::enterprise()).await;
+    enterprise.add_member(SeedMember::new("plain.member"));
+    let client = ArcgisClient::new(&enterprise.url(), admin(&enterprise), options(3)).unwrap();
+    let page = client.users_page(1, 100).await.unwrap();
+    assert!(page.users.iter().all(|u| u.assigned_credits.is_none()));
 }

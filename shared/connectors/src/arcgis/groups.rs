@@ -1,15 +1,56 @@
-//! Groups: looking one up, listing its members, adding members to it.
+//! Groups: looking one up, listing the org's, listing a group's members,
+//! adding members to one.
 
 use serde::Deserialize;
 
 use super::transport::{not_found_as_none, path_segment, Api, Method};
-use super::{ArcgisClient, Group, GroupLookup, GroupMembers, GroupMembership};
+use super::{
+    ArcgisClient, Group, GroupLookup, GroupMembers, GroupMembership, GroupPage, OrgGroups,
+};
 use crate::Error;
 
 impl GroupLookup for ArcgisClient {
     async fn group(&self, id: &str) -> Result<Option<Group>, Error> {
         let path = format!("community/groups/{}", path_segment(id));
         not_found_as_none(self.call(Api::Sharing, Method::Get, &path, &[]).await)
+    }
+}
+
+impl OrgGroups for ArcgisClient {
+    async fn groups_page(&self, org_id: &str, start: u64, num: u64) -> Result<GroupPage, Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Reply {
+            #[serde(default)]
+            total: u64,
+            #[serde(default)]
+            results: Vec<Group>,
+            #[serde(default)]
+            next_start: Option<i64>,
+        }
+        let reply: Reply = self
+            .call(
+                Api::Sharing,
+                Method::Get,
+                "community/groups",
+                &[
+                    ("q", format!("orgid:{org_id}")),
+                    ("start", start.to_string()),
+                    ("num", num.min(100).to_string()),
+                    ("sortField", "title".into()),
+                    ("sortOrder", "asc".into()),
+                ],
+            )
+            .await?;
+        let next_start = reply
+            .next_start
+            .filter(|n| *n > 0 && *n as u64 > start && !reply.results.is_empty())
+            .map(|n| n as u64);
+        Ok(GroupPage {
+            total: reply.total,
+            groups: reply.results,
+            next_start,
+        })
     }
 }
 

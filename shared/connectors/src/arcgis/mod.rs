@@ -66,12 +66,15 @@ pub struct UserDefaults {
     pub groups: Vec<String>,
 }
 
-/// A group as `community/groups/{id}` returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// A group as `community/groups/{id}` and the group search return it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Group {
     pub id: String,
     #[serde(default)]
     pub title: String,
+    /// The owner's username.
+    #[serde(default)]
+    pub owner: String,
 }
 
 /// A member as the portal describes it (fields rollcall reads).
@@ -106,6 +109,10 @@ pub struct User {
     pub provider: Option<String>,
     #[serde(default)]
     pub privileges: Vec<String>,
+    /// ArcGIS Online's credit allocation (`assignedCredits`): `-1` is
+    /// unlimited; absent on Enterprise.
+    #[serde(default)]
+    pub assigned_credits: Option<f64>,
     /// Ids of the groups the member belongs to (only on the user resource).
     #[serde(default, deserialize_with = "group_ids")]
     pub groups: Vec<String>,
@@ -187,6 +194,22 @@ pub struct UserPage {
     pub next_start: Option<u64>,
 }
 
+/// One page of the org's groups (`community/groups`).
+#[derive(Debug, Clone, Default)]
+pub struct GroupPage {
+    /// Every group the search matched; only the first
+    /// [`SEARCH_RESULT_CAP`] of them can be paged to.
+    pub total: u64,
+    pub groups: Vec<Group>,
+    /// 1-based start of the next page; `None` at the end.
+    pub next_start: Option<u64>,
+}
+
+/// The most results a portal search lets a caller page to (*Group Search*
+/// and the other searches,
+/// <https://developers.arcgis.com/rest/users-groups-and-items/considerations-and-limitations.htm>).
+pub const SEARCH_RESULT_CAP: u64 = 10_000;
+
 /// The organisation as the signed-in caller sees it (`portals/self`).
 pub trait OrgInfo {
     /// Which kind of portal, the org id and name, and the caller.
@@ -240,6 +263,15 @@ pub trait MemberStatus {
 pub trait GroupLookup {
     /// The group, or `None` when it does not exist or is not visible.
     async fn group(&self, id: &str) -> Result<Option<Group>, Error>;
+}
+
+/// Listing the org's groups.
+pub trait OrgGroups {
+    /// One page (up to 100) of the groups of org `org_id`, by title: a group
+    /// search for `orgid:<org_id>`
+    /// (<https://developers.arcgis.com/rest/users-groups-and-items/group-search.htm>,
+    /// fields in <https://developers.arcgis.com/rest/users-groups-and-items/search-reference.htm>).
+    async fn groups_page(&self, org_id: &str, start: u64, num: u64) -> Result<GroupPage, Error>;
 }
 
 /// Who is in a group.

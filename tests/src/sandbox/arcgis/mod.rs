@@ -64,6 +64,10 @@
 //! - *User Default Settings*:
 //!   <https://developers.arcgis.com/rest/users-groups-and-items/user-default-settings.htm>
 //! - *Group*: <https://developers.arcgis.com/rest/users-groups-and-items/group.htm>
+//! - *Group Search* (`community/groups`):
+//!   <https://developers.arcgis.com/rest/users-groups-and-items/group-search.htm>
+//! - *Search reference* (the query syntax and its fields):
+//!   <https://developers.arcgis.com/rest/users-groups-and-items/search-reference.htm>
 //! - *Group Users*: <https://developers.arcgis.com/rest/users-groups-and-items/group-users>
 //! - *Group Users List*:
 //!   <https://developers.arcgis.com/rest/users-groups-and-items/group-users-list.htm>
@@ -94,6 +98,7 @@ mod generate;
 mod model;
 mod ops;
 mod request;
+mod search;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -57,6 +57,8 @@ fn need(route: &Route) -> Need {
         | Route::OAuthToken
         | Route::PortalSelf
         | Route::OtherOrg
+        // Anyone may search; a caller sees only the groups it may access.
+        | Route::GroupSearch
         | Route::Unknown => Need::Public,
         Route::OrgUsers
         | Route::Invite
@@ -220,6 +222,7 @@ fn run(state: &mut State, route: &Route, caller: &Caller, p: &Params) -> Value {
         }
         Route::DeleteUser(u) => delete_user(state, caller_key, u),
         Route::CheckUsernames => check_usernames(state, p),
+        Route::GroupSearch => super::search::group_search(state, caller_key, p),
         Route::GetGroup(id) => get_group(state, caller_key, id),
         Route::GroupUsers(id) => group_users(state, caller_key, id),
         Route::GroupUserList(id) => group_user_list(state, caller_key, id, p),
@@ -1137,7 +1140,7 @@ fn user_default_settings(state: &State) -> Value {
 }
 
 /// Org members and group members may see a group (groups are `access: org`).
-fn group_visible(state: &State, caller: &str, id: &str) -> bool {
+pub(super) fn group_visible(state: &State, caller: &str, id: &str) -> bool {
     let in_org = state.members.get(caller).is_some_and(Member::in_org);
     state
         .groups

@@ -45,6 +45,8 @@ pub(crate) enum Route {
     DeleteUser(String),
     /// `community/checkUsernames` (*Considerations and limitations*).
     CheckUsernames,
+    /// `community/groups` (*Group Search*).
+    GroupSearch,
     /// `community/groups/{id}` (*Group*).
     GetGroup(String),
     /// `community/groups/{id}/users` (*Group Users*).
@@ -130,6 +132,7 @@ impl Route {
                     _ => Route::Unknown,
                 }
             }
+            ["community", "groups"] => Route::GroupSearch,
             ["community", "groups", _] => Route::GetGroup(segs[2].clone()),
             ["community", "groups", _, op] => {
                 let id = segs[2].clone();
@@ -169,6 +172,7 @@ impl Route {
             Route::SetUserDisabled { disable: false, .. } => "enableUser",
             Route::DeleteUser(_) => "deleteUser",
             Route::CheckUsernames => "checkUsernames",
+            Route::GroupSearch => "groupSearch",
             Route::GetGroup(_) => "community/groups",
             Route::GroupUsers(_) => "groupUsers",
             Route::GroupUserList(_) => "userList",
