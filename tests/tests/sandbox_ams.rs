@@ -774,3 +774,320 @@ async fn a_password_sent_for_an_existing_account_is_accepted_but_not_applied() {
         Some("new-pass")
     );
 }
+
+// -------------------------------------------------------------- KNOBS
+
+#[tokio::test]
+async fn fail_next_answers_the_statuses_asked_for_then_serves_again() {
+    let (sandbox, site, token) = given_site().await;
+    let body = json!({"name": ""});
+    sandbox.fail_next("listgroups", 429, 2);
+    sandbox.fail_next("person/save", 403, 1);
+    for _ in 0..2 {
+        let response = site.call(&token, "v1/listgroups", &body).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(header_of(&response, "retry-after").as_deref(), Some("1"));
+    }
+    assert_eq!(
+        site.call(&token, "v1/listgroups", &body).await.status(),
+        StatusCode::OK
+    );
+    let denied = site
+        .call(&token, "v2/person/save", &recorded_create("a.b", "a@b.c"))
+        .await;
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    assert!(denied.text().await.unwrap().contains("Access denied"));
+    assert_eq!(sandbox.saves(), 0);
+
+    for status in [401, 500] {
+        sandbox.fail_next("usersearch", status, 1);
+        let response = site
+            .call(&token, "v1/usersearch", &json!({"identification": []}))
+            .await;
+        assert_eq!(response.status().as_u16(), status);
+    }
+    sandbox.fail_next("user/loginUser", 500, 1);
+    let login = site
+        .login_as("rollcall", "rollcall.api", "sandbox-password")
+        .await;
+    assert_eq!(login.status(), StatusCode::INTERNAL_SERVER_ERROR);
+
+    let calls = sandbox.calls();
+    assert_eq!(calls.count("listgroups"), 3);
+    assert_eq!(calls.injected_count("listgroups"), 2);
+    assert_eq!(calls.injected_count("person/save"), 1);
+    assert_eq!(calls.injected_count("usersearch"), 2);
+    assert_eq!(calls.count("user/loginUser"), 2);
+}
+
+#[tokio::test]
+async fn rpc_exception_next_answers_one_rpc_body_in_http_200() {
+    let (sandbox, site, token) = given_site().await;
+    sandbox.rpc_exception_next("person/get", "SomeServerException", "Something broke");
+    let body = person_get_body(json!([sandbox.admin_id()]));
+    let response = site.call(&token, "v2/person/get", &body).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(
+        answer,
+        json!({"__is_rpc_exception__": true, "type": "SomeServerException",
+            "value": {"detailMessage": "Something broke", "cause": null}})
+    );
+    let next = site.json(&token, "v2/person/get", &body).await;
+    assert_eq!(next["objects"][0]["id"], sandbox.admin_id());
+}
+
+#[tokio::test]
+async fn the_fault_rate_answers_500_and_503_in_turn_deterministically() {
+    async fn statuses(rate: f64) -> Vec<u16> {
+        let sandbox = AmsSandbox::start(AmsConfig {
+            fault_rate: rate,
+            seed: 42,
+            ..AmsConfig::default()
+        })
+        .await;
+        let http = reqwest::Client::new();
+        let mut seen = Vec::new();
+        for _ in 0..40 {
+            let response = http
+                .post(format!("{}/api/v1/listgroups", sandbox.url()))
+                .basic_auth("rollcall.api", Some("sandbox-password"))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            seen.push(response.status().as_u16());
+        }
+        assert_eq!(
+            sandbox.calls().injected_count("listgroups"),
+            seen.iter().filter(|s| **s != 200).count() as u64
+        );
+        seen
+    }
+    let all = statuses(1.0).await;
+    assert_eq!(&all[..4], [500, 503, 500, 503]);
+    let some = statuses(0.3).await;
+    assert_eq!(some, statuses(0.3).await);
+    let faults: Vec<u16> = some.iter().copied().filter(|s| *s != 200).collect();
+    assert!((4..=24).contains(&faults.len()), "{some:?}");
+    assert!(faults.iter().all(|s| [500, 503].contains(s)));
+}
+
+#[tokio::test]
+async fn calls_record_the_most_requests_in_flight() {
+    let (sandbox, site, token) = given_site().await;
+    for _ in 0..3 {
+        site.json(&token, "v1/listgroups", &json!({})).await;
+    }
+    assert_eq!(sandbox.calls().max_in_flight, 1);
+
+    sandbox.reset_calls();
+    sandbox.set_latency(std::time::Duration::from_millis(500));
+    let body = json!({});
+    let calls = (0..4).map(|_| site.call(&token, "v1/listgroups", &body));
+    for response in futures::future::join_all(calls).await {
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let calls = sandbox.calls();
+    assert_eq!(calls.count("listgroups"), 4);
+    assert_eq!(calls.total, 4);
+    assert!(calls.max_in_flight >= 2, "{calls:?}");
+}
+
+// --------------------------------------------------------------- WIRE
+
+#[tokio::test]
+async fn unknown_paths_other_methods_and_non_json_bodies_are_refused() {
+    let (sandbox, site, token) = given_site().await;
+    let http = &site.http;
+    let not_found = http
+        .post(format!("{}/api/v1/currentgroup", sandbox.url()))
+        .header("session-header", &token)
+        .json(&json!({"name": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_found.status(), StatusCode::NOT_FOUND);
+    let other_site = http
+        .post(format!("{}/other/api/v1/listgroups", sandbox.control_url()))
+        .header("session-header", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_site.status(), StatusCode::NOT_FOUND);
+    let get = http
+        .get(site.endpoint("v1/listgroups"))
+        .header("session-header", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let not_json = http
+        .post(site.endpoint("v1/usersearch"))
+        .header("session-header", &token)
+        .body("identification=all")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
+    // Without the query string, as smartabaseR calls the data endpoints.
+    let bare = http
+        .post(format!("{}/api/v1/usersearch", sandbox.url()))
+        .header("session-header", &token)
+        .json(&json!({"identification": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), StatusCode::OK);
+    assert_eq!(sandbox.calls().count("unknown"), 2);
+}
+
+#[tokio::test]
+async fn control_endpoints_seed_and_report() {
+    let sandbox = AmsSandbox::start(AmsConfig::default()).await;
+    let http = reqwest::Client::new();
+    let control = |path: &str| format!("{}/sandbox/{path}", sandbox.control_url());
+    let added: Value = http
+        .post(control("people"))
+        .json(&json!([{"username": "kai.osei", "active": false}, {"username": "sage.rossi", "sex": "female"}]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids = added["ids"].as_array().unwrap().clone();
+    assert_eq!(ids.len(), 2);
+    let kai = sandbox.person("kai.osei").unwrap();
+    assert_eq!(kai["active"], false);
+    assert_eq!(kai["firstName"], "Kai");
+    assert_eq!(sandbox.person("sage.rossi").unwrap()["sex"], "1");
+    let duplicate = http
+        .post(control("people"))
+        .json(&json!({"username": "kai.osei"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(duplicate.status(), StatusCode::BAD_REQUEST);
+    let group = http
+        .post(control("groups"))
+        .json(&json!({"name": "Squad", "athletes": ids}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(group.status(), StatusCode::OK);
+    assert_eq!(sandbox.group_members("Squad").len(), 2);
+    let knobs = http
+        .post(control("config"))
+        .json(&json!({"email_alias": true, "fault_rate": 0.0, "session_lifetime_secs": null}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(knobs.status(), StatusCode::OK);
+    let bad_knob = http
+        .post(control("config"))
+        .json(&json!({"fault_rate": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_knob.status(), StatusCode::BAD_REQUEST);
+    let state: Value = http
+        .get(control("state"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["knobs"]["email_alias"], true);
+    assert_eq!(state["people"].as_array().unwrap().len(), 3);
+    assert!(!state.to_string().contains("sandbox-password"));
+    let calls: Value = http
+        .get(control("calls"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(calls["total"], 0);
+}
+
+#[tokio::test]
+async fn generated_people_are_searchable() {
+    let (sandbox, site, token) = given_site().await;
+    let ids = sandbox.generate_people(120, 7);
+    assert_eq!(ids.len(), 120);
+    let answer = site
+        .json(&token, "v1/usersearch", &json!({"identification": []}))
+        .await;
+    assert_eq!(users(&answer).len(), 121);
+    let people = site
+        .json(&token, "v2/person/get", &person_get_body(json!(ids)))
+        .await;
+    let inactive = people["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["active"] == false)
+        .count();
+    assert_eq!(inactive, 6);
+}
+
+#[tokio::test]
+async fn the_binary_serves_an_ams_site_with_generated_people() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sandbox"))
+        .args([
+            "--service",
+            "ams",
+            "--site",
+            "club",
+            "--generate-people",
+            "40",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the sandbox binary");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = stdout.next().expect("SANDBOX_URL line").unwrap();
+    let admin = stdout.next().expect("SANDBOX_ADMIN line").unwrap();
+    let url = url.strip_prefix("SANDBOX_URL=").expect(&url).to_string();
+    assert!(url.ends_with("/club"), "{url}");
+    assert_eq!(admin, "SANDBOX_ADMIN=rollcall.api");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let summary = stderr.next().expect("summary line").unwrap();
+    assert!(summary.contains("\"people\":40"), "{summary}");
+
+    let http = reqwest::Client::new();
+    let answer = http
+        .post(format!("{url}/api/v1/usersearch?informat=json&format=json"))
+        .basic_auth("rollcall.api", Some("sandbox-password"))
+        .json(&json!({"identification": []}))
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    let answer: Value = answer.json().await.unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(users(&answer).len(), 41);
+}
+
+#[test]
+fn the_binary_refuses_flags_of_the_other_service() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sandbox"))
+        .args(["--service", "ams", "--mode", "online"])
+        .output()
+        .expect("run the sandbox binary");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unknown flag --mode for the AMS sandbox"),
+        "{stderr}"
+    );
+}
