@@ -14,6 +14,7 @@
 #![allow(async_fn_in_trait)]
 
 pub mod bench;
+pub mod export_world;
 pub mod fakes;
 pub mod faulty;
 pub mod lambda;
