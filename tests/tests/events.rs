@@ -51,6 +51,34 @@ const PROFICIENCY_CONSOLE: (&str, &str) = (
     include_str!("../../events/proficiency/console.json"),
 );
 
+/// The export's console events: (file name, its text).
+const EXPORT_EVENTS: &[(&str, &str)] = &[
+    (
+        "ams-users.json",
+        include_str!("../../events/export/ams-users.json"),
+    ),
+    (
+        "ams-users-by-group.json",
+        include_str!("../../events/export/ams-users-by-group.json"),
+    ),
+    (
+        "ams-groups.json",
+        include_str!("../../events/export/ams-groups.json"),
+    ),
+    (
+        "arcgis-users.json",
+        include_str!("../../events/export/arcgis-users.json"),
+    ),
+    (
+        "arcgis-users-filtered.json",
+        include_str!("../../events/export/arcgis-users-filtered.json"),
+    ),
+    (
+        "arcgis-groups.json",
+        include_str!("../../events/export/arcgis-groups.json"),
+    ),
+];
+
 /// The keys a console invocation of the sweep may hold (all optional).
 const SWEEP_CONSOLE_KEYS: &[&str] = &[
     "dry_run",
@@ -448,4 +476,46 @@ fn the_proficiency_function_reads_both_samples_as_the_same_file() {
     );
     assert_eq!(console[0].dry_run, Some(true));
     assert!(s3[0].from_s3 && !console[0].from_s3);
+}
+
+#[test]
+fn every_export_sample_is_checked_here() {
+    let listed: Vec<&str> = EXPORT_EVENTS.iter().map(|(name, _)| *name).collect();
+    assert_every_sample_is_listed("export", &listed);
+}
+
+#[test]
+fn the_export_reads_every_sample_as_the_export_its_name_says() {
+    use export::event::{parse, AmsFilter, ArcgisFilter, Export};
+    for (name, text) in EXPORT_EVENTS {
+        // GIVEN a sample WHEN the export reads it
+        let value: Value = serde_json::from_str(text)
+            .unwrap_or_else(|err| panic!("events/export/{name} is not JSON: {err}"));
+        let export = parse(&value).unwrap_or_else(|e| panic!("events/export/{name}: {e}"));
+
+        // THEN it is the source and kind its name starts with
+        let prefix = format!("{}-{}", export.source().name(), export.what().name());
+        assert!(
+            name.starts_with(&prefix),
+            "events/export/{name} reads as {prefix}"
+        );
+        let expected = match *name {
+            "ams-users-by-group.json" => Export::AmsUsers(AmsFilter {
+                group: Some("Squad A".into()),
+                ..AmsFilter::default()
+            }),
+            "arcgis-users-filtered.json" => Export::ArcgisUsers(ArcgisFilter {
+                role: Some("Publisher".into()),
+                user_type: Some("Creator".into()),
+                group: None,
+                disabled: Some(false),
+            }),
+            "ams-users.json" => Export::AmsUsers(AmsFilter::default()),
+            "arcgis-users.json" => Export::ArcgisUsers(ArcgisFilter::default()),
+            "ams-groups.json" => Export::AmsGroups,
+            "arcgis-groups.json" => Export::ArcgisGroups,
+            other => panic!("events/export/{other} has no expectation here"),
+        };
+        assert_eq!(export, expected, "events/export/{name}");
+    }
 }

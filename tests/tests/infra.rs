@@ -1119,7 +1119,7 @@ fn secrets_under_a_customer_key_are_decrypted_only_through_secrets_manager() {
     assert_eq!(parameter.value("Default").as_deref(), Some("\"\""));
     // THEN each function reading a secret may decrypt with that key only,
     // only when it is given, and only on Secrets Manager's behalf
-    for function in ["OnboardFunction", "SweepFunction"] {
+    for function in ["OnboardFunction", "SweepFunction", "ExportFunction"] {
         let policy = resource(function).at(&["Properties", "Policies"]).items()[0].clone();
         let decrypt: Vec<Block> = policy
             .at(&["Statement"])
@@ -1197,4 +1197,150 @@ fn one_sweep_runs_at_a_time() {
         Some("1"),
         "a console run and the schedule never overlap"
     );
+}
+
+const EXPORT: &[&str] = &["Resources", "ExportFunction"];
+
+fn export_block(below: &[&str]) -> Block {
+    let path: Vec<&str> = EXPORT.iter().chain(below).copied().collect();
+    Block::template().at(&path)
+}
+
+#[test]
+fn export_is_built_by_cargo_lambda_and_runs_only_when_invoked() {
+    let metadata = export_block(&["Metadata"]).lines();
+    assert_has_line(
+        &metadata,
+        "BuildMethod: rust-cargolambda",
+        "sam build uses cargo-lambda",
+    );
+    assert_has_line(&metadata, "Binary: export", "the export crate's binary");
+    let properties = export_block(&["Properties"]);
+    assert_has_line(
+        &properties.lines(),
+        "CodeUri: ..",
+        "cargo-lambda builds from the workspace root",
+    );
+    // arm64 and the 15-minute timeout come from the globals.
+    let export = resource("ExportFunction");
+    assert_eq!(
+        function_setting(&export, "Architectures")
+            .value("Architectures")
+            .as_deref(),
+        Some("[arm64]")
+    );
+    assert_eq!(
+        function_setting(&export, "Timeout")
+            .value("Timeout")
+            .as_deref(),
+        Some("900")
+    );
+    assert!(
+        !properties.keys().iter().any(|k| k == "Events"),
+        "no trigger: the export runs from the console"
+    );
+    assert!(
+        s3_events()
+            .iter()
+            .all(|(name, _, _)| name != "ExportFunction"),
+        "no S3 event reaches the export"
+    );
+}
+
+#[test]
+fn export_may_only_write_under_exports() {
+    // GIVEN the export's bucket policy WHEN its statements are read
+    let access = resource("ExportBucketAccess").at(&["Properties"]);
+    assert_eq!(
+        access.value("Roles").as_deref(),
+        Some("[!Ref ExportFunctionRole]"),
+        "the policy is attached to the export's role"
+    );
+    let bucket = statement_lists(&access.at(&["PolicyDocument", "Statement"]));
+    // THEN it may put objects (and multipart uploads) under exports/ and
+    // abort its own uploads there, and read nothing
+    assert_eq!(
+        bucket,
+        [(
+            "WriteExports".to_owned(),
+            vec![
+                "s3:PutObject".to_owned(),
+                "s3:AbortMultipartUpload".to_owned()
+            ],
+            vec!["!Sub ${Bucket.Arn}/exports/*".to_owned()],
+        )],
+        "the export's bucket access"
+    );
+}
+
+#[test]
+fn export_reads_the_arcgis_and_ams_secrets_and_sends_no_mail() {
+    let policies = export_block(&["Properties", "Policies"]).items();
+    let [policy] = <[Block; 1]>::try_from(policies)
+        .unwrap_or_else(|items| panic!("one inline policy, found {}", items.len()));
+    let statements = policy.at(&["Statement"]).items();
+    let secrets = &statements[0];
+    assert_eq!(
+        secrets.value("Action").as_deref(),
+        Some("secretsmanager:GetSecretValue")
+    );
+    assert_eq!(
+        values(secrets, "Resource"),
+        [
+            "!Ref ArcgisSecretArn",
+            "!If [HasAmsSecret, !Ref AmsSecretArn, !Ref AWS::NoValue]"
+        ],
+        "the ArcGIS secret, and the AMS secret when there is one"
+    );
+    assert_eq!(
+        statements[1].lines()[..2],
+        ["!If".to_owned(), "- HasSecretsKmsKey".to_owned()],
+        "kms:Decrypt only with a customer key"
+    );
+    assert_eq!(
+        statements.len(),
+        2,
+        "no other grant (no SES: the export mails nobody)"
+    );
+}
+
+#[test]
+fn export_gets_exactly_the_configuration_contract() {
+    let mut got = export_block(&["Properties", "Environment", "Variables"]).lines();
+    got.sort();
+    let mut want = [
+        "REPORT_BUCKET: !Ref Bucket",
+        "ARCGIS_URL: !Ref ArcgisUrl",
+        "ARCGIS_SECRET_ID: !Ref ArcgisSecretArn",
+        "ARCGIS_CONCURRENCY: !Ref ArcgisConcurrency",
+        "AMS_URL: !If [HasAmsUrl, !Ref AmsUrl, !Ref AWS::NoValue]",
+        "AMS_SECRET_ID: !If [HasAmsSecret, !Ref AmsSecretArn, !Ref AWS::NoValue]",
+        "AMS_CONCURRENCY: !Ref AmsConcurrency",
+    ]
+    .map(str::to_owned);
+    want.sort();
+    assert_eq!(got, want, "the export's environment: no DRY_RUN, no mail");
+    for parameter in ["ArcgisConcurrency", "AmsConcurrency"] {
+        let block = template_block(&["Parameters", parameter]);
+        assert_has_line(&block, "Default: 8", "the code's default");
+        assert_has_line(&block, "MinValue: 1", "at least one call at a time");
+    }
+}
+
+#[test]
+fn outputs_say_where_the_export_and_its_files_are() {
+    for (output, wanted) in [
+        ("ExportFunctionArn", "Value: !GetAtt ExportFunction.Arn"),
+        ("Exports", "Value: !Sub s3://${Bucket}/exports/"),
+        (
+            "ExportLogGroup",
+            "Value: !Sub /aws/lambda/${ExportFunction}",
+        ),
+    ] {
+        assert_has_line(
+            &template_block(&["Outputs", output]),
+            wanted,
+            &format!("the {output} output"),
+        );
+    }
 }
