@@ -29,10 +29,14 @@ fn code() -> BTreeMap<&'static str, Vec<VarUse>> {
     proficiency::ProficiencyConfig::from_env(&env)
         .expect("proficiency reads its least configuration");
     let proficiency = env.uses();
+    let env = Env::from_pairs(REQUIRED);
+    export::ExportConfig::from_env(&env).expect("export reads its least configuration");
+    let export = env.uses();
     BTreeMap::from([
         ("onboard", onboard),
         ("sweep", sweep),
         ("proficiency", proficiency),
+        ("export", export),
     ])
 }
 
@@ -45,7 +49,7 @@ struct Documented {
     section: String,
 }
 
-const FUNCTIONS: [&str; 3] = ["onboard", "sweep", "proficiency"];
+const FUNCTIONS: [&str; 4] = ["onboard", "sweep", "proficiency", "export"];
 
 /// The function a README section is about, for tables without a "Used by" column.
 fn section_function(section: &str) -> Option<&'static str> {
@@ -56,6 +60,8 @@ fn section_function(section: &str) -> Option<&'static str> {
         Some("proficiency")
     } else if section.contains("onboard") {
         Some("onboard")
+    } else if section.contains("export") {
+        Some("export")
     } else {
         None
     }
