@@ -24,6 +24,9 @@ use serde_json::{json, Value};
 /// The bucket the fakes' events name.
 pub const BUCKET: &str = "fake-bucket";
 
+mod multipart;
+pub use multipart::FakeMultipart;
+
 /// One object in the [`FakeStore`].
 #[derive(Debug, Clone)]
 pub struct FakeObject {
@@ -164,129 +167,6 @@ impl ObjectStore for FakeStore {
             },
         );
         Ok(())
-    }
-}
-
-/// The multipart uploads of a [`FakeStore`]: started, not yet completed
-/// or aborted.
-#[derive(Default)]
-pub struct FakeMultipart {
-    /// Upload id -> its target and parts.
-    open: RefCell<BTreeMap<String, OpenUpload>>,
-    started: Cell<u64>,
-    /// The part with this number fails as if S3 were down.
-    pub fail_part: Cell<Option<u32>>,
-}
-
-/// An upload's target and its parts by number.
-type OpenUpload = (connectors::store::NewUpload, BTreeMap<u32, Vec<u8>>);
-
-impl FakeMultipart {
-    /// Uploads neither completed nor aborted.
-    pub fn open(&self) -> usize {
-        self.open.borrow().len()
-    }
-
-    /// Uploads started so far.
-    pub fn started(&self) -> u64 {
-        self.started.get()
-    }
-}
-
-impl FakeStore {
-    /// The metadata of the object at `key`, or `None`.
-    pub fn metadata(&self, key: &str) -> Option<HashMap<String, String>> {
-        self.objects.borrow().get(key).map(|o| o.metadata.clone())
-    }
-}
-
-impl connectors::store::MultipartUploads for FakeStore {
-    async fn create_upload(
-        &self,
-        target: &connectors::store::NewUpload,
-    ) -> Result<connectors::store::MultipartUpload, Error> {
-        let started = &self.multipart.started;
-        started.set(started.get() + 1);
-        let upload_id = format!("upload-{}", started.get());
-        self.multipart
-            .open
-            .borrow_mut()
-            .insert(upload_id.clone(), (target.clone(), BTreeMap::new()));
-        Ok(connectors::store::MultipartUpload {
-            bucket: target.bucket.clone(),
-            key: target.key.clone(),
-            upload_id,
-        })
-    }
-
-    async fn upload_part(
-        &self,
-        upload: &connectors::store::MultipartUpload,
-        number: u32,
-        body: Vec<u8>,
-    ) -> Result<connectors::store::UploadedPart, Error> {
-        if self.multipart.fail_part.get() == Some(number) {
-            return Err(Error::Unavailable {
-                service: "S3",
-                status: 503,
-                attempts: 3,
-            });
-        }
-        let mut open = self.multipart.open.borrow_mut();
-        let (_, parts) = open
-            .get_mut(&upload.upload_id)
-            .ok_or_else(|| Error::NotFound {
-                what: format!("upload {}", upload.upload_id),
-            })?;
-        parts.insert(number, body);
-        Ok(connectors::store::UploadedPart {
-            number,
-            etag: format!("\"part-{number}\""),
-        })
-    }
-
-    async fn complete_upload(
-        &self,
-        upload: &connectors::store::MultipartUpload,
-        parts: &[connectors::store::UploadedPart],
-    ) -> Result<(), Error> {
-        let (target, mut uploaded) = self
-            .multipart
-            .open
-            .borrow_mut()
-            .remove(&upload.upload_id)
-            .ok_or_else(|| Error::NotFound {
-                what: format!("upload {}", upload.upload_id),
-            })?;
-        let mut body = Vec::new();
-        for part in parts {
-            body.extend(
-                uploaded
-                    .remove(&part.number)
-                    .ok_or_else(|| Error::NotFound {
-                        what: format!("part {} of upload {}", part.number, upload.upload_id),
-                    })?,
-            );
-        }
-        let etag = self.next_etag();
-        self.objects.borrow_mut().insert(
-            target.key,
-            FakeObject {
-                body,
-                etag,
-                metadata: target.metadata,
-            },
-        );
-        Ok(())
-    }
-
-    async fn abort_upload(&self, upload: &connectors::store::MultipartUpload) -> Result<(), Error> {
-        self.multipart.open.borrow_mut().remove(&upload.upload_id);
-        Ok(())
-    }
-
-    fn abort_detached(&self, upload: &connectors::store::MultipartUpload) {
-        self.multipart.open.borrow_mut().remove(&upload.upload_id);
     }
 }
 
