@@ -62,11 +62,15 @@ impl OnboardConfig {
     /// must be set.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let common = Common::from_env(env, false)?;
-        let arcgis = match env.optional_or("ARCGIS_URL", "(empty: no ArcGIS)") {
+        let arcgis_url = env.optional_or("ARCGIS_URL", "(empty: no ArcGIS)");
+        env.optional_or("ARCGIS_SECRET_ID", "(required with ARCGIS_URL)");
+        let arcgis = match arcgis_url {
             Some(_) => Some(ArcgisSettings::from_env(env)?),
             None => {
-                env.optional_or("ARCGIS_SECRET_ID", "(required with ARCGIS_URL)");
-                env.optional_or("ARCGIS_CONCURRENCY", "8");
+                env.count(
+                    "ARCGIS_CONCURRENCY",
+                    connectors::arcgis::DEFAULT_CONCURRENCY,
+                )?;
                 None
             }
         };
