@@ -677,3 +677,179 @@ pub fn with_deadline(mut event: LambdaEvent<Value>, in_ms: i64) -> LambdaEvent<V
     event.context.deadline = (chrono::Utc::now().timestamp_millis() + in_ms).max(1) as u64;
     event
 }
+
+/// A Teamworks AMS site in memory: full person records by id, group
+/// members by name, and a switch for refused saves.
+#[derive(Default)]
+pub struct FakeAms {
+    /// Records by id, as `person/get` returns them.
+    pub people: RefCell<BTreeMap<i64, serde_json::Map<String, Value>>>,
+    /// Passwords the site took at creation, by id.
+    pub passwords: RefCell<BTreeMap<i64, String>>,
+    /// Group name → member ids.
+    pub groups: RefCell<BTreeMap<String, Vec<i64>>>,
+    /// Saves of these usernames are refused with this message.
+    pub refuse_saves: RefCell<BTreeMap<String, String>>,
+    /// Every call, by operation name.
+    pub calls: RefCell<Vec<&'static str>>,
+}
+
+impl FakeAms {
+    /// Adds an account as `person/get` would show it; returns its id.
+    pub fn add(&self, username: &str, first: &str, last: &str, email: &str) -> i64 {
+        let id = 1000 + self.people.borrow().len() as i64;
+        let record = json!({
+            "id": id, "active": true, "firstName": first, "lastName": last,
+            "username": username, "emailAddress": email, "dateOfBirth": "01/12/1990",
+            "uuid": format!("uuid-{id}"), "knownAs": "", "middleNames": "",
+            "language": "English", "sidebarWidth": "", "sex": "2",
+        });
+        let Value::Object(record) = record else {
+            unreachable!()
+        };
+        self.people.borrow_mut().insert(id, record);
+        id
+    }
+
+    /// The record of `username` (ignoring case).
+    pub fn record(&self, username: &str) -> Option<serde_json::Map<String, Value>> {
+        self.people
+            .borrow()
+            .values()
+            .find(|p| {
+                p.get("username")
+                    .and_then(Value::as_str)
+                    .is_some_and(|u| u.eq_ignore_ascii_case(username))
+            })
+            .cloned()
+    }
+
+    /// How many calls of `operation` were made.
+    pub fn count(&self, operation: &str) -> usize {
+        self.calls
+            .borrow()
+            .iter()
+            .filter(|c| **c == operation)
+            .count()
+    }
+
+    fn text(record: &serde_json::Map<String, Value>, field: &str) -> String {
+        record
+            .get(field)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn user(record: &serde_json::Map<String, Value>) -> connectors::ams::AmsUser {
+        let text = |f: &str| Self::text(record, f);
+        connectors::ams::AmsUser {
+            user_id: record.get("id").and_then(Value::as_i64).unwrap_or_default(),
+            first_name: text("firstName"),
+            last_name: text("lastName"),
+            username: text("username"),
+            email: text("emailAddress"),
+            dob: text("dateOfBirth"),
+            uuid: text("uuid"),
+            middle_name: text("middleNames"),
+            known_as: text("knownAs"),
+            sex: connectors::ams::Sex::parse(&text("sex"))
+                .map(|s| s.name().to_string())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl connectors::ams::AmsUsers for FakeAms {
+    async fn users(
+        &self,
+        filter: &connectors::ams::UserFilter,
+    ) -> Result<Vec<connectors::ams::AmsUser>, Error> {
+        use connectors::ams::UserFilter;
+        self.calls.borrow_mut().push("usersearch");
+        let people = self.people.borrow();
+        let members = self.groups.borrow();
+        Ok(people
+            .values()
+            .filter(|p| {
+                let user = Self::user(p);
+                match filter {
+                    UserFilter::All => true,
+                    UserFilter::Usernames(names) => names.contains(&user.username),
+                    UserFilter::Emails(emails) => emails.contains(&user.email),
+                    UserFilter::UserIds(ids) => ids.contains(&user.user_id),
+                    UserFilter::Group(group) => members
+                        .get(group)
+                        .is_some_and(|ids| ids.contains(&user.user_id)),
+                }
+            })
+            .map(Self::user)
+            .collect())
+    }
+}
+
+impl connectors::ams::AmsGroups for FakeAms {
+    async fn group_names(&self) -> Result<Vec<String>, Error> {
+        self.calls.borrow_mut().push("listgroups");
+        Ok(self.groups.borrow().keys().cloned().collect())
+    }
+}
+
+impl connectors::ams::AmsPeople for FakeAms {
+    async fn people(&self, ids: &[i64]) -> Result<Vec<connectors::ams::Person>, Error> {
+        self.calls.borrow_mut().push("person/get");
+        let people = self.people.borrow();
+        Ok(ids
+            .iter()
+            .filter_map(|id| people.get(id))
+            .map(|p| connectors::ams::Person::from_fields(p.clone()))
+            .collect())
+    }
+
+    async fn save(
+        &self,
+        person: &connectors::ams::Person,
+    ) -> Result<connectors::ams::Person, Error> {
+        self.calls.borrow_mut().push("person/save");
+        let mut record = person.fields().clone();
+        let username = Self::text(&record, "username");
+        if let Some(message) = self.refuse_saves.borrow().get(&username) {
+            return Err(Error::Api {
+                service: connectors::ams::SERVICE,
+                operation: "person/save".into(),
+                code: 200,
+                message_code: None,
+                message: message.clone(),
+            });
+        }
+        let password = record.remove("password");
+        let id = match person.id() {
+            Some(id) if self.people.borrow().contains_key(&id) => id,
+            Some(id) => {
+                return Err(Error::NotFound {
+                    what: format!("person {id}"),
+                })
+            }
+            None => {
+                let duplicate = self.people.borrow().values().any(|p| {
+                    Self::text(p, "username").eq_ignore_ascii_case(&username)
+                        || Self::text(p, "emailAddress")
+                            .eq_ignore_ascii_case(&Self::text(&record, "emailAddress"))
+                });
+                if duplicate {
+                    return Err(Error::AlreadyExists {
+                        what: format!("a user with the username '{username}'"),
+                    });
+                }
+                let id = 1000 + self.people.borrow().len() as i64;
+                if let Some(Value::String(password)) = password {
+                    self.passwords.borrow_mut().insert(id, password);
+                }
+                id
+            }
+        };
+        record.insert("id".into(), json!(id));
+        self.people.borrow_mut().insert(id, record.clone());
+        Ok(connectors::ams::Person::from_fields(record))
+    }
+}

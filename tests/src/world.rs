@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use aws_lambda_events::s3::S3Event;
+use connectors::ams::AmsClient;
 use connectors::arcgis::{ArcgisClient, ArcgisOptions, ArcgisSettings};
 use connectors::aws::AwsClients;
 use connectors::config::{Common, MailSettings};
@@ -13,14 +14,14 @@ use connectors::retry::RetryPolicy;
 use connectors::secrets::CredentialSource;
 use connectors::store::S3Store;
 use lambda_runtime::{Context, LambdaEvent};
-use onboard::{Handler, OnboardConfig};
+use onboard::{Handler, OnboardConfig, Systems};
 use serde_json::{json, Value};
 
 use crate::moto::{unique_name, Moto};
 use crate::sandbox::{ArcgisSandbox, SandboxConfig};
 
 /// The onboard handler with every real adapter.
-pub type RealHandler = Handler<S3Store, SesMailer, ArcgisClient>;
+pub type RealHandler = Handler<S3Store, SesMailer, ArcgisClient, AmsClient>;
 /// The sweep handler with every real adapter.
 pub type SweepHandler = sweep::Handler<S3Store, SesMailer, ArcgisClient>;
 
@@ -108,7 +109,10 @@ impl World {
         Handler {
             store: aws.s3,
             mailer: aws.mail,
-            service: self.arcgis_client().await,
+            service: Systems {
+                arcgis: Some(self.arcgis_client().await),
+                ams: None,
+            },
             config,
         }
     }

@@ -18,6 +18,14 @@ const ONBOARD_S3_EVENTS: &[(&str, &str)] = &[
         "s3-put-dry-run.json",
         include_str!("../../events/onboard/s3-put-dry-run.json"),
     ),
+    (
+        "ams-create.json",
+        include_str!("../../events/onboard/ams-create.json"),
+    ),
+    (
+        "ams-update.json",
+        include_str!("../../events/onboard/ams-update.json"),
+    ),
 ];
 
 /// The sweep's EventBridge sample: what the daily schedule delivers.
@@ -197,6 +205,24 @@ fn s3_put_dry_run_is_under_the_dry_run_folder() {
         onboard::route::route(&objects[0].key),
         onboard::route::Route::Arcgis { dry_run: true }
     );
+}
+
+#[test]
+fn ams_samples_name_files_under_the_ams_inbox() {
+    for (index, key) in [
+        (2, "inbox/ams/new athletes.csv"),
+        (3, "inbox/ams/updates.csv"),
+    ] {
+        let (name, text) = ONBOARD_S3_EVENTS[index];
+        let objects = connectors::inbox::requested(&serde_json::from_str(text).unwrap())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(objects[0].key, key, "{name}");
+        assert_eq!(
+            onboard::route::route(&objects[0].key),
+            onboard::route::Route::Ams { dry_run: false },
+            "{name}"
+        );
+    }
 }
 
 fn sweep_scheduled_event() -> EventBridgeEvent<Value> {

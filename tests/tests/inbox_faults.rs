@@ -38,7 +38,7 @@ enum Step {
 type FaultyOnboard = Function<
     FaultyStore<S3Store>,
     FaultyMailer<SesMailer>,
-    connectors::arcgis::ArcgisClient,
+    onboard::Systems<connectors::arcgis::ArcgisClient, connectors::ams::AmsClient>,
     onboard::OnboardConfig,
 >;
 
@@ -63,7 +63,10 @@ async fn onboard_failing_at(world: &World, step: Step) -> FaultyOnboard {
     Function {
         store,
         mailer,
-        service: world.arcgis_client().await,
+        service: onboard::Systems {
+            arcgis: Some(world.arcgis_client().await),
+            ams: None,
+        },
         config: world.config(),
     }
 }

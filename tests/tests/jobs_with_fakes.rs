@@ -31,16 +31,20 @@ fn arcgis() -> ArcgisSettings {
 
 mod onboard_with_fakes {
     use super::*;
-    use onboard::{Handler, OnboardConfig};
+    use onboard::{Handler, OnboardConfig, Systems};
+    use rollcall_tests::fakes::FakeAms;
 
     const KEY: &str = "inbox/arcgis/f.csv";
     const FILE: &str = "username,firstname,lastname,email,groups\nfirst.member,A,One,a@example.org,g1\nsecond.member,B,Two,b@example.org,g1\n";
 
-    fn handler(org: FakeOrg) -> Handler<FakeStore, FakeMailer, FakeOrg> {
+    fn handler(org: FakeOrg) -> Handler<FakeStore, FakeMailer, FakeOrg, FakeAms> {
         Handler {
             store: FakeStore::with(KEY, FILE),
             mailer: FakeMailer::default(),
-            service: org,
+            service: Systems {
+                arcgis: Some(org),
+                ams: None,
+            },
             config: OnboardConfig::new(common(), arcgis()),
         }
     }
@@ -64,7 +68,10 @@ mod onboard_with_fakes {
             rows[1].result.reason,
             "invited, but not added to group g1 (the portal listed the member in notAdded)"
         );
-        assert_eq!(handler.service.groups.borrow()["g1"], ["first.member"]);
+        assert_eq!(
+            handler.service.arcgis.as_ref().unwrap().groups.borrow()["g1"],
+            ["first.member"]
+        );
         // AND only the failed row stays in the file, with its reason
         assert_eq!(
             handler.store.text(KEY).unwrap(),
@@ -89,7 +96,13 @@ mod onboard_with_fakes {
             ),
             "{csv}"
         );
-        assert!(handler.service.member("first.member").is_none());
+        assert!(handler
+            .service
+            .arcgis
+            .as_ref()
+            .unwrap()
+            .member("first.member")
+            .is_none());
     }
 
     #[tokio::test]
@@ -110,7 +123,7 @@ mod onboard_with_fakes {
         );
         assert_eq!(handler.store.text(KEY).unwrap(), FILE);
         assert!(handler.mailer.sent.borrow().is_empty());
-        assert_eq!(handler.service.count("invite"), 0);
+        assert_eq!(handler.service.arcgis.as_ref().unwrap().count("invite"), 0);
     }
 }
 

@@ -392,7 +392,7 @@ async fn throttling_server_errors_and_an_expiring_token_still_end_every_row_righ
     world.drop_csv(key, &forty_rows()).await;
     let mut config = world.config();
     config.invite_batch = 5;
-    config.arcgis.concurrency = 2;
+    config.arcgis.as_mut().expect("an org").concurrency = 2;
     let handler = world.handler(config).await;
     let expire = {
         let control = world.sandbox.control_url();

@@ -1,5 +1,6 @@
 //! The onboard function's configuration, read once at cold start.
 
+use connectors::ams::AmsSettings;
 use connectors::arcgis::ArcgisSettings;
 use connectors::config::{Common, ConfigError, Env};
 use connectors::inbox::InboxLimits;
@@ -12,9 +13,13 @@ pub const DEFAULT_INVITE_BATCH: usize = 100;
 pub struct OnboardConfig {
     /// Dry run, mail, deadline margin.
     pub common: Common,
-    /// The ArcGIS org and its connection.
-    pub arcgis: ArcgisSettings,
-    /// Group ids every new member joins.
+    /// The ArcGIS org and its connection; `None` when the deployment has no
+    /// ArcGIS (`ARCGIS_URL` unset): `inbox/arcgis/` files are then left alone.
+    pub arcgis: Option<ArcgisSettings>,
+    /// The Teamworks AMS site and its connection; `None` when the deployment
+    /// has no AMS (`AMS_URL` unset): `inbox/ams/` files are then left alone.
+    pub ams: Option<AmsSettings>,
+    /// Group ids every new ArcGIS member joins.
     pub default_groups: Vec<String>,
     /// Members per `portals/self/invite` call.
     pub invite_batch: usize,
@@ -23,11 +28,29 @@ pub struct OnboardConfig {
 }
 
 impl OnboardConfig {
-    /// Settings for the org at `arcgis` with every other value at its default.
+    /// Settings for the ArcGIS org at `arcgis` (no AMS) with every other
+    /// value at its default.
     pub fn new(common: Common, arcgis: ArcgisSettings) -> Self {
         Self {
+            arcgis: Some(arcgis),
+            ..Self::without_systems(common)
+        }
+    }
+
+    /// Settings for the AMS site at `ams` (no ArcGIS) with every other value
+    /// at its default.
+    pub fn for_ams(common: Common, ams: AmsSettings) -> Self {
+        Self {
+            ams: Some(ams),
+            ..Self::without_systems(common)
+        }
+    }
+
+    fn without_systems(common: Common) -> Self {
+        Self {
             common,
-            arcgis,
+            arcgis: None,
+            ams: None,
             default_groups: Vec::new(),
             invite_batch: DEFAULT_INVITE_BATCH,
             limits: InboxLimits::default(),
@@ -35,11 +58,33 @@ impl OnboardConfig {
     }
 
     /// Reads every variable the function uses; the error names the first
-    /// one missing or malformed.
+    /// one missing or malformed. At least one of `ARCGIS_URL` and `AMS_URL`
+    /// must be set.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let common = Common::from_env(env, false)?;
+        let arcgis_url = env.optional_or("ARCGIS_URL", "(empty: no ArcGIS)");
+        env.optional_or("ARCGIS_SECRET_ID", "(required with ARCGIS_URL)");
+        let arcgis = match arcgis_url {
+            Some(_) => Some(ArcgisSettings::from_env(env)?),
+            None => {
+                env.count(
+                    "ARCGIS_CONCURRENCY",
+                    connectors::arcgis::DEFAULT_CONCURRENCY,
+                )?;
+                None
+            }
+        };
+        let ams = AmsSettings::from_env(env)?;
+        if arcgis.is_none() && ams.is_none() {
+            return Err(ConfigError::new(
+                "ARCGIS_URL",
+                "is required unless AMS_URL is set (onboard needs at least one system)",
+            ));
+        }
         Ok(Self {
-            common: Common::from_env(env, false)?,
-            arcgis: ArcgisSettings::from_env(env)?,
+            common,
+            arcgis,
+            ams,
             default_groups: env.list("ARCGIS_DEFAULT_GROUPS"),
             invite_batch: env.count("ARCGIS_INVITE_BATCH", DEFAULT_INVITE_BATCH)?,
             limits: InboxLimits::from_env(env)?,
@@ -52,12 +97,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_missing_variable_is_named() {
+    fn a_deployment_without_any_system_is_refused() {
         let err = OnboardConfig::from_env(&Env::from_pairs(&[("MAIL_FROM", "r@example.org")]))
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "environment variable ARCGIS_URL: is required but not set"
+            "environment variable ARCGIS_URL: is required unless AMS_URL is set (onboard needs at least one system)"
+        );
+    }
+
+    #[test]
+    fn arcgis_needs_its_secret() {
+        let err = OnboardConfig::from_env(&Env::from_pairs(&[
+            ("MAIL_FROM", "r@example.org"),
+            ("ARCGIS_URL", "https://www.arcgis.com"),
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable ARCGIS_SECRET_ID: is required but not set"
         );
     }
 
@@ -72,7 +130,23 @@ mod tests {
         .unwrap();
         assert_eq!(config.default_groups, ["g1", "g2"]);
         assert_eq!(config.invite_batch, DEFAULT_INVITE_BATCH);
-        assert_eq!(config.arcgis.concurrency, 8);
+        assert_eq!(config.arcgis.unwrap().concurrency, 8);
+        assert!(config.ams.is_none());
         assert!(!config.common.dry_run);
+    }
+
+    #[test]
+    fn an_ams_only_deployment_reads_the_ams_site() {
+        let config = OnboardConfig::from_env(&Env::from_pairs(&[
+            ("MAIL_FROM", "rollcall@example.org"),
+            ("AMS_URL", "https://example.smartabase.com/site"),
+            ("AMS_SECRET_ID", "rollcall/ams"),
+            ("AMS_CONCURRENCY", "4"),
+        ]))
+        .unwrap();
+        assert!(config.arcgis.is_none());
+        let ams = config.ams.unwrap();
+        assert_eq!(ams.url, "https://example.smartabase.com/site");
+        assert_eq!(ams.concurrency, 4);
     }
 }

@@ -2,11 +2,11 @@
 //! the runtime loop.
 
 use connectors::lambda::{cold_start, serve, Function};
-use onboard::OnboardConfig;
+use onboard::{OnboardConfig, Systems};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let (config, aws) = cold_start(OnboardConfig::from_env).await;
-    let arcgis = config.arcgis.client(aws.secrets.clone()).await?;
-    serve(&Function::new(aws, arcgis, config), Function::handle).await
+    let systems = Systems::connect(&config, &aws.secrets).await?;
+    serve(&Function::new(aws, systems, config), Function::handle).await
 }

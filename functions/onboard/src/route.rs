@@ -6,8 +6,10 @@ use connectors::inbox::is_csv;
 pub const ARCGIS_PREFIX: &str = "inbox/arcgis/";
 /// Files under here are planned, never applied.
 pub const ARCGIS_DRY_RUN_PREFIX: &str = "inbox/arcgis/dry-run/";
-/// Onboarding rows for Teamworks AMS.
+/// Create and update rows for Teamworks AMS.
 pub const AMS_PREFIX: &str = "inbox/ams/";
+/// AMS files under here are planned, never applied.
+pub const AMS_DRY_RUN_PREFIX: &str = "inbox/ams/dry-run/";
 
 /// What the function does with a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +17,9 @@ pub enum Route {
     Arcgis {
         dry_run: bool,
     },
-    Ams,
+    Ams {
+        dry_run: bool,
+    },
     /// Not an onboarding file (wrong prefix or not `.csv`).
     Ignore,
 }
@@ -29,8 +33,10 @@ pub fn route(key: &str) -> Route {
         Route::Arcgis { dry_run: true }
     } else if key.starts_with(ARCGIS_PREFIX) {
         Route::Arcgis { dry_run: false }
+    } else if key.starts_with(AMS_DRY_RUN_PREFIX) {
+        Route::Ams { dry_run: true }
     } else if key.starts_with(AMS_PREFIX) {
-        Route::Ams
+        Route::Ams { dry_run: false }
     } else {
         Route::Ignore
     }
@@ -50,7 +56,11 @@ mod tests {
             route("inbox/arcgis/dry-run/a.CSV"),
             Route::Arcgis { dry_run: true }
         );
-        assert_eq!(route("inbox/ams/a.csv"), Route::Ams);
+        assert_eq!(route("inbox/ams/a.csv"), Route::Ams { dry_run: false });
+        assert_eq!(
+            route("inbox/ams/dry-run/a.csv"),
+            Route::Ams { dry_run: true }
+        );
         assert_eq!(route("inbox/arcgis/a.txt"), Route::Ignore);
         assert_eq!(route("reports/onboard/x.csv"), Route::Ignore);
     }

@@ -155,6 +155,7 @@ impl<C: ConnectDirectory> CsvJob for ProficiencyUpdate<'_, C> {
                 label: "Agents",
                 value: agents,
             }],
+            notes: Vec::new(),
         })
     }
 }

@@ -66,7 +66,10 @@ async fn main() {
     let handler = onboard::Handler {
         store: bench.aws.s3,
         mailer: bench.aws.mail,
-        service: arcgis,
+        service: onboard::Systems {
+            arcgis: Some(arcgis),
+            ams: None::<connectors::ams::AmsClient>,
+        },
         config,
     };
     let rss_before = peak_rss_kib();

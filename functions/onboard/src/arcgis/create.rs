@@ -46,7 +46,7 @@ impl<D: OnboardingPorts> MemberOnboarding<'_, D> {
         let checked: Vec<Result<Vec<(String, UsernameAvailability)>, Error>> =
             stream::iter(names.chunks(CHECK_USERNAMES_BATCH).map(<[String]>::to_vec))
                 .map(|chunk| async move { self.arcgis.check_usernames(&chunk).await })
-                .buffer_unordered(self.config.arcgis.concurrency)
+                .buffer_unordered(self.settings.concurrency)
                 .collect()
                 .await;
         let mut taken_names = Vec::new();
@@ -82,7 +82,7 @@ impl<D: OnboardingPorts> MemberOnboarding<'_, D> {
                 let user = self.arcgis.user(&name).await;
                 (name.to_ascii_lowercase(), user)
             })
-            .buffer_unordered(self.config.arcgis.concurrency)
+            .buffer_unordered(self.settings.concurrency)
             .collect()
             .await
     }
@@ -130,7 +130,7 @@ impl<D: OnboardingPorts> MemberOnboarding<'_, D> {
             .collect();
         let results: Vec<Vec<InviteResult>> = stream::iter(batches)
             .map(|(indices, invitations)| self.invite_bisecting(indices, invitations, run))
-            .buffer_unordered(self.config.arcgis.concurrency)
+            .buffer_unordered(self.settings.concurrency)
             .collect()
             .await;
         let mut refused = Vec::new();
@@ -205,7 +205,7 @@ impl<D: OnboardingPorts> MemberOnboarding<'_, D> {
                     Some(self.arcgis.create_enterprise_member(&member).await),
                 )
             })
-            .buffer_unordered(self.config.arcgis.concurrency)
+            .buffer_unordered(self.settings.concurrency)
             .collect()
             .await;
         let mut refused = Vec::new();

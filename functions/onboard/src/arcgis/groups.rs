@@ -23,7 +23,7 @@ impl<D: OnboardingPorts> MemberOnboarding<'_, D> {
                 let exists = self.arcgis.group(&id).await.map(|g| g.is_some());
                 (id, exists)
             })
-            .buffer_unordered(self.config.arcgis.concurrency)
+            .buffer_unordered(self.settings.concurrency)
             .collect()
             .await;
         let mut missing = HashSet::new();
@@ -94,7 +94,7 @@ impl<D: OnboardingPorts> MemberOnboarding<'_, D> {
                 let result = self.arcgis.add_to_group(&group, &names).await;
                 (group, indices, Some(result))
             })
-            .buffer_unordered(self.config.arcgis.concurrency)
+            .buffer_unordered(self.settings.concurrency)
             .collect()
             .await;
         for (group, indices, result) in results {

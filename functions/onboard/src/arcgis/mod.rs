@@ -9,7 +9,8 @@ mod groups;
 pub mod rows;
 
 use connectors::arcgis::{
-    GroupLookup, GroupMembership, MemberCreation, MemberLookup, OrgCatalog, OrgInfo, Portal, User,
+    ArcgisSettings, GroupLookup, GroupMembership, MemberCreation, MemberLookup, OrgCatalog,
+    OrgInfo, Portal, User,
 };
 use connectors::csvfile::{ColumnMap, Row};
 use connectors::inbox::{
@@ -76,6 +77,8 @@ pub const SPEC: JobSpec = JobSpec {
 /// The onboarding job over one org.
 pub struct MemberOnboarding<'a, D> {
     pub arcgis: &'a D,
+    /// The org's connection settings (concurrency).
+    pub settings: &'a ArcgisSettings,
     pub config: &'a OnboardConfig,
 }
 
@@ -233,7 +236,7 @@ impl<D: OnboardingPorts> CsvJob for MemberOnboarding<'_, D> {
         }
         Ok(Applied {
             results: work.into_iter().map(Work::result).collect(),
-            stats: Vec::new(),
+            ..Applied::default()
         })
     }
 }

@@ -12,7 +12,7 @@ mod org;
 mod settings;
 mod transport;
 
-pub use settings::ArcgisSettings;
+pub use settings::{ArcgisSettings, DEFAULT_CONCURRENCY};
 pub use transport::{ArcgisClient, ArcgisOptions};
 
 use serde::{Deserialize, Deserializer};

@@ -191,6 +191,9 @@ pub struct Applied {
     pub results: Vec<RowResult>,
     /// Figures about the file as a whole, for the summary (e.g. agents).
     pub stats: Vec<Stat>,
+    /// What the admin should know about the file as a whole (a column
+    /// ignored, say), for the summary and the JSON answer.
+    pub notes: Vec<String>,
 }
 
 /// A figure about a file as a whole: `key` in the JSON answer, `label` in the mail.

@@ -108,6 +108,9 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
             target,
         );
         file.stats = applied.stats;
+        for note in applied.notes {
+            file.add_note(note);
+        }
         for result in &results {
             file.counts.add(result.outcome);
         }
