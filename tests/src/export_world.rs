@@ -18,6 +18,8 @@ use crate::world::World;
 
 /// The export handler with every real adapter.
 pub type ExportHandler = export::Handler<S3Store, SesMailer, ArcgisClient, AmsClient>;
+/// The onboard handler with every real adapter.
+pub type OnboardHandler = onboard::Handler<S3Store, SesMailer, ArcgisClient, AmsClient>;
 
 /// Moto, the ArcGIS sandbox and an AMS sandbox.
 pub struct ExportWorld {
@@ -89,6 +91,22 @@ impl ExportWorld {
             mailer: aws.mail,
             service: export::Sources { arcgis, ams },
             config,
+        }
+    }
+
+    /// The real onboard handler of an AMS-only deployment, live, for files
+    /// made from exports.
+    pub async fn onboard_handler(&self) -> OnboardHandler {
+        let aws = AwsClients::from_conf(&self.world.moto.conf);
+        let ams = AmsSettings::new(self.ams.url(), &self.ams_secret_id);
+        onboard::Handler {
+            store: aws.s3,
+            mailer: aws.mail,
+            service: onboard::Systems {
+                arcgis: None,
+                ams: Some(self.ams_client().await),
+            },
+            config: onboard::OnboardConfig::for_ams(self.world.common(), ams),
         }
     }
 }

@@ -240,3 +240,69 @@ async fn person_records_are_read_a_batch_at_a_time() {
     assert_eq!(listed, expected);
     assert_eq!(w.ams.calls().count("person/get"), 3);
 }
+
+#[tokio::test]
+async fn an_exported_row_with_action_update_is_an_update_file() {
+    // GIVEN an export of the site's users
+    let (w, handler, people) = seeded().await;
+    let (_, exported) = export(&w, &handler, json!({"source": "ams", "what": "users"})).await;
+
+    // WHEN an admin keeps Riley's row, adds `action` = update, changes the
+    // known-as name and drops the file into the AMS inbox
+    let mut reader = csv::Reader::from_reader(exported.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let known_as = header.iter().position(|h| h == "known_as").unwrap();
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(std::iter::once("action").chain(header.iter()))
+        .unwrap();
+    for record in reader.records() {
+        let record = record.unwrap();
+        if &record[0] == people.riley.to_string().as_str() {
+            let cells = record
+                .iter()
+                .enumerate()
+                .map(|(i, cell)| if i == known_as { "Rye" } else { cell });
+            writer
+                .write_record(std::iter::once("update").chain(cells))
+                .unwrap();
+        }
+    }
+    let file = String::from_utf8(writer.into_inner().unwrap()).unwrap();
+    let key = "inbox/ams/from-export.csv";
+    w.world.drop_csv(key, &file).await;
+    let onboard = w.onboard_handler().await;
+    let response = onboard
+        .handle(w.world.s3_event(key))
+        .await
+        .expect("the run");
+
+    // THEN the account has the new name and every other field as it was:
+    // the export's values go back as AMS holds them
+    let report = w.world.text_at(response.report.as_deref().unwrap()).await;
+    assert!(
+        report.contains(&format!(
+            ",update,riley.example,{},user_id,updated,",
+            people.riley
+        )),
+        "{report}"
+    );
+    let riley = w.ams.person_by_id(people.riley).unwrap();
+    assert_eq!(riley["knownAs"], "Rye");
+    for (field, value) in [
+        ("firstName", json!("Riley")),
+        ("lastName", json!("Example")),
+        ("username", json!("riley.example")),
+        ("emailAddress", json!("r.example@example.com")),
+        ("dateOfBirth", json!("01/12/1990")),
+        ("active", json!(true)),
+        ("uuid", json!("new123")),
+        ("middleNames", json!("Jo Ann")),
+        ("language", json!("English")),
+        ("sidebarWidth", json!("400")),
+        ("sex", json!("0")),
+    ] {
+        assert_eq!(riley[field], value, "{field}");
+    }
+    assert_eq!(w.ams.saves(), 1, "one write, for the one row");
+}
