@@ -105,7 +105,6 @@ impl<'s, S: ObjectStore + MultipartUploads> Upload<'s, S> {
     /// no part was uploaded, else the last part and the completion. On an
     /// error the upload is aborted and no object appears.
     pub async fn finish(mut self) -> Result<Uploaded, Error> {
-        self.check_writable()?;
         let body = mem::take(&mut self.buffer);
         let parts = match mem::replace(&mut self.stage, Stage::Closed) {
             Stage::Buffering => {
@@ -142,7 +141,7 @@ impl<'s, S: ObjectStore + MultipartUploads> Upload<'s, S> {
                 }
                 parts.len() as u32
             }
-            Stage::Closed => unreachable!("checked writable above"),
+            Stage::Closed => return Err(self.closed()),
         };
         tracing::debug!(key = %self.target.key, bytes = self.bytes, parts, "object uploaded");
         Ok(Uploaded {
@@ -169,16 +168,21 @@ impl<'s, S: ObjectStore + MultipartUploads> Upload<'s, S> {
 
     fn check_writable(&self) -> Result<(), Error> {
         match self.stage {
-            Stage::Closed => Err(Error::Aws {
-                service: "S3",
-                operation: "UploadPart",
-                code: "UploadAborted".into(),
-                message: format!(
-                    "the upload of s3://{}/{} failed earlier and was aborted",
-                    self.target.bucket, self.target.key
-                ),
-            }),
+            Stage::Closed => Err(self.closed()),
             _ => Ok(()),
+        }
+    }
+
+    /// What a write to a failed (and aborted) upload gets.
+    fn closed(&self) -> Error {
+        Error::Aws {
+            service: "S3",
+            operation: "UploadPart",
+            code: "UploadAborted".into(),
+            message: format!(
+                "the upload of s3://{}/{} failed earlier and was aborted",
+                self.target.bucket, self.target.key
+            ),
         }
     }
 
@@ -208,7 +212,7 @@ impl<'s, S: ObjectStore + MultipartUploads> Upload<'s, S> {
             };
         }
         let Stage::Open { upload, parts } = &mut self.stage else {
-            unreachable!("opened above");
+            return Err(self.closed());
         };
         let number = parts.len() as u32 + 1;
         if number >= MAX_PARTS {
