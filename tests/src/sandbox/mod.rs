@@ -8,15 +8,27 @@
 //!   attributes (REST-JSON, for the real `aws-sdk-connect` client), following
 //!   the Amazon Connect API Reference and botocore's service model (sources
 //!   listed in its module docs).
+//! - [`ams`]: a Teamworks AMS (formerly Smartabase) site's user and group
+//!   API (login, `usersearch`, `groupmembers`, `listgroups`, `person/get`,
+//!   `person/save`), following the public clients teamworksams and
+//!   smartabaseR and their recorded traffic (sources listed in its module
+//!   docs).
 //! - [`faults`]: the deterministic fault injection the simulators share.
 //!
-//! The ArcGIS and Connect types are re-exported here, so tests write
-//! `rollcall_tests::sandbox::{ArcgisSandbox, SandboxConfig, SeedMember}` or
-//! `rollcall_tests::sandbox::{ConnectSandbox, ConnectConfig}`.
+//! The ArcGIS, Connect and AMS types are re-exported here, so tests write
+//! `rollcall_tests::sandbox::{ArcgisSandbox, SandboxConfig, SeedMember}`,
+//! `rollcall_tests::sandbox::{ConnectSandbox, ConnectConfig}` or
+//! `rollcall_tests::sandbox::{AmsSandbox, AmsConfig, SeedPerson}`.
 
+pub mod ams;
 pub mod arcgis;
 pub mod connect;
 pub mod faults;
+
+pub use ams::{
+    generated_people, AmsCalls, AmsConfig, AmsSandbox, SeedPerson, AMS_ENDPOINTS,
+    DEFAULT_AMS_PASSWORD,
+};
 
 pub use arcgis::{
     ArcgisSandbox, CallStats, GeneratedOrg, InvitationMail, MemberView, OrgSpec, PortalMode,
