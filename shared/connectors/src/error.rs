@@ -93,6 +93,10 @@ pub enum Error {
     #[error("secret {secret_id}: {message}")]
     Secret { secret_id: String, message: String },
 
+    /// A setting is unusable (a service URL a client cannot work with).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+
     /// An AWS SDK call failed with an error the jobs do not act on.
     #[error("{service} {operation} failed: {code}: {message}")]
     Aws {
@@ -175,7 +179,7 @@ impl Error {
             Error::Permission { .. } => ErrorKind::Permission,
             Error::Api { .. } | Error::Aws { .. } => ErrorKind::Rejected,
             Error::Decode { .. } => ErrorKind::UnexpectedAnswer,
-            Error::Secret { .. } => ErrorKind::InvalidConfiguration,
+            Error::Secret { .. } | Error::Config(_) => ErrorKind::InvalidConfiguration,
             Error::Deadline(_) => ErrorKind::Deadline,
         }
     }

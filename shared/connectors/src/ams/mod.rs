@@ -8,12 +8,16 @@
 //! recorded traffic. Where those disagree or are silent, the client accepts
 //! either answer.
 //!
-//! The client is one transport ([`transport`]: login, session, retries, the
-//! RPC-exception body, the deadline) and one file per resource
-//! ([`users`]: searches and groups, [`people`]: full person records).
+//! The client is one transport ([`transport`]: the request path, retries, the
+//! deadline; [`session`]: login and the shared session; [`rpc`]: the
+//! RPC-exception body) and one file per resource ([`users`]: searches and
+//! groups, [`people`]: full person records).
 
+mod answer;
 mod people;
 mod person;
+mod rpc;
+mod session;
 mod settings;
 mod transport;
 mod users;

@@ -47,8 +47,11 @@ impl AmsSettings {
             }
             return Ok(None);
         }
+        let url = env.service_url("AMS_URL")?;
+        // Login needs the site name: the URL's last path segment.
+        super::transport::site_of(&url)?;
         Ok(Some(Self {
-            url: env.service_url("AMS_URL")?,
+            url,
             secret_id: env.required("AMS_SECRET_ID")?,
             concurrency,
         }))
@@ -60,5 +63,30 @@ impl AmsSettings {
         let credentials = CredentialSource::secret(secrets, &self.secret_id);
         credentials.current().await?;
         AmsClient::with_source(&self.url, credentials, AmsOptions::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(url: &str) -> Result<Option<AmsSettings>, ConfigError> {
+        let env = Env::from_fn(|name| match name {
+            "AMS_URL" => Some(url.to_string()),
+            "AMS_SECRET_ID" => Some("rollcall/ams".to_string()),
+            _ => None,
+        });
+        AmsSettings::from_env(&env)
+    }
+
+    #[test]
+    fn the_url_must_name_the_site() {
+        let settings = read("https://example.smartabase.com/site")
+            .unwrap()
+            .unwrap();
+        assert_eq!(settings.url, "https://example.smartabase.com/site");
+        let error = read("https://example.smartabase.com/").unwrap_err();
+        assert_eq!(error.name, "AMS_URL");
+        assert!(error.problem.contains("has no site name"), "{error}");
     }
 }
