@@ -100,4 +100,30 @@ impl BenchAws {
             .expect("sign in with the secret");
         (settings, client)
     }
+
+    /// The AMS client as `main` builds it, for the site at `url`, signing
+    /// in as the sandbox's API account through a secret in moto.
+    pub async fn ams(
+        &self,
+        url: &str,
+        concurrency: usize,
+    ) -> (connectors::ams::AmsSettings, connectors::ams::AmsClient) {
+        let secret_id = format!("{}-ams", self.bucket);
+        let secret = serde_json::json!({
+            "username": "rollcall.api",
+            "password": crate::sandbox::DEFAULT_AMS_PASSWORD,
+        });
+        self.moto
+            .create_secret(&secret_id, &secret.to_string())
+            .await;
+        let settings = connectors::ams::AmsSettings {
+            concurrency,
+            ..connectors::ams::AmsSettings::new(url, &secret_id)
+        };
+        let client = settings
+            .client(self.aws.secrets.clone())
+            .await
+            .expect("read the AMS secret");
+        (settings, client)
+    }
 }

@@ -13,6 +13,7 @@
 // The test helpers use `async fn` in traits on one task; no `Send` bound is needed.
 #![allow(async_fn_in_trait)]
 
+pub mod ams_world;
 pub mod bench;
 pub mod export_world;
 pub mod fakes;

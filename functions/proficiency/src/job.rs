@@ -63,6 +63,7 @@ pub const SPEC: JobSpec = JobSpec {
         prefix: REMAINING_PREFIX,
     },
     unique_column: None,
+    subject: "identifier",
 };
 
 /// The proficiency job over one Connect instance.

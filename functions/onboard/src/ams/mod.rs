@@ -45,7 +45,7 @@ pub const VOCABULARY: Vocabulary = Vocabulary {
     ],
 };
 
-/// Report column: `create` or `update`.
+/// Report column: `create` or `update` (as written, for a row that failed its checks).
 pub const ACTION: &str = "action";
 /// Report column: the AMS id of the account the row created or changed.
 pub const USER_ID: &str = "user_id";
@@ -59,7 +59,7 @@ pub const SPEC: JobSpec = JobSpec {
     vocabulary: &VOCABULARY,
     report: &[
         ReportColumn::Line,
-        ReportColumn::Output(ACTION),
+        ReportColumn::Input(ACTION),
         ReportColumn::Input("username"),
         ReportColumn::Output(USER_ID),
         ReportColumn::Output(KEY),
@@ -68,6 +68,7 @@ pub const SPEC: JobSpec = JobSpec {
     ],
     deferral: Deferral::StayInFile,
     unique_column: Some("username"),
+    subject: "username",
 };
 
 /// The AMS job over one site.

@@ -72,6 +72,7 @@ pub const SPEC: JobSpec = JobSpec {
     ],
     deferral: Deferral::StayInFile,
     unique_column: Some("username"),
+    subject: "username",
 };
 
 /// The onboarding job over one org.

@@ -77,9 +77,11 @@ pub(super) fn check(
         (Stage::Call, 401 | 403, exception) => Err(Attempt::Fatal(Error::InvalidToken {
             service: SERVICE,
             code: status.into(),
-            message: exception
-                .map(|e| e.message)
-                .unwrap_or_else(|| format!("HTTP {status}: the session was refused")),
+            message: match (exception, short_text(body)) {
+                (Some(e), _) => e.message,
+                (None, Some(text)) => format!("HTTP {status}: {text}"),
+                (None, None) => format!("HTTP {status}: the session was refused"),
+            },
         })),
         (Stage::Call, 429, _) => Err(Attempt::Retry {
             status,
@@ -105,6 +107,17 @@ pub(super) fn check(
             },
         })),
     }
+}
+
+/// A short plain-text body (a refusal's reason), cut at its first line and
+/// 200 characters; `None` for an empty body or an HTML page.
+fn short_text(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?.trim();
+    let line = text.lines().next()?.trim();
+    if line.is_empty() || line.starts_with('<') {
+        return None;
+    }
+    Some(line.chars().take(200).collect())
 }
 
 /// Decodes a checked answer, naming the field that does not fit.

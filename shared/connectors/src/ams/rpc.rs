@@ -98,6 +98,10 @@ impl RpcException {
                     .unwrap_or_else(|| format!("{operation}: {}", self.message)),
             };
         }
+        // "No user with id 4711 exists", "No such person: 4711".
+        if let Some(what) = no_such(&self.message) {
+            return Error::NotFound { what };
+        }
         Error::Api {
             service: SERVICE,
             operation: operation.to_string(),
@@ -123,6 +127,21 @@ fn subject(message: &str, endings: &[&str]) -> Option<String> {
         .unwrap_or(rest)
         .trim();
     (!rest.is_empty()).then(|| rest.to_string())
+}
+
+/// What a "No X exists" or "No such X" message says is missing ("X").
+fn no_such(message: &str) -> Option<String> {
+    let trimmed = message.trim().trim_end_matches(['.', '!']).trim_end();
+    let lower = trimmed.to_ascii_lowercase();
+    let what = if lower.starts_with("no such ") {
+        &trimmed["no such ".len()..]
+    } else if lower.starts_with("no ") && lower.ends_with(" exists") {
+        &trimmed["no ".len()..trimmed.len() - " exists".len()]
+    } else {
+        return None;
+    };
+    let what = what.trim();
+    (!what.is_empty()).then(|| what.to_string())
 }
 
 #[cfg(test)]

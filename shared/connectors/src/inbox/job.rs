@@ -218,6 +218,9 @@ pub struct JobSpec {
     /// A column whose value must not repeat in a file (ignoring case): a
     /// second row with the same value fails, naming the first line.
     pub unique_column: Option<&'static str>,
+    /// The column naming whom a row is about (a username, an agent), shown
+    /// beside each failed row in the summary.
+    pub subject: &'static str,
 }
 
 /// A job over the rows of a CSV object: only what is its own. The inbox

@@ -573,10 +573,7 @@ fn duplicates(table: &Table, columns: &ColumnMap, column: &str) -> HashMap<usize
 
 fn report_rows(spec: &JobSpec, opened: &Opened, results: &[RowResult]) -> Vec<ReportedRow> {
     let Opened { table, columns, .. } = opened;
-    let subject_column = spec.report.iter().find_map(|c| match c {
-        ReportColumn::Input(name) => Some(*name),
-        _ => None,
-    });
+    let column = spec.subject;
     table
         .rows
         .iter()
@@ -584,18 +581,14 @@ fn report_rows(spec: &JobSpec, opened: &Opened, results: &[RowResult]) -> Vec<Re
         .map(|(row, result)| {
             // A misaligned row's values may be anything, a password included.
             let input = (!misaligned(row, columns)).then_some((row, columns));
+            let reported = result.values.iter().find(|(k, _)| *k == column);
             ReportedRow {
                 line: row.line,
                 cells: cells(spec, row.line, input, result),
-                subject: match (subject_column, input) {
-                    (Some(column), _) if result.values.iter().any(|(k, _)| *k == column) => result
-                        .values
-                        .iter()
-                        .find(|(k, _)| *k == column)
-                        .map(|(_, v)| v.clone())
-                        .unwrap_or_default(),
-                    (Some(column), Some((row, columns))) => columns.get(row, column).to_string(),
-                    _ => String::new(),
+                subject: match (reported, input) {
+                    (Some((_, value)), _) => value.clone(),
+                    (None, Some((row, columns))) => columns.get(row, column).to_string(),
+                    (None, None) => String::new(),
                 },
                 result: result.clone(),
             }
