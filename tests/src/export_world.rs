@@ -1,77 +1,45 @@
-//! The export function's set-up: a [`World`] (moto and the ArcGIS sandbox)
-//! plus, for AMS exports, an AMS sandbox whose API account's credentials
-//! are in a moto secret, and the real handler over both.
+//! The export function's set-up: a [`World`] (moto, a bucket and the
+//! ArcGIS sandbox) and an [`AmsWorld`] (the AMS sandbox and its secret), and
+//! the real export handler over both, writing to the [`World`]'s bucket.
 
-use std::time::Duration;
-
-use connectors::ams::{AmsClient, AmsOptions, AmsSettings};
+use connectors::ams::AmsClient;
 use connectors::arcgis::ArcgisClient;
 use connectors::aws::AwsClients;
 use connectors::mail::SesMailer;
-use connectors::retry::RetryPolicy;
-use connectors::secrets::CredentialSource;
 use connectors::store::S3Store;
-use serde_json::json;
 
-use crate::sandbox::{AmsConfig, AmsSandbox, SandboxConfig};
+use crate::ams_world::AmsWorld;
+use crate::sandbox::{AmsConfig, SandboxConfig};
 use crate::world::World;
 
 /// The export handler with every real adapter.
 pub type ExportHandler = export::Handler<S3Store, SesMailer, ArcgisClient, AmsClient>;
-/// The onboard handler with every real adapter.
-pub type OnboardHandler = onboard::Handler<S3Store, SesMailer, ArcgisClient, AmsClient>;
 
 /// Moto, the ArcGIS sandbox and an AMS sandbox.
 pub struct ExportWorld {
+    /// The ArcGIS org, and the bucket exports go to.
     pub world: World,
-    pub ams: AmsSandbox,
-    /// The secret holding the AMS API account's credentials.
-    pub ams_secret_id: String,
+    /// The AMS site (its own bucket serves AMS onboarding files).
+    pub ams: AmsWorld,
 }
 
 impl ExportWorld {
-    /// A fresh bucket, both sandboxes, and a secret for each.
+    /// Fresh buckets, both sandboxes, and a secret for each.
     pub async fn new(arcgis: SandboxConfig) -> Self {
-        let world = World::new(arcgis).await;
-        let ams = AmsSandbox::start(AmsConfig::new()).await;
-        let ams_secret_id = format!("rollcall/ams/{}", world.tag);
-        let secret = json!({"username": ams.admin_username(), "password": ams.admin_password()});
-        world
-            .moto
-            .create_secret(&ams_secret_id, &secret.to_string())
-            .await;
         Self {
-            world,
-            ams,
-            ams_secret_id,
+            world: World::new(arcgis).await,
+            ams: AmsWorld::new(AmsConfig::new()).await,
         }
     }
 
-    /// The configuration of a deployment with both sources, writing to this
-    /// world's bucket.
+    /// The configuration of a deployment with both sources, writing to the
+    /// [`World`]'s bucket.
     pub fn config(&self) -> export::ExportConfig {
         export::ExportConfig {
             arcgis: Some(self.world.arcgis_settings()),
-            ams: Some(AmsSettings::new(self.ams.url(), &self.ams_secret_id)),
+            ams: Some(self.ams.settings()),
             ..export::ExportConfig::new(&self.world.bucket)
         }
-    }
-
-    /// The AMS client as `main` builds it: credentials from Secrets Manager,
-    /// with quick retries for the tests.
-    pub async fn ams_client(&self) -> AmsClient {
-        let aws = AwsClients::from_conf(&self.world.moto.conf);
-        let credentials = CredentialSource::secret(aws.secrets, &self.ams_secret_id);
-        credentials.current().await.expect("read the AMS secret");
-        let options = AmsOptions {
-            retry: RetryPolicy {
-                min_delay: Duration::from_millis(10),
-                max_delay: Duration::from_millis(200),
-                ..RetryPolicy::default()
-            },
-            ..AmsOptions::default()
-        };
-        AmsClient::with_source(&self.ams.url(), credentials, options).expect("AMS client")
     }
 
     /// The real handler against moto and the sandboxes, with the sources
@@ -83,7 +51,7 @@ impl ExportWorld {
             None => None,
         };
         let ams = match config.ams {
-            Some(_) => Some(self.ams_client().await),
+            Some(_) => Some(self.ams.client().await),
             None => None,
         };
         export::Handler {
@@ -91,22 +59,6 @@ impl ExportWorld {
             mailer: aws.mail,
             service: export::Sources { arcgis, ams },
             config,
-        }
-    }
-
-    /// The real onboard handler of an AMS-only deployment, live, for files
-    /// made from exports.
-    pub async fn onboard_handler(&self) -> OnboardHandler {
-        let aws = AwsClients::from_conf(&self.world.moto.conf);
-        let ams = AmsSettings::new(self.ams.url(), &self.ams_secret_id);
-        onboard::Handler {
-            store: aws.s3,
-            mailer: aws.mail,
-            service: onboard::Systems {
-                arcgis: None,
-                ams: Some(self.ams_client().await),
-            },
-            config: onboard::OnboardConfig::for_ams(self.world.common(), ams),
         }
     }
 }

@@ -23,7 +23,7 @@ struct People {
 /// export writes, in three groups (one empty, one with a coach).
 async fn seeded() -> (ExportWorld, ExportHandler, People) {
     let w = ExportWorld::new(SandboxConfig::online()).await;
-    let site = &w.ams;
+    let site = &w.ams.sandbox;
     let riley = site.add_person(
         SeedPerson::new("riley.example")
             .email("r.example@example.com")
@@ -119,7 +119,7 @@ async fn a_users_export_is_every_account_with_its_record_and_groups() {
         .unwrap();
     assert_eq!(metadata[WRITTEN_BY_METADATA], "export");
     // AND the person records were read in one batch
-    assert_eq!(w.ams.calls().count("person/get"), 1);
+    assert_eq!(w.ams.sandbox.calls().count("person/get"), 1);
 }
 
 #[tokio::test]
@@ -222,7 +222,7 @@ async fn a_groups_export_lists_each_group_by_name_with_its_member_count() {
 async fn person_records_are_read_a_batch_at_a_time() {
     // GIVEN 450 generated people besides the API account
     let w = ExportWorld::new(SandboxConfig::online()).await;
-    let ids = w.ams.generate_people(450, 3);
+    let ids = w.ams.sandbox.generate_people(450, 3);
     let handler = w.handler(w.config()).await;
 
     // WHEN the users are exported
@@ -235,10 +235,10 @@ async fn person_records_are_read_a_batch_at_a_time() {
         .skip(1)
         .map(|l| l.split(',').next().unwrap().parse().unwrap())
         .collect();
-    let mut expected = vec![w.ams.admin_id()];
+    let mut expected = vec![w.ams.sandbox.admin_id()];
     expected.extend(ids);
     assert_eq!(listed, expected);
-    assert_eq!(w.ams.calls().count("person/get"), 3);
+    assert_eq!(w.ams.sandbox.calls().count("person/get"), 3);
 }
 
 #[tokio::test]
@@ -270,16 +270,13 @@ async fn an_exported_row_with_action_update_is_an_update_file() {
     }
     let file = String::from_utf8(writer.into_inner().unwrap()).unwrap();
     let key = "inbox/ams/from-export.csv";
-    w.world.drop_csv(key, &file).await;
-    let onboard = w.onboard_handler().await;
-    let response = onboard
-        .handle(w.world.s3_event(key))
-        .await
-        .expect("the run");
+    w.ams.drop_csv(key, &file).await;
+    let onboard = w.ams.handler(w.ams.config()).await;
+    let response = onboard.handle(w.ams.s3_event(key)).await.expect("the run");
 
     // THEN the account has the new name and every other field as it was:
     // the export's values go back as AMS holds them
-    let report = w.world.text_at(response.report.as_deref().unwrap()).await;
+    let report = w.ams.text_at(response.report.as_deref().unwrap()).await;
     assert!(
         report.contains(&format!(
             ",update,riley.example,{},user_id,updated,",
@@ -287,7 +284,7 @@ async fn an_exported_row_with_action_update_is_an_update_file() {
         )),
         "{report}"
     );
-    let riley = w.ams.person_by_id(people.riley).unwrap();
+    let riley = w.ams.sandbox.person_by_id(people.riley).unwrap();
     assert_eq!(riley["knownAs"], "Rye");
     for (field, value) in [
         ("firstName", json!("Riley")),
@@ -304,5 +301,5 @@ async fn an_exported_row_with_action_update_is_an_update_file() {
     ] {
         assert_eq!(riley[field], value, "{field}");
     }
-    assert_eq!(w.ams.saves(), 1, "one write, for the one row");
+    assert_eq!(w.ams.sandbox.saves(), 1, "one write, for the one row");
 }

@@ -17,14 +17,14 @@ async fn the_function_binary_exports_both_sources_from_the_sample_events() {
     w.world
         .sandbox
         .add_member(SeedMember::new("field.worker").user_type("fieldWorkerUT"));
-    let squad = w.ams.add_person(SeedPerson::new("riley.example"));
-    w.ams.add_group("Squad A", &[squad]);
+    let squad = w.ams.sandbox.add_person(SeedPerson::new("riley.example"));
+    w.ams.sandbox.add_group("Squad A", &[squad]);
     let mut env = w.world.function_env();
     env.retain(|(k, _)| !["MAIL_FROM", "ADMIN_EMAILS", "DRY_RUN"].contains(&k.as_str()));
     env.extend([
         ("REPORT_BUCKET".to_string(), w.world.bucket.clone()),
-        ("AMS_URL".to_string(), w.ams.url()),
-        ("AMS_SECRET_ID".to_string(), w.ams_secret_id.clone()),
+        ("AMS_URL".to_string(), w.ams.sandbox.url()),
+        ("AMS_SECRET_ID".to_string(), w.ams.secret_id.clone()),
     ]);
 
     // WHEN Lambda would start the binary and deliver two sample events
