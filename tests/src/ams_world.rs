@@ -6,55 +6,45 @@ use std::time::Duration;
 
 use connectors::ams::{AmsClient, AmsOptions, AmsSettings};
 use connectors::aws::AwsClients;
-use connectors::config::{Common, MailSettings};
 use connectors::mail::SesMailer;
 use connectors::retry::RetryPolicy;
 use connectors::secrets::CredentialSource;
 use connectors::store::S3Store;
 use onboard::{Handler, OnboardConfig, Systems};
-use serde_json::json;
 
-use crate::moto::{unique_name, Moto};
 use crate::sandbox::{AmsConfig, AmsSandbox};
-use crate::world::InBucket;
+use crate::world::Stage;
 
 /// The onboard handler for an AMS-only deployment, with every real adapter.
 pub type AmsHandler = Handler<S3Store, SesMailer, connectors::arcgis::ArcgisClient, AmsClient>;
 
-/// Moto plus an AMS sandbox site, named uniquely so tests run in parallel.
+/// Moto plus an AMS sandbox site; the [`Stage`]'s fields and helpers are
+/// reached through it.
 pub struct AmsWorld {
-    pub tag: String,
-    pub moto: Moto,
+    pub stage: Stage,
     pub sandbox: AmsSandbox,
-    pub bucket: String,
-    pub mail_from: String,
-    pub admin_email: String,
     /// The secret holding the sandbox API account's credentials.
     pub secret_id: String,
 }
 
+impl std::ops::Deref for AmsWorld {
+    type Target = Stage;
+    fn deref(&self) -> &Stage {
+        &self.stage
+    }
+}
+
 impl AmsWorld {
-    /// A fresh bucket, sender, admin address and AMS secret.
+    /// A fresh stage and an AMS secret.
     pub async fn new(config: AmsConfig) -> Self {
-        let moto = Moto::connect().await;
+        let stage = Stage::new("a").await;
         let sandbox = AmsSandbox::start(config).await;
-        let bucket = unique_name("rollcall");
-        moto.create_bucket(&bucket).await;
-        let tag = unique_name("a");
-        let mail_from = format!("rollcall-{tag}@example.org");
-        let admin_email = format!("admins-{tag}@example.org");
-        moto.verify_sender(&mail_from).await;
-        let secret_id = format!("rollcall/ams/{tag}");
-        let secret =
-            json!({"username": sandbox.admin_username(), "password": sandbox.admin_password()});
-        moto.create_secret(&secret_id, &secret.to_string()).await;
+        let secret_id = stage
+            .account_secret("ams", sandbox.admin_username(), sandbox.admin_password())
+            .await;
         Self {
-            tag,
-            moto,
+            stage,
             sandbox,
-            bucket,
-            mail_from,
-            admin_email,
             secret_id,
         }
     }
@@ -62,18 +52,6 @@ impl AmsWorld {
     /// The site, signed in to with this world's secret.
     pub fn settings(&self) -> AmsSettings {
         AmsSettings::new(self.sandbox.url(), &self.secret_id)
-    }
-
-    /// The settings every function of a live deployment shares, mailing
-    /// this world's admin.
-    pub fn common(&self) -> Common {
-        Common {
-            mail: MailSettings {
-                from: self.mail_from.clone(),
-                admins: vec![self.admin_email.clone()],
-            },
-            ..Common::new(false)
-        }
     }
 
     /// An AMS-only onboard deployment, live.
@@ -110,14 +88,5 @@ impl AmsWorld {
             },
             config,
         }
-    }
-}
-
-impl InBucket for AmsWorld {
-    fn moto(&self) -> &Moto {
-        &self.moto
-    }
-    fn bucket_name(&self) -> &str {
-        &self.bucket
     }
 }

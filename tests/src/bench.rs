@@ -127,3 +127,12 @@ impl BenchAws {
         (settings, client)
     }
 }
+
+impl crate::world::InBucket for BenchAws {
+    fn moto(&self) -> &crate::moto::Moto {
+        &self.moto
+    }
+    fn bucket_name(&self) -> &str {
+        &self.bucket
+    }
+}

@@ -15,6 +15,7 @@
 
 pub mod ams_world;
 pub mod bench;
+pub mod capture;
 pub mod export_world;
 pub mod fakes;
 pub mod faulty;

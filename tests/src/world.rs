@@ -25,42 +25,33 @@ pub type RealHandler = Handler<S3Store, SesMailer, ArcgisClient, AmsClient>;
 /// The sweep handler with every real adapter.
 pub type SweepHandler = sweep::Handler<S3Store, SesMailer, ArcgisClient>;
 
-/// Moto plus a sandbox portal, named uniquely so tests run in parallel.
-pub struct World {
-    /// Unique to this world: in its bucket, addresses and secret name.
+/// What every test world has in moto, named uniquely so tests run in
+/// parallel: a bucket, a verified sender and an admins' address.
+pub struct Stage {
+    /// Unique to this world: in its bucket, addresses and secret names.
     pub tag: String,
     pub moto: Moto,
-    pub sandbox: ArcgisSandbox,
     pub bucket: String,
     pub mail_from: String,
     pub admin_email: String,
-    pub secret_id: String,
 }
 
-impl World {
-    /// A fresh bucket, sender, admin address and secret holding the
-    /// sandbox admin's credentials.
-    pub async fn new(config: SandboxConfig) -> Self {
+impl Stage {
+    /// A fresh bucket and sender, tagged `<tag_prefix>-…`.
+    pub async fn new(tag_prefix: &str) -> Self {
         let moto = Moto::connect().await;
-        let sandbox = ArcgisSandbox::start(config).await;
         let bucket = unique_name("rollcall");
         moto.create_bucket(&bucket).await;
-        let tag = unique_name("t");
+        let tag = unique_name(tag_prefix);
         let mail_from = format!("rollcall-{tag}@example.org");
         let admin_email = format!("admins-{tag}@example.org");
         moto.verify_sender(&mail_from).await;
-        let secret_id = format!("rollcall/arcgis/{tag}");
-        let secret =
-            json!({"username": sandbox.admin_username(), "password": sandbox.admin_password()});
-        moto.create_secret(&secret_id, &secret.to_string()).await;
         Self {
             tag,
             moto,
-            sandbox,
             bucket,
             mail_from,
             admin_email,
-            secret_id,
         }
     }
 
@@ -73,6 +64,57 @@ impl World {
                 admins: vec![self.admin_email.clone()],
             },
             ..Common::new(false)
+        }
+    }
+
+    /// Stores an account's `{"username","password"}` as the secret
+    /// `rollcall/<system>/<tag>`; returns its id.
+    pub async fn account_secret(&self, system: &str, username: &str, password: &str) -> String {
+        let secret_id = format!("rollcall/{system}/{}", self.tag);
+        let secret = json!({"username": username, "password": password});
+        self.moto
+            .create_secret(&secret_id, &secret.to_string())
+            .await;
+        secret_id
+    }
+}
+
+impl InBucket for Stage {
+    fn moto(&self) -> &Moto {
+        &self.moto
+    }
+    fn bucket_name(&self) -> &str {
+        &self.bucket
+    }
+}
+
+/// Moto plus a sandbox portal; the [`Stage`]'s fields and helpers are
+/// reached through it (`world.bucket`, `world.drop_csv(..)`).
+pub struct World {
+    pub stage: Stage,
+    pub sandbox: ArcgisSandbox,
+    pub secret_id: String,
+}
+
+impl std::ops::Deref for World {
+    type Target = Stage;
+    fn deref(&self) -> &Stage {
+        &self.stage
+    }
+}
+
+impl World {
+    /// A fresh stage and a secret holding the sandbox admin's credentials.
+    pub async fn new(config: SandboxConfig) -> Self {
+        let stage = Stage::new("t").await;
+        let sandbox = ArcgisSandbox::start(config).await;
+        let secret_id = stage
+            .account_secret("arcgis", sandbox.admin_username(), sandbox.admin_password())
+            .await;
+        Self {
+            stage,
+            sandbox,
+            secret_id,
         }
     }
 
@@ -201,12 +243,15 @@ pub fn encode_key(key: &str) -> String {
 
 /// Moto plus a Connect sandbox, for the proficiency tests and benchmark.
 pub struct ConnectWorld {
-    pub tag: String,
-    pub moto: Moto,
+    pub stage: Stage,
     pub connect: crate::sandbox::ConnectSandbox,
-    pub bucket: String,
-    pub mail_from: String,
-    pub admin_email: String,
+}
+
+impl std::ops::Deref for ConnectWorld {
+    type Target = Stage;
+    fn deref(&self) -> &Stage {
+        &self.stage
+    }
 }
 
 /// The proficiency handler with every real adapter.
@@ -214,35 +259,17 @@ pub type ProficiencyHandler =
     proficiency::Handler<S3Store, SesMailer, connectors::connect::ConnectClient>;
 
 impl ConnectWorld {
-    /// A fresh bucket, sender and admin address, and a Connect sandbox.
+    /// A fresh stage and a Connect sandbox.
     pub async fn new(config: crate::sandbox::ConnectConfig) -> Self {
-        let moto = Moto::connect().await;
-        let connect = crate::sandbox::ConnectSandbox::start(config).await;
-        let tag = unique_name("c");
-        let bucket = unique_name("rollcall");
-        moto.create_bucket(&bucket).await;
-        let mail_from = format!("rollcall-{tag}@example.org");
-        let admin_email = format!("admins-{tag}@example.org");
-        moto.verify_sender(&mail_from).await;
         Self {
-            tag,
-            moto,
-            connect,
-            bucket,
-            mail_from,
-            admin_email,
+            stage: Stage::new("c").await,
+            connect: crate::sandbox::ConnectSandbox::start(config).await,
         }
     }
 
     /// The configuration a deployment would have (live), pacing at `max_rps`.
     pub fn config(&self, max_rps: f64) -> proficiency::ProficiencyConfig {
-        let common = Common {
-            mail: MailSettings {
-                from: self.mail_from.clone(),
-                admins: vec![self.admin_email.clone()],
-            },
-            ..Common::new(false)
-        };
+        let common = self.common();
         let connect = ConnectSettings {
             max_rps,
             ..ConnectSettings::new(self.connect.instance_id())
@@ -322,23 +349,5 @@ pub trait InBucket {
             json!({"bucket": self.bucket_name(), "key": key, "dry_run": dry_run}),
             Context::default(),
         )
-    }
-}
-
-impl InBucket for World {
-    fn moto(&self) -> &Moto {
-        &self.moto
-    }
-    fn bucket_name(&self) -> &str {
-        &self.bucket
-    }
-}
-
-impl InBucket for ConnectWorld {
-    fn moto(&self) -> &Moto {
-        &self.moto
-    }
-    fn bucket_name(&self) -> &str {
-        &self.bucket
     }
 }

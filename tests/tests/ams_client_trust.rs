@@ -2,47 +2,18 @@
 //! session token stay out of the log at TRACE, and nothing follows a
 //! redirect to another host.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use connectors::ams::{AmsClient, AmsGroups, AmsOptions, AmsPeople, AmsUsers, Person, UserFilter};
-use connectors::logging;
 use connectors::secrets::{Credentials, SecretString};
 use connectors::Error;
-use lambda_runtime::tracing::subscriber::util::SubscriberInitExt;
 use reqwest::StatusCode;
+use rollcall_tests::capture::{CapturedLog, Recorder};
 use rollcall_tests::sandbox::{AmsConfig, AmsSandbox};
 use serde_json::json;
 
 const NEW_PASSWORD: &str = "Welcome-2026-Pw!";
-
-/// Everything written to the log, in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-
-    /// Logs through the functions' logging at TRACE into this capture
-    /// until the guard is dropped.
-    fn at_trace(&self) -> lambda_runtime::tracing::dispatcher::DefaultGuard {
-        let writer = self.clone();
-        logging::subscriber("trace", false, move || writer.clone()).set_default()
-    }
-}
 
 /// Logs in to `sandbox` as its API account outside the client; the token.
 async fn raw_login(sandbox: &AmsSandbox) -> String {
@@ -90,7 +61,7 @@ async fn at_trace_neither_the_password_nor_the_session_token_reaches_the_log() {
         password: SecretString::new(sandbox.admin_password()),
     };
     let client = AmsClient::new(&sandbox.url(), credentials, AmsOptions::default()).unwrap();
-    let log = Captured::default();
+    let log = CapturedLog::default();
 
     // WHEN the client logs in, searches, creates an account with a password,
     let guard = log.at_trace();
@@ -141,22 +112,8 @@ async fn at_trace_neither_the_password_nor_the_session_token_reaches_the_log() {
 async fn no_password_or_token_follows_a_redirect_to_another_host() {
     // GIVEN a second server that records whatever reaches it, and a site
     // answering every request with 307 to that server
-    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-    let recorder = {
-        let seen = seen.clone();
-        axum::Router::new().fallback(move |request: axum::extract::Request| {
-            let seen = seen.clone();
-            async move {
-                seen.lock()
-                    .unwrap()
-                    .push(format!("{:?}", request.headers()));
-                "{}"
-            }
-        })
-    };
-    let other = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let other_url = format!("http://{}", other.local_addr().unwrap());
-    let recording = tokio::spawn(async move { axum::serve(other, recorder).await });
+    let other = Recorder::start().await;
+    let other_url = other.url.clone();
     let asked = Arc::new(AtomicUsize::new(0));
     let redirecting = {
         let asked = asked.clone();
@@ -192,11 +149,6 @@ async fn no_password_or_token_follows_a_redirect_to_another_host() {
         "{error}"
     );
     assert_eq!(asked.load(Ordering::SeqCst), 1, "asked once, not retried");
-    assert!(
-        seen.lock().unwrap().is_empty(),
-        "{:?}",
-        seen.lock().unwrap()
-    );
-    recording.abort();
+    assert_eq!(other.seen(), Vec::<String>::new());
     serving.abort();
 }

@@ -3,9 +3,6 @@
 //! its passwords), so the functions' logging cuts the HTTP stacks' TRACE
 //! events off whatever the level says.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use connectors::aws::AwsClients;
 use connectors::logging;
 use connectors::secrets::SecretSource;
@@ -15,29 +12,10 @@ use lambda_runtime::tracing::subscriber::fmt;
 use lambda_runtime::tracing::subscriber::layer::SubscriberExt;
 use lambda_runtime::tracing::subscriber::util::SubscriberInitExt;
 use lambda_runtime::tracing::subscriber::{Layer, Registry};
+use rollcall_tests::capture::CapturedLog;
 use rollcall_tests::moto::{unique_name, Moto};
 
 const PASSWORD: &str = "Sup3r-Secret-Pw-4711";
-
-/// Everything written to the log, in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 /// What a run does with a password: reads the ArcGIS secret at cold start
 /// through the real Secrets Manager adapter, and writes a CSV holding a
@@ -72,7 +50,7 @@ async fn at_trace_no_password_reaches_the_log() {
     // this test cannot pass by logging nothing
     std::env::set_var("LOG_SENSITIVE_BODIES", "true");
     std::env::set_var("LOG_SIGNABLE_BODY", "true");
-    let plain_log = Captured::default();
+    let plain_log = CapturedLog::default();
     let writer = plain_log.clone();
     let plain = fmt::layer()
         .with_writer(move || writer.clone())
@@ -86,7 +64,7 @@ async fn at_trace_no_password_reaches_the_log() {
     );
 
     // WHEN the same run logs through the functions' logging at TRACE
-    let log = Captured::default();
+    let log = CapturedLog::default();
     let writer = log.clone();
     let guard = set_default(logging::subscriber("trace", false, move || writer.clone()));
     handle_a_password().await;

@@ -2,7 +2,7 @@
 //! the way the real portal answers: one test per point of the
 //! trustworthiness issue, against moto and the sandbox portal.
 
-use std::sync::{Arc, Mutex};
+use rollcall_tests::capture::Recorder;
 
 use connectors::inbox::{FileStatus, InboxLimits, Outcome};
 use rollcall_tests::sandbox::{SandboxConfig, SeedMember};
@@ -296,31 +296,9 @@ async fn a_file_over_max_input_bytes_is_refused_before_it_is_read() {
 async fn no_token_or_password_follows_a_redirect_to_another_host() {
     // GIVEN a second server that records whatever reaches it, and a portal
     // answering every call with 307 to that server
-    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-    let recorder = {
-        let seen = seen.clone();
-        axum::Router::new().fallback(move |request: axum::extract::Request| {
-            let seen = seen.clone();
-            async move {
-                let (parts, body) = request.into_parts();
-                let body = axum::body::to_bytes(body, 1 << 20)
-                    .await
-                    .unwrap_or_default();
-                seen.lock().unwrap().push(format!(
-                    "{} {:?} {}",
-                    parts.uri,
-                    parts.headers,
-                    String::from_utf8_lossy(&body)
-                ));
-                "{}"
-            }
-        })
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let other = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move { axum::serve(listener, recorder).await });
+    let other = Recorder::start().await;
     let mut config = SandboxConfig::online();
-    config.redirect_to = Some(other);
+    config.redirect_to = Some(other.url.clone());
     let world = world(config).await;
     let key = "inbox/arcgis/f.csv";
     world
@@ -341,10 +319,5 @@ async fn no_token_or_password_follows_a_redirect_to_another_host() {
             .contains("redirected the request to another host"),
         "{error}"
     );
-    assert!(
-        seen.lock().unwrap().is_empty(),
-        "{:?}",
-        seen.lock().unwrap()
-    );
-    server.abort();
+    assert_eq!(other.seen(), Vec::<String>::new());
 }

@@ -62,18 +62,7 @@ impl OnboardConfig {
     /// must be set.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let common = Common::from_env(env, false)?;
-        let arcgis_url = env.optional_or("ARCGIS_URL", "(empty: no ArcGIS)");
-        env.optional_or("ARCGIS_SECRET_ID", "(required with ARCGIS_URL)");
-        let arcgis = match arcgis_url {
-            Some(_) => Some(ArcgisSettings::from_env(env)?),
-            None => {
-                env.count(
-                    "ARCGIS_CONCURRENCY",
-                    connectors::arcgis::DEFAULT_CONCURRENCY,
-                )?;
-                None
-            }
-        };
+        let arcgis = ArcgisSettings::from_env_optional(env)?;
         let ams = AmsSettings::from_env(env)?;
         if arcgis.is_none() && ams.is_none() {
             return Err(ConfigError::new(

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use connectors::inbox::Outcome;
 use rollcall_tests::bench::{option, peak_rss_kib, spawn_sandbox, BenchAws};
-use rollcall_tests::world::s3_event;
+use rollcall_tests::world::InBucket;
 
 const GROUP: &str = "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
 
@@ -51,18 +51,12 @@ async fn main() {
         ));
     }
     let key = "inbox/arcgis/bench.csv";
-    bench
-        .moto
-        .put_object(&bench.bucket, key, csv.as_bytes(), &[])
-        .await;
+    bench.drop_csv(key, &csv).await;
 
     // The handler exactly as main builds it, with the deployment's defaults.
     let (settings, arcgis) = bench.arcgis(&url, concurrency).await;
     let config = onboard::OnboardConfig::new(bench.common(), settings);
-    let event = lambda_runtime::LambdaEvent::new(
-        serde_json::to_value(s3_event(&bench.bucket, key)).unwrap(),
-        lambda_runtime::Context::default(),
-    );
+    let event = bench.s3_event(key);
     let handler = onboard::Handler {
         store: bench.aws.s3,
         mailer: bench.aws.mail,
