@@ -778,6 +778,8 @@ impl connectors::ams::AmsUsers for FakeAms {
                     UserFilter::Usernames(names) => names.contains(&user.username),
                     UserFilter::Emails(emails) => emails.contains(&user.email),
                     UserFilter::UserIds(ids) => ids.contains(&user.user_id),
+                    UserFilter::Name(name) => format!("{} {}", user.first_name, user.last_name)
+                        .eq_ignore_ascii_case(name.trim()),
                     UserFilter::Group(group) => members
                         .get(group)
                         .is_some_and(|ids| ids.contains(&user.user_id)),

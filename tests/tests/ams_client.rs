@@ -196,6 +196,16 @@ async fn each_filter_finds_its_users() {
         .await
         .unwrap();
     assert_eq!(usernames(&by_id), names(&["alex.jones"]));
+    let by_name = client
+        .users(&UserFilter::Name("  riley EXAMPLE ".into()))
+        .await
+        .unwrap();
+    assert_eq!(usernames(&by_name), names(&["riley.example"]));
+    assert!(client
+        .users(&UserFilter::Name("Riley".into()))
+        .await
+        .unwrap()
+        .is_empty());
     let team = client
         .users(&UserFilter::Group("Team A".into()))
         .await

@@ -65,6 +65,11 @@ pub enum UserFilter {
     UserIds(Vec<i64>),
     /// Members of this group (by name).
     Group(String),
+    /// Accounts whose full name (`first_name last_name`) is this one,
+    /// ignoring case and surrounding spaces. AMS cannot search by name, so
+    /// this is the all-users search filtered here, as the public client's
+    /// `about` filter does.
+    Name(String),
 }
 
 /// Finding users.

@@ -22,7 +22,11 @@ impl AmsUsers for AmsClient {
             return Ok(Vec::new());
         };
         let reply: SearchReply = self.call(path, &body).await?;
-        Ok(reply.users())
+        let mut users = reply.users();
+        if let UserFilter::Name(name) = filter {
+            users.retain(|user| full_name_is(user, name));
+        }
+        Ok(users)
     }
 }
 
@@ -48,12 +52,21 @@ fn search_request(filter: &UserFilter) -> Option<(&'static str, Value)> {
     };
     let strings = |values: &[String]| values.iter().map(|v| json!(v)).collect();
     match filter {
-        UserFilter::All => Some((USER_SEARCH, json!({ "identification": [] }))),
+        UserFilter::All | UserFilter::Name(_) => {
+            Some((USER_SEARCH, json!({ "identification": [] })))
+        }
         UserFilter::Usernames(names) => identify("username", strings(names)),
         UserFilter::Emails(emails) => identify("emailAddress", strings(emails)),
         UserFilter::UserIds(ids) => identify("userId", ids.iter().map(|id| json!(id)).collect()),
         UserFilter::Group(group) => Some((GROUP_MEMBERS, json!({ "name": [group] }))),
     }
+}
+
+/// True when `user`'s first and last name, joined by a space, are `name`
+/// (trimmed, ignoring case).
+fn full_name_is(user: &AmsUser, name: &str) -> bool {
+    let full = format!("{} {}", user.first_name.trim(), user.last_name.trim());
+    full.to_lowercase() == name.trim().to_lowercase()
 }
 
 /// `{"results": [{"search": {…}, "results": [user…]}, …]}`; a missing or
