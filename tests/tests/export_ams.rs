@@ -303,3 +303,77 @@ async fn an_exported_row_with_action_update_is_an_update_file() {
     }
     assert_eq!(w.ams.sandbox.saves(), 1, "one write, for the one row");
 }
+
+#[tokio::test]
+async fn a_whole_export_edited_in_two_cells_changes_those_two_fields_and_nothing_else() {
+    // GIVEN an export of every user, formula-like names included
+    let (w, handler, people) = seeded().await;
+    let (_, exported) = export(&w, &handler, json!({"source": "ams", "what": "users"})).await;
+    let before = w.ams.sandbox.people();
+
+    // WHEN an admin adds `action` = update to every row, changes Riley's
+    // known-as name and Sam's last name, and drops the whole file into the inbox
+    let mut reader = csv::Reader::from_reader(exported.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (known_as, last_name) = (column("known_as"), column("last_name"));
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(std::iter::once("action").chain(header.iter()))
+        .unwrap();
+    for record in reader.records() {
+        let record = record.unwrap();
+        let id: i64 = record[0].parse().unwrap();
+        let cells: Vec<&str> = record
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| match (id, i) {
+                (id, i) if id == people.riley && i == known_as => "Rye",
+                (id, i) if id == people.sam && i == last_name => "Inactive-Smith",
+                _ => cell,
+            })
+            .collect();
+        writer
+            .write_record(std::iter::once("update").chain(cells))
+            .unwrap();
+    }
+    let file = String::from_utf8(writer.into_inner().unwrap()).unwrap();
+    let key = "inbox/ams/whole-export.csv";
+    w.ams.drop_csv(key, &file).await;
+    let onboard = w.ams.handler(w.ams.config()).await;
+    let response = onboard.handle(w.ams.s3_event(key)).await.expect("the run");
+
+    // THEN exactly two saves changed exactly those two fields
+    assert_eq!(w.ams.sandbox.saves(), 2);
+    let counts = serde_json::to_value(&response.counts).unwrap();
+    assert_eq!(counts["updated"], 2, "{counts}");
+    assert_eq!(counts["unchanged"], 2, "{counts}");
+    assert_eq!(counts["failed"], 0, "{counts}");
+    let after = w.ams.sandbox.people();
+    assert_eq!(after.len(), before.len());
+    for (old, new) in before.iter().zip(&after) {
+        let id = old["id"].as_i64().unwrap();
+        let mut expected = old.clone();
+        if id == people.riley {
+            expected["knownAs"] = json!("Rye");
+        } else if id == people.sam {
+            expected["lastName"] = json!("Inactive-Smith");
+        }
+        let mut new = new.clone();
+        for record in [&mut expected, &mut new] {
+            record.as_object_mut().unwrap().remove("__mtime__");
+        }
+        assert_eq!(new, expected, "user_id {id}");
+    }
+    // AND Tom's formula-like names went back as AMS holds them
+    let tom = w.ams.sandbox.person_by_id(people.tom).unwrap();
+    assert_eq!(
+        (&tom["firstName"], &tom["lastName"]),
+        (&json!("=1+1"), &json!("@home"))
+    );
+    assert_eq!(
+        w.ams.text(key).await.unwrap().lines().count(),
+        1,
+        "every row finished and left the file"
+    );
+}

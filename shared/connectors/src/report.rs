@@ -44,6 +44,23 @@ pub fn neutralise_formula(value: &str) -> String {
     }
 }
 
+/// Undoes [`neutralise_formula`]: a value read back from a CSV rollcall
+/// wrote (an export edited into an update file) is the value the service
+/// holds. A `'` before anything but a formula character is kept.
+pub fn restore_neutralised(value: &str) -> &str {
+    match value.strip_prefix('\'') {
+        Some(rest)
+            if matches!(
+                rest.chars().next(),
+                Some('=' | '+' | '-' | '@' | '\t' | '\r')
+            ) =>
+        {
+            rest
+        }
+        _ => value,
+    }
+}
+
 /// Writes a finished report to `reports/<function>/<date>/<run-id>.csv` in
 /// `bucket`, marked as `function`'s own; returns its `s3://` URI.
 pub async fn put_report<S: crate::store::ObjectStore>(
@@ -90,6 +107,13 @@ mod tests {
             csv,
             "line,username,reason\n2,\"'=HYPERLINK(\"\"x\"\")\",\"a, b\"\n"
         );
+    }
+
+    #[test]
+    fn a_neutralised_value_reads_back_as_it_was() {
+        for value in ["=1+1", "+plus", "-", "@home", "O'Brien", "'quoted", "plain"] {
+            assert_eq!(restore_neutralised(&neutralise_formula(value)), value);
+        }
     }
 
     #[test]

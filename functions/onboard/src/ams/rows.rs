@@ -314,7 +314,11 @@ fn parse(field: Field, raw: &str) -> Result<Value, FieldProblem> {
         _ if raw.chars().any(char::is_control) => {
             Err(problem("contains a line break or control character".into()))
         }
-        _ => Ok(Value::Text(raw.to_string())),
+        // An export writes free text a spreadsheet would run with a
+        // leading `'`; the update takes the value the export read.
+        _ => Ok(Value::Text(
+            connectors::report::restore_neutralised(raw).to_string(),
+        )),
     }
 }
 
