@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 /// The bucket the fakes' events name.
 pub const BUCKET: &str = "fake-bucket";
 
+mod lifecycle;
 mod multipart;
 pub use multipart::FakeMultipart;
 
@@ -244,6 +245,8 @@ pub struct FakeOrg {
     pub disable_fault: Cell<Option<DisableFault>>,
     /// Every call, by operation name.
     pub calls: RefCell<Vec<&'static str>>,
+    /// Content, group owners, roles, licences and lifecycle refusals.
+    pub lifecycle: lifecycle::Lifecycle,
 }
 
 impl Default for FakeOrg {
@@ -267,6 +270,7 @@ impl Default for FakeOrg {
             deny_portal: false,
             disable_fault: Cell::new(None),
             calls: RefCell::new(Vec::new()),
+            lifecycle: lifecycle::Lifecycle::default(),
         };
         org.add_group("g1");
         org
@@ -300,7 +304,7 @@ impl FakeOrg {
             .count()
     }
 
-    fn call(&self, operation: &'static str) {
+    pub(crate) fn call(&self, operation: &'static str) {
         self.calls.borrow_mut().push(operation);
     }
 

@@ -7,11 +7,17 @@
 //! [`groups`]); a new call is a method in its resource's file.
 
 mod groups;
+mod lifecycle;
 mod members;
 mod org;
+pub mod privileges;
 mod settings;
 mod transport;
 
+pub use lifecycle::{
+    Folder, GroupLeaving, Holdings, Item, Licences, MemberContent, MemberDeletion, MemberUpdate,
+    ProfileChanges, RoleAdmin, RoleDetail, Seats,
+};
 pub use settings::{ArcgisSettings, DEFAULT_CONCURRENCY};
 pub use transport::{ArcgisClient, ArcgisOptions};
 
