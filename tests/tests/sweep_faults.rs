@@ -11,8 +11,9 @@ use std::cell::{Cell, RefCell};
 
 use chrono::{DateTime, Duration as Days, Utc};
 use connectors::arcgis::{
-    ArcgisClient, BulkResult, Group, GroupLookup, GroupMembers, MemberListing, MemberLookup,
-    MemberStatus, OrgInfo, Portal, User, UserPage, UsernameAvailability,
+    ArcgisClient, BulkResult, Group, GroupLookup, GroupMembers, Licences, MemberListing,
+    MemberLookup, MemberStatus, MemberUpdate, OrgCatalog, OrgInfo, Portal, ProfileChanges, Role,
+    RoleAdmin, RoleDetail, Seats, User, UserDefaults, UserPage, UserType, UsernameAvailability,
 };
 use connectors::aws::AwsClients;
 use connectors::mail::{Mail, Mailer, SesMailer};
@@ -143,6 +144,73 @@ impl MemberStatus for FlakyPortal {
 
     async fn enable_users(&self, usernames: &[String]) -> Result<Vec<BulkResult>, Error> {
         self.inner.enable_users(usernames).await
+    }
+}
+
+impl OrgCatalog for FlakyPortal {
+    async fn roles(&self) -> Result<Vec<Role>, Error> {
+        self.inner.roles().await
+    }
+
+    async fn user_types(&self) -> Result<Vec<UserType>, Error> {
+        self.inner.user_types().await
+    }
+
+    async fn user_defaults(&self) -> Result<UserDefaults, Error> {
+        self.inner.user_defaults().await
+    }
+}
+
+impl MemberUpdate for FlakyPortal {
+    async fn update_profile(&self, username: &str, changes: &ProfileChanges) -> Result<(), Error> {
+        self.inner.update_profile(username, changes).await
+    }
+
+    async fn update_role(&self, username: &str, role_id: &str) -> Result<(), Error> {
+        self.inner.update_role(username, role_id).await
+    }
+
+    async fn update_user_type(
+        &self,
+        usernames: &[String],
+        user_type: &str,
+    ) -> Result<Vec<BulkResult>, Error> {
+        self.inner.update_user_type(usernames, user_type).await
+    }
+
+    async fn assign_credits(&self, username: &str, credits: Option<f64>) -> Result<(), Error> {
+        self.inner.assign_credits(username, credits).await
+    }
+}
+
+impl RoleAdmin for FlakyPortal {
+    async fn role_details(&self) -> Result<Vec<RoleDetail>, Error> {
+        self.inner.role_details().await
+    }
+
+    async fn create_role(&self, name: &str, description: &str) -> Result<String, Error> {
+        self.inner.create_role(name, description).await
+    }
+
+    async fn update_role_description(
+        &self,
+        role_id: &str,
+        name: &str,
+        description: &str,
+    ) -> Result<(), Error> {
+        self.inner
+            .update_role_description(role_id, name, description)
+            .await
+    }
+
+    async fn set_privileges(&self, role_id: &str, privileges: &[String]) -> Result<(), Error> {
+        self.inner.set_privileges(role_id, privileges).await
+    }
+}
+
+impl Licences for FlakyPortal {
+    async fn seats(&self) -> Result<Option<Vec<Seats>>, Error> {
+        self.inner.seats().await
     }
 }
 

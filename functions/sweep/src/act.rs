@@ -14,6 +14,7 @@ use connectors::store::ObjectStore;
 use connectors::Error;
 
 use crate::job::Step;
+use crate::reclaim::Target;
 use crate::state::{self, Intent, Op};
 use crate::templates::Templates;
 
@@ -31,9 +32,22 @@ pub(crate) struct Ctx<'a> {
     pub(crate) now: DateTime<Utc>,
     pub(crate) run_id: &'a str,
     pub(crate) deadline: Deadline,
+    /// What a downgrade gives, when the sweep downgrades.
+    pub(crate) target: Option<&'a Target>,
+    /// The org's user types, id → name (for the licence mails).
+    pub(crate) type_names: &'a std::collections::BTreeMap<String, String>,
 }
 
 impl Ctx<'_> {
+    /// A user type's name ("Creator"), or its id when the org gave none.
+    pub(crate) fn type_name(&self, id: &str) -> String {
+        self.type_names
+            .get(id)
+            .filter(|n| !n.is_empty())
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+
     pub(crate) fn intent(&self) -> Intent {
         Intent {
             run: self.run_id.to_string(),

@@ -8,6 +8,7 @@ use connectors::arcgis::{LastLogin, User};
 use serde::Serialize;
 
 use crate::config::Thresholds;
+use crate::reclaim::state::Reclaimed;
 use crate::state::Warned;
 
 const DAY_MS: i64 = 86_400_000;
@@ -21,6 +22,12 @@ pub enum Class {
     Warn,
     /// Inactive past the disable threshold, warned long enough ago.
     Disable,
+    /// As `Disable`, when the sweep downgrades instead.
+    Downgrade,
+    /// rollcall released the member's licence; they have not signed in since.
+    Downgraded,
+    /// Holds the user type a downgrade gives already: no licence to reclaim.
+    AlreadyDowngraded,
     AlreadyDisabled,
     Protected,
     /// The portal did not say when the member last signed in: left alone.
@@ -33,6 +40,9 @@ impl Class {
             Class::Active => "active",
             Class::Warn => "warn",
             Class::Disable => "disable",
+            Class::Downgrade => "downgrade",
+            Class::Downgraded => "downgraded",
+            Class::AlreadyDowngraded => "already_downgraded",
             Class::AlreadyDisabled => "already_disabled",
             Class::Protected => "protected",
             Class::Unknown => "unknown",
@@ -46,8 +56,11 @@ pub enum Need {
     Nothing,
     /// A warning mail (first of this inactivity spell).
     Warning,
-    /// Disabling, after the notice period.
+    /// Disabling (or downgrading), after the notice period.
     Disabling,
+    /// Getting back the user type and role rollcall took: the member
+    /// signed in after the downgrade.
+    Restoring,
 }
 
 /// The classification of one member.
@@ -73,11 +86,24 @@ pub struct Rules<'a> {
     pub protected_users: &'a HashSet<String>,
     /// Lower-cased members of `PROTECTED_GROUPS`.
     pub protected_group_members: &'a HashSet<String>,
+    /// The user type a downgrade gives, when the sweep downgrades.
+    pub downgrade_to: Option<&'a str>,
 }
 
 impl Rules<'_> {
     /// Classifies `member`, given its notice-period entry if it has one.
     pub fn classify(&self, member: &User, warned: Option<&Warned>) -> Decision {
+        self.classify_with(member, warned, None)
+    }
+
+    /// Classifies `member`, given its notice-period entry and the record of
+    /// the licence rollcall released, if it has them.
+    pub fn classify_with(
+        &self,
+        member: &User,
+        warned: Option<&Warned>,
+        reclaimed: Option<&Reclaimed>,
+    ) -> Decision {
         let name = member.username.to_ascii_lowercase();
         let now_ms = self.now.timestamp_millis();
         let last_activity = member.last_login.at().or(member.created);
@@ -96,6 +122,30 @@ impl Rules<'_> {
                 Need::Nothing,
                 "already disabled".into(),
             );
+        }
+        if let Some(record) = reclaimed {
+            // What rollcall took it gives back, once the member signs in.
+            let released = record.downgraded_at.format("%Y-%m-%d");
+            let since = member.last_login.at();
+            return match since.filter(|at| *at > record.downgraded_at.timestamp_millis()) {
+                Some(at) => decision(
+                    Class::Active,
+                    Need::Restoring,
+                    format!(
+                        "signed in on {} after the {} licence was released on {released}",
+                        ms_to_time(at).format("%Y-%m-%d"),
+                        record.user_type
+                    ),
+                ),
+                None => decision(
+                    Class::Downgraded,
+                    Need::Nothing,
+                    format!(
+                        "the {} licence was released on {released}; given back when the member signs in",
+                        record.user_type
+                    ),
+                ),
+            };
         }
         let protection = if name == self.signed_in {
             Some("the account rollcall signs in as")
@@ -125,6 +175,32 @@ impl Rules<'_> {
                 )
             };
         }
+        if let Some(to) = self.downgrade_to {
+            if member.user_license_type_id.as_deref() == Some(to) {
+                return decision(
+                    Class::AlreadyDowngraded,
+                    Need::Nothing,
+                    format!("holds the {to} user type already; no licence to reclaim"),
+                );
+            }
+            if member.user_license_type_id.is_none()
+                || (member.role_id.is_none() && member.role.is_none())
+            {
+                // Without them there is nothing to give back later.
+                return Decision {
+                    keep_warning: warned.is_some(),
+                    ..decision(
+                        Class::Unknown,
+                        Need::Nothing,
+                        "the portal did not say which user type and role the member holds; left alone".into(),
+                    )
+                };
+            }
+        }
+        let (act_class, acted) = match self.downgrade_to {
+            Some(_) => (Class::Downgrade, "downgraded"),
+            None => (Class::Disable, "disabled"),
+        };
         let t = &self.thresholds;
         if let Some(created) = member.created {
             let age = (now_ms - created).max(0) / DAY_MS;
@@ -171,7 +247,7 @@ impl Rules<'_> {
                         disable_on: Some(disable_on),
                         keep_warning: true,
                         ..decision(
-                            Class::Disable,
+                            act_class,
                             Need::Disabling,
                             format!(
                                 "inactive {days} days; warned on {warned_on}, notice period over"
@@ -186,7 +262,7 @@ impl Rules<'_> {
                             Class::Warn,
                             Need::Nothing,
                             format!(
-                                "inactive {days} days; warned on {warned_on}; disabled from {} if still inactive",
+                                "inactive {days} days; warned on {warned_on}; {acted} from {} if still inactive",
                                 disable_on.format("%Y-%m-%d")
                             ),
                         )
@@ -247,6 +323,7 @@ mod tests {
             signed_in: "rollcall_admin",
             protected_users: &listed,
             protected_group_members: if now_day >= 0 { &group } else { &none },
+            downgrade_to: None,
         };
         f(&rules)
     }

@@ -74,6 +74,57 @@ impl Thresholds {
     }
 }
 
+/// What the sweep does to a member past the notice period (`SWEEP_ACTION`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SweepAction {
+    /// Disable the account (the default).
+    Disable,
+    /// Keep the account and take back its paid licence.
+    Downgrade(Downgrade),
+}
+
+/// What a downgrade changes a member to, as configured (checked against
+/// the org by [`crate::reclaim::resolve`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downgrade {
+    /// `DOWNGRADE_TO`: a user type id or name.
+    pub to: String,
+    /// `DOWNGRADE_ROLE`: a role id or name; `None` keeps the member's role,
+    /// or gives Viewer when the type allows only view roles.
+    pub role: Option<String>,
+}
+
+/// The user type a downgrade gives by default.
+pub const DEFAULT_DOWNGRADE_TO: &str = "viewerUT";
+
+impl SweepAction {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let action = env
+            .optional_or("SWEEP_ACTION", "disable")
+            .unwrap_or_else(|| "disable".into());
+        let to = env
+            .optional_or("DOWNGRADE_TO", DEFAULT_DOWNGRADE_TO)
+            .unwrap_or_else(|| DEFAULT_DOWNGRADE_TO.into());
+        let role = env.optional("DOWNGRADE_ROLE");
+        match action.to_ascii_lowercase().as_str() {
+            "disable" => Ok(SweepAction::Disable),
+            "downgrade" => Ok(SweepAction::Downgrade(Downgrade { to, role })),
+            _ => Err(ConfigError::new(
+                "SWEEP_ACTION",
+                format!("{action:?} is neither disable nor downgrade"),
+            )),
+        }
+    }
+
+    /// The configured downgrade, if the sweep downgrades.
+    pub fn downgrade(&self) -> Option<&Downgrade> {
+        match self {
+            SweepAction::Disable => None,
+            SweepAction::Downgrade(d) => Some(d),
+        }
+    }
+}
+
 /// Everything the sweep needs beyond its event.
 #[derive(Debug, Clone)]
 pub struct SweepConfig {
@@ -84,6 +135,8 @@ pub struct SweepConfig {
     /// Bucket for `reports/sweep/`, `state/sweep.json` and `templates/`.
     pub report_bucket: String,
     pub thresholds: Thresholds,
+    /// Disable, or downgrade, members past the notice period.
+    pub action: SweepAction,
     /// Usernames never touched (compared case-insensitively).
     pub protected_users: Vec<String>,
     /// Group ids whose members are never touched.
@@ -107,6 +160,7 @@ impl SweepConfig {
             arcgis,
             report_bucket: report_bucket.into(),
             thresholds: Thresholds::default(),
+            action: SweepAction::Disable,
             protected_users: Vec::new(),
             protected_groups: Vec::new(),
             mail_concurrency: 4,
@@ -121,6 +175,7 @@ impl SweepConfig {
         let report_bucket = env.required("REPORT_BUCKET")?;
         let mut config = Self::new(common, arcgis, report_bucket);
         config.thresholds = Thresholds::from_env(env)?;
+        config.action = SweepAction::from_env(env)?;
         config.protected_users = env.list("PROTECTED_USERS");
         config.protected_groups = env.list("PROTECTED_GROUPS");
         if let Some(url) = env.optional_or("SIGN_IN_URL", "`$ARCGIS_URL/home/signin.html`") {
@@ -167,5 +222,27 @@ mod tests {
         );
         let err = SweepConfig::from_env(&Env::from_pairs(&BASE[..1])).unwrap_err();
         assert_eq!(err.name, "ARCGIS_URL");
+    }
+
+    #[test]
+    fn the_action_is_disable_unless_downgrade_is_asked_for() {
+        let config = SweepConfig::from_env(&Env::from_pairs(&BASE)).unwrap();
+        assert_eq!(config.action, SweepAction::Disable);
+        let mut vars = BASE.to_vec();
+        vars.extend([("SWEEP_ACTION", "Downgrade"), ("DOWNGRADE_ROLE", "Viewer")]);
+        let config = SweepConfig::from_env(&Env::from_pairs(&vars)).unwrap();
+        assert_eq!(
+            config.action,
+            SweepAction::Downgrade(Downgrade {
+                to: "viewerUT".into(),
+                role: Some("Viewer".into())
+            })
+        );
+        vars[4] = ("SWEEP_ACTION", "delete");
+        let err = SweepConfig::from_env(&Env::from_pairs(&vars)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable SWEEP_ACTION: \"delete\" is neither disable nor downgrade"
+        );
     }
 }

@@ -139,6 +139,7 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                 &c.user,
                 &c.decision,
                 Some(disabled_at),
+                &[],
             ) {
                 Some(mail) => mails.push((index, mail)),
                 None => {

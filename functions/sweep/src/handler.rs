@@ -31,16 +31,17 @@ pub enum SweepError {
     Thresholds(#[from] ThresholdError),
     #[error("sweep stopped before doing anything: {0}")]
     Run(RunError),
-    #[error("sweep stopped while {}; before that it warned {}, disabled {} and sent {} disable notice(s) (report: {})",
-        .0, .0.done.warned.len(), .0.done.disabled.len(), .0.done.notified.len(),
-        .0.report.as_deref().unwrap_or("not written"))]
+    #[error("{}", stopped_message(.0))]
     Stopped(Box<Stopped>),
-    #[error("{}", breaker_message(*would_disable, *disabled_today, *max, report))]
+    #[error("{}", breaker_message(*would_disable, *disabled_today, *max, acting, report))]
     BreakerTripped {
+        /// Members past the notice period (to disable or downgrade).
         would_disable: usize,
-        /// Members rollcall had disabled earlier the same day.
+        /// Members rollcall had disabled or downgraded earlier the same day.
         disabled_today: usize,
         max: usize,
+        /// `disabled` or `downgraded`.
+        acting: &'static str,
         report: String,
     },
 }
@@ -54,16 +55,42 @@ impl From<RunError> for SweepError {
     }
 }
 
+fn stopped_message(stopped: &Stopped) -> String {
+    let done = &stopped.done;
+    let licences = if done.downgraded.is_empty()
+        && done.restored.is_empty()
+        && done.licence_notices.is_empty()
+    {
+        String::new()
+    } else {
+        format!(
+            ", downgraded {}, gave {} licence(s) back and sent {} licence notice(s)",
+            done.downgraded.len(),
+            done.restored.len(),
+            done.licence_notices.len()
+        )
+    };
+    format!(
+        "sweep stopped while {}; before that it warned {}, disabled {} and sent {} disable notice(s){licences} (report: {})",
+        stopped,
+        done.warned.len(),
+        done.disabled.len(),
+        done.notified.len(),
+        stopped.report.as_deref().unwrap_or("not written")
+    )
+}
+
 fn breaker_message(
     would_disable: usize,
     disabled_today: usize,
     max: usize,
+    acting: &str,
     report: &str,
 ) -> String {
     if disabled_today == 0 {
-        format!("circuit breaker: {would_disable} members would be disabled, more than {max}; nobody was warned or disabled (report: {report})")
+        format!("circuit breaker: {would_disable} members would be {acting}, more than {max}; nobody was warned or {acting} (report: {report})")
     } else {
-        format!("circuit breaker: {would_disable} members would be disabled after {disabled_today} already disabled today, more than the daily cap of {max}; nobody was warned or disabled (report: {report})")
+        format!("circuit breaker: {would_disable} members would be {acting} after {disabled_today} already {acting} today, more than the daily cap of {max}; nobody was warned or {acting} (report: {report})")
     }
 }
 
@@ -75,7 +102,9 @@ impl Classified for SweepError {
             SweepError::Run(RunError::MissingPrivilege { .. } | RunError::NotAMember) => {
                 ErrorKind::Permission
             }
-            SweepError::Run(RunError::ProtectedGroupMissing(_)) => ErrorKind::InvalidConfiguration,
+            SweepError::Run(RunError::ProtectedGroupMissing(_) | RunError::Config(_)) => {
+                ErrorKind::InvalidConfiguration
+            }
             SweepError::Run(RunError::Service(e)) => e.kind(),
             SweepError::Run(RunError::Stopped(s)) | SweepError::Stopped(s) => s.source.kind(),
             SweepError::BreakerTripped { .. } => ErrorKind::SafetyStop,
@@ -132,10 +161,12 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> SweepFunction for Handler<S, M, D
             Ok(result) => {
                 send(&this.mailer, summary_mail(&result, &this.config)).await;
                 if result.breaker_tripped {
+                    let downgrades = result.sweep_action == "downgrade";
                     return Err(SweepError::BreakerTripped {
                         would_disable: result.would_disable,
-                        disabled_today: result.disabled_today,
+                        disabled_today: result.disabled_today + result.downgraded_today,
                         max: thresholds.max_disables_per_run,
+                        acting: if downgrades { "downgraded" } else { "disabled" },
                         report: result.report,
                     });
                 }

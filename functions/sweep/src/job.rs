@@ -3,38 +3,78 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use connectors::arcgis::{
-    GroupLookup, GroupMembers, MemberListing, MemberLookup, MemberStatus, OrgInfo, Portal,
+    GroupLookup, GroupMembers, Licences as LicenceCounts, MemberListing, MemberLookup,
+    MemberStatus, MemberUpdate, OrgCatalog, OrgInfo, Portal, RoleAdmin,
 };
 use connectors::deadline::Deadline;
 use connectors::mail::Mailer;
-use connectors::report::{put_report, ReportWriter};
+use connectors::report::put_report;
 use connectors::store::ObjectStore;
 use tracing::{info, warn};
 
 use crate::act::{Ctx, Halt, Recorder};
 use crate::classify::{Need, Rules};
-use crate::config::{SweepConfig, Thresholds};
+use crate::config::{SweepAction, SweepConfig, Thresholds};
 use crate::listing::{Listing, Tally};
+use crate::reclaim::restore::FreeSeats;
+use crate::reclaim::{self, ReclaimRecorder, Target};
+use crate::rows::{breaker_note, plan_dry_run, write_rows};
 use crate::state;
 use crate::templates;
 
 pub(crate) use crate::member::{last_login, write_row, Candidate, Person};
-pub use crate::outcome::{Action, Done, RunError, RunResult, Step, Stopped, ThresholdsView};
+pub use crate::outcome::{
+    Action, Done, Licences, RunError, RunResult, Step, Stopped, ThresholdsView,
+};
 
 /// Every ArcGIS call the sweep makes.
 pub trait SweepPorts:
-    OrgInfo + MemberListing + MemberLookup + GroupLookup + GroupMembers + MemberStatus
+    OrgInfo
+    + OrgCatalog
+    + MemberListing
+    + MemberLookup
+    + GroupLookup
+    + GroupMembers
+    + MemberStatus
+    + MemberUpdate
+    + RoleAdmin
+    + LicenceCounts
 {
 }
 
 impl<T> SweepPorts for T where
-    T: OrgInfo + MemberListing + MemberLookup + GroupLookup + GroupMembers + MemberStatus
+    T: OrgInfo
+        + OrgCatalog
+        + MemberListing
+        + MemberLookup
+        + GroupLookup
+        + GroupMembers
+        + MemberStatus
+        + MemberUpdate
+        + RoleAdmin
+        + LicenceCounts
 {
 }
-/// Privileges the signed-in account needs: to list members and to disable them.
+/// Privileges the signed-in account needs to list members and disable them.
 pub const REQUIRED_PRIVILEGES: [&str; 2] = ["portal:admin:viewUsers", "portal:admin:disableUsers"];
+
+/// Privileges the signed-in account needs to list members, change their
+/// roles and change their user types (`SWEEP_ACTION=downgrade`).
+pub const DOWNGRADE_PRIVILEGES: [&str; 3] = [
+    "portal:admin:viewUsers",
+    "portal:admin:changeUserRoles",
+    "portal:admin:manageLicenses",
+];
+
+/// The privileges the configured action needs.
+pub fn required_privileges(action: &SweepAction) -> &'static [&'static str] {
+    match action {
+        SweepAction::Disable => &REQUIRED_PRIVILEGES,
+        SweepAction::Downgrade(_) => &DOWNGRADE_PRIVILEGES,
+    }
+}
 
 /// The ports and settings of one run.
 pub struct Sweep<'a, S, M, D> {
@@ -57,7 +97,8 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
         let bucket = self.config.report_bucket.as_str();
         let today = now.date_naive();
         let portal = self.arcgis.portal().await?;
-        let signed_in = check_privileges(&portal)?;
+        let signed_in = check_privileges(&portal, &self.config.action)?;
+        let target = self.target().await?;
         let protected_groups = self.protected_group_members().await?;
         let protected_users: HashSet<String> = self
             .config
@@ -66,6 +107,18 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
             .map(|u| u.to_ascii_lowercase())
             .collect();
         let loaded = state::load(self.store, bucket).await?;
+        let (reclaimed, _) = reclaim::state::load(self.store, bucket).await?;
+        let type_names = match &target {
+            Some(t) => t.type_names.clone(),
+            None if !reclaimed.members.is_empty() || !reclaimed.notices_due.is_empty() => self
+                .arcgis
+                .user_types()
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t.name))
+                .collect(),
+            None => BTreeMap::new(),
+        };
         let (templates, mut notes) = templates::load(self.store, bucket).await?;
         let rules = Rules {
             now,
@@ -73,9 +126,10 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
             signed_in: &signed_in,
             protected_users: &protected_users,
             protected_group_members: &protected_groups,
+            downgrade_to: target.as_ref().map(|t| t.user_type.as_str()),
         };
 
-        let mut tally = Tally::new(&rules, &loaded.state);
+        let mut tally = Tally::new(&rules, &loaded.state, &reclaimed);
         let listed = self
             .list_members(deadline, |users| tally.page(users))
             .await?;
@@ -83,9 +137,11 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
             mut report,
             classes,
             ops,
+            reclaim_ops,
             mut candidates,
             members,
             recovered,
+            recovered_reclaim,
         } = tally.finish(listed.complete);
         if !listed.complete {
             notes.push(format!(
@@ -94,38 +150,41 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
             ));
         }
         notes.extend(recovered.notes());
+        notes.extend(recovered_reclaim.notes());
         let complete = listed.complete;
 
-        // The day's disables so far, with any an earlier run left unrecorded.
+        // The day's disables and downgrades so far, with any an earlier run
+        // left unrecorded.
         let mut settled = loaded.state.clone();
         state::apply(&ops, &mut settled, today);
+        let mut settled_reclaim = reclaimed.clone();
+        reclaim::state::apply(&reclaim_ops, &mut settled_reclaim, today);
         let disabled_today = settled.disabled_on(today);
+        let downgraded_today = settled_reclaim.downgraded_on(today);
+        let acted_today = disabled_today + downgraded_today;
         let would_disable = candidates
             .iter()
             .filter(|c| c.decision.need == Need::Disabling)
             .count();
         let max = thresholds.max_disables_per_run;
-        let breaker_tripped = would_disable > max.saturating_sub(disabled_today);
+        let breaker_tripped = would_disable > max.saturating_sub(acted_today);
+        let acting = if target.is_some() {
+            "downgraded"
+        } else {
+            "disabled"
+        };
+        let mut seats = self.free_seats(&candidates, &mut notes).await;
         let mut state_saved = false;
         let mut done = Done::default();
         if breaker_tripped {
-            let why = breaker_note(would_disable, disabled_today, max, today);
-            warn!(
-                would_disable,
-                disabled_today, max, "circuit breaker tripped"
-            );
+            let why = breaker_note(would_disable, acted_today, max, today, acting);
+            warn!(would_disable, acted_today, max, "circuit breaker tripped");
             for c in &mut candidates {
                 c.reason = format!("{}; {why}", c.reason);
             }
             notes.push(why);
         } else if dry_run {
-            for c in &mut candidates {
-                match c.decision.need {
-                    Need::Warning => c.action = Action::PlannedWarn,
-                    Need::Disabling => c.action = Action::PlannedDisable,
-                    Need::Nothing => c.note("the disable notice is due (not sent in a dry run)"),
-                }
-            }
+            plan_dry_run(&mut candidates, target.is_some(), &mut seats, &type_names);
         } else {
             let ctx = Ctx {
                 templates: &templates,
@@ -133,12 +192,22 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                 now,
                 run_id,
                 deadline,
+                target: target.as_ref(),
+                type_names: &type_names,
             };
             let mut recorder = Recorder::new(self.store, bucket, run_id, today, ops);
+            let mut reclaim_recorder =
+                ReclaimRecorder::new(self.store, bucket, run_id, today, reclaim_ops);
             let acted = self
-                .act(&mut candidates, &ctx, &mut recorder, &mut done)
+                .act(
+                    &mut candidates,
+                    &ctx,
+                    (&mut recorder, &mut reclaim_recorder),
+                    &mut seats,
+                    &mut done,
+                )
                 .await;
-            state_saved = recorder.writes > 0;
+            state_saved = recorder.writes + reclaim_recorder.writes > 0;
             if let Err(Halt(step, source)) = acted {
                 warn!(%step, error = %source, "sweep stopped part-way");
                 let why = format!("not done: the run stopped when {step} failed");
@@ -149,8 +218,11 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                     if c.notice_due.take().is_some() {
                         c.note("the disable notice is still due; the next run sends it");
                     }
+                    if c.reclaim.notice.take().is_some() {
+                        c.note("the licence notice is still due; the next run sends it");
+                    }
                 }
-                write_rows(&mut report, &candidates);
+                write_rows(&mut report, &candidates, target.is_some(), &type_names);
                 let report = put_report(self.store, bucket, "sweep", today, run_id, report)
                     .await
                     .ok();
@@ -163,9 +235,11 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
             }
         }
 
-        let (actions, warned, disabled) = write_rows(&mut report, &candidates);
-        let mut actions = actions;
+        let rows = write_rows(&mut report, &candidates, target.is_some(), &type_names);
+        let mut actions = rows.actions;
         *actions.entry(Action::None.as_str()).or_default() += members - candidates.len() as u64;
+        let mut licences = rows.licences;
+        licences.notified = done.licence_notices.clone();
 
         let report = match put_report(self.store, bucket, "sweep", today, run_id, report).await {
             Ok(report) => report,
@@ -193,36 +267,96 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
             complete,
             classes,
             actions,
+            sweep_action: if target.is_some() {
+                "downgrade"
+            } else {
+                "disable"
+            },
             disabled_today,
+            downgraded_today,
             breaker_tripped,
             report,
             state_saved,
             notes,
-            warned,
-            disabled,
+            warned: rows.warned,
+            disabled: rows.disabled,
             notified: done.notified,
             would_disable,
+            licences,
         })
     }
 
-    /// Warns, disables and sends the disable notices, each batch written
-    /// ahead to the state; the settlement of what the listing found goes
-    /// with the first write.
+    /// Warns, disables or downgrades, gives licences back and sends the
+    /// notices, each batch written ahead to its state; the settlement of
+    /// what the listing found goes with the first write of each.
     async fn act(
         &self,
         candidates: &mut [Candidate],
         ctx: &Ctx<'_>,
-        recorder: &mut Recorder<'_, S>,
+        (recorder, reclaim): (&mut Recorder<'_, S>, &mut ReclaimRecorder<'_, S>),
+        seats: &mut FreeSeats,
         done: &mut Done,
     ) -> Result<(), Halt> {
         self.warn_members(candidates, ctx, recorder, done).await?;
-        self.disable_members(candidates, ctx, recorder, done)
+        if ctx.target.is_some() {
+            self.downgrade_members(candidates, ctx, recorder, reclaim, done)
+                .await?;
+        } else {
+            self.disable_members(candidates, ctx, recorder, done)
+                .await?;
+        }
+        self.restore_members(candidates, ctx, reclaim, seats, done)
             .await?;
         self.send_notices(candidates, ctx, recorder, done).await?;
+        self.send_licence_notices(candidates, ctx, reclaim, done)
+            .await?;
+        reclaim
+            .record(Vec::new())
+            .await
+            .map_err(|e| Halt(Step::Reclaimed, e))?;
         recorder
             .record(Vec::new())
             .await
             .map_err(|e| Halt(Step::State, e))
+    }
+
+    /// What a downgrade gives, checked against the org, when the sweep downgrades.
+    async fn target(&self) -> Result<Option<Target>, RunError> {
+        let Some(downgrade) = self.config.action.downgrade() else {
+            return Ok(None);
+        };
+        match reclaim::resolve(self.arcgis, downgrade).await {
+            Ok(target) => Ok(Some(target)),
+            Err(reclaim::ResolveError::Config(e)) => Err(RunError::Config(e)),
+            Err(reclaim::ResolveError::Service(e)) => Err(RunError::Service(e)),
+        }
+    }
+
+    /// The org's free licences, read when a licence is to be given back.
+    /// A portal that does not say (or cannot be asked) leaves each restore
+    /// to the portal, and the summary says so.
+    async fn free_seats(&self, candidates: &[Candidate], notes: &mut Vec<String>) -> FreeSeats {
+        let wanted = reclaim::restore::plans(candidates)
+            .iter()
+            .any(|(_, plan)| plan.user_type.is_some());
+        if !wanted {
+            return FreeSeats::new(None);
+        }
+        match self.arcgis.seats().await {
+            Ok(Some(seats)) => FreeSeats::new(Some(seats)),
+            Ok(None) => {
+                notes.push(
+                    "the portal does not say how many licences are free; each licence was asked back and the portal decided".into(),
+                );
+                FreeSeats::new(None)
+            }
+            Err(e) => {
+                notes.push(format!(
+                    "the org's licence counts could not be read ({e}); each licence was asked back and the portal decided"
+                ));
+                FreeSeats::new(None)
+            }
+        }
     }
 
     async fn protected_group_members(&self) -> Result<HashSet<String>, RunError> {
@@ -239,52 +373,14 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
     }
 }
 
-/// Why the breaker tripped: too many for one run, or for the day.
-fn breaker_note(
-    would_disable: usize,
-    disabled_today: usize,
-    max: usize,
-    today: NaiveDate,
-) -> String {
-    if disabled_today == 0 {
-        format!(
-            "circuit breaker: {would_disable} members would be disabled, more than MAX_DISABLES_PER_RUN ({max}); nobody was warned or disabled"
-        )
-    } else {
-        format!(
-            "circuit breaker: {would_disable} members would be disabled after {disabled_today} already disabled on {today}, more than the daily cap MAX_DISABLES_PER_RUN ({max}); nobody was warned or disabled"
-        )
-    }
-}
-
 /// The signed-in username, lower-cased, if it holds every needed privilege.
-fn check_privileges(portal: &Portal) -> Result<String, RunError> {
+fn check_privileges(portal: &Portal, action: &SweepAction) -> Result<String, RunError> {
     let caller = portal.caller.as_ref().ok_or(RunError::NotAMember)?;
-    for privilege in REQUIRED_PRIVILEGES {
+    let needs = required_privileges(action);
+    for privilege in needs {
         if !caller.privileges.iter().any(|p| p == privilege) {
-            return Err(RunError::MissingPrivilege { privilege });
+            return Err(RunError::MissingPrivilege { privilege, needs });
         }
     }
     Ok(caller.username.to_ascii_lowercase())
-}
-
-/// Writes every candidate's row; returns the actions counted and who was
-/// warned and disabled (or would be).
-fn write_rows(
-    report: &mut ReportWriter,
-    candidates: &[Candidate],
-) -> (BTreeMap<&'static str, u64>, Vec<String>, Vec<String>) {
-    let mut actions: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let mut warned = Vec::new();
-    let mut disabled = Vec::new();
-    for c in candidates {
-        write_row(report, &c.user, &c.decision, c.action, &c.reason);
-        *actions.entry(c.action.as_str()).or_default() += 1;
-        match c.action {
-            Action::Warned | Action::PlannedWarn => warned.push(c.user.username.clone()),
-            Action::Disabled | Action::PlannedDisable => disabled.push(c.user.username.clone()),
-            Action::None => {}
-        }
-    }
-    (actions, warned, disabled)
 }

@@ -2,10 +2,12 @@
 //!
 //! Run daily by an EventBridge schedule, it lists every member, classifies
 //! each by days since the last sign-in, warns the newly inactive by mail,
-//! disables those still inactive after the notice period, writes a report of
-//! every member and mails the admins a summary. It is dry-run by default and
-//! refuses to touch protected accounts or to disable more than a set number
-//! in one run.
+//! disables those still inactive after the notice period (or, with
+//! `SWEEP_ACTION=downgrade`, takes back their paid licence and gives it back
+//! when they sign in again: [`reclaim`]), writes a report of every member and
+//! mails the admins a summary. It is dry-run by default and refuses to touch
+//! protected accounts or to disable (or downgrade) more than a set number in
+//! one run or one day.
 
 #![allow(async_fn_in_trait)]
 
@@ -20,9 +22,11 @@ mod listing;
 mod mails;
 mod member;
 mod outcome;
+pub mod reclaim;
+mod rows;
 pub mod state;
 pub mod templates;
 mod warn;
 
-pub use config::{SweepConfig, Thresholds};
+pub use config::{Downgrade, SweepAction, SweepConfig, Thresholds};
 pub use handler::{Handler, SweepError, SweepFunction, SweepSummary};

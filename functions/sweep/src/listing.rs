@@ -14,6 +14,9 @@ use futures::stream::{self, StreamExt};
 
 use crate::classify::{Need, Rules};
 use crate::job::{write_row, Action, Candidate, Person, Sweep, SweepPorts};
+use crate::member::report_columns;
+use crate::reclaim::settle::{settle, RecoveredReclaim};
+use crate::reclaim::state::{self as reclaimed, Change, ReclaimState};
 use crate::state::{Kind, Op, SweepState, Warned};
 
 /// Members per `portals/self/users` page (the most the portal gives).
@@ -79,9 +82,14 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
 pub(crate) struct Tally<'r> {
     rules: &'r Rules<'r>,
     state: &'r SweepState,
+    reclaim: &'r ReclaimState,
     report: ReportWriter,
     classes: BTreeMap<&'static str, u64>,
     ops: Vec<Op>,
+    reclaim_ops: Vec<reclaimed::Op>,
+    /// Members listed that `state/reclaimed.json` knows.
+    reclaim_seen: HashSet<String>,
+    recovered_reclaim: RecoveredReclaim,
     candidates: Vec<Candidate>,
     /// Members listed that the state knows.
     seen: HashSet<String>,
@@ -96,9 +104,12 @@ pub(crate) struct Listing {
     pub classes: BTreeMap<&'static str, u64>,
     /// The state's changes: warnings over, and earlier intents settled.
     pub ops: Vec<Op>,
+    /// `state/reclaimed.json`'s changes, likewise.
+    pub reclaim_ops: Vec<reclaimed::Op>,
     pub candidates: Vec<Candidate>,
     pub members: u64,
     pub recovered: Recovered,
+    pub recovered_reclaim: RecoveredReclaim,
 }
 
 /// Intents an earlier run left in the state, as this run settled them.
@@ -144,21 +155,17 @@ impl Recovered {
 }
 
 impl<'r> Tally<'r> {
-    pub fn new(rules: &'r Rules<'r>, state: &'r SweepState) -> Self {
+    pub fn new(rules: &'r Rules<'r>, state: &'r SweepState, reclaim: &'r ReclaimState) -> Self {
         Self {
             rules,
             state,
-            report: ReportWriter::new(&[
-                "username",
-                "email",
-                "last_login",
-                "days_inactive",
-                "classification",
-                "action",
-                "reason",
-            ]),
+            reclaim,
+            report: ReportWriter::new(&report_columns(rules.downgrade_to.is_some())),
             classes: BTreeMap::new(),
             ops: Vec::new(),
+            reclaim_ops: Vec::new(),
+            reclaim_seen: HashSet::new(),
+            recovered_reclaim: RecoveredReclaim::default(),
             candidates: Vec::new(),
             seen: HashSet::new(),
             members: 0,
@@ -230,21 +237,50 @@ impl<'r> Tally<'r> {
             self.ops.push(Op::NoticeDone(key.clone()));
             notice_due = None;
         }
-        let decision = self.rules.classify(&user, warned.as_ref());
+        if self.reclaim.knows(&key) {
+            self.reclaim_seen.insert(key.clone());
+        }
+        let mut reclaim = settle(
+            self.reclaim,
+            &key,
+            &user,
+            &mut self.reclaim_ops,
+            &mut self.recovered_reclaim,
+        );
+        let decision = self
+            .rules
+            .classify_with(&user, warned.as_ref(), reclaim.record.as_ref());
         *self.classes.entry(decision.class.as_str()).or_default() += 1;
         if warned.is_some() && !decision.keep_warning {
-            self.ops.push(Op::Unwarned(key));
+            self.ops.push(Op::Unwarned(key.clone()));
+        }
+        // A change that waits is dropped once the member no longer needs it.
+        if let Some(waiting) = &reclaim.waiting {
+            let needed = match waiting.change {
+                Change::Downgrade => decision.need == Need::Disabling,
+                Change::Restore => decision.need == Need::Restoring,
+            };
+            if !needed {
+                self.reclaim_ops.push(reclaimed::Op::Unwait(key.clone()));
+                reclaim.waiting = None;
+            }
         }
         let user = Person::from(user);
-        match (decision.need, notice_due) {
-            (Need::Nothing, None) => write_row(
+        let acts = decision.need != Need::Nothing
+            || notice_due.is_some()
+            || reclaim.notice.is_some()
+            || reclaim.repair_role.is_some();
+        let reached = decision.need == Need::Nothing;
+        match (acts, notice_due) {
+            (false, _) => write_row(
                 &mut self.report,
                 &user,
                 &decision,
                 Action::None,
                 &decision.reason,
+                self.rules.downgrade_to.map(|_| &reclaim),
             ),
-            (need, notice_due) => self.candidates.push(Candidate {
+            (true, notice_due) => self.candidates.push(Candidate {
                 reason: match notice_due {
                     Some(at) => format!(
                         "{}; rollcall disabled the account on {}",
@@ -257,7 +293,8 @@ impl<'r> Tally<'r> {
                 decision,
                 action: Action::None,
                 notice_due,
-                reached: need == Need::Nothing,
+                reached,
+                reclaim,
             }),
         }
     }
@@ -290,14 +327,47 @@ impl<'r> Tally<'r> {
                 }
             }
             self.ops.extend(ops);
+            self.forget_the_gone();
         }
         Listing {
             report: self.report,
             classes: self.classes,
             ops: self.ops,
+            reclaim_ops: self.reclaim_ops,
             candidates: self.candidates,
             members: self.members,
             recovered: self.recovered,
+            recovered_reclaim: self.recovered_reclaim,
+        }
+    }
+}
+
+impl Tally<'_> {
+    /// After a complete listing, `state/reclaimed.json` forgets the members
+    /// no longer in the org.
+    fn forget_the_gone(&mut self) {
+        use reclaimed::{Kind as R, Op as O};
+        let state = self.reclaim;
+        let mut gone: Vec<&String> = state
+            .members
+            .keys()
+            .chain(state.waiting.keys())
+            .chain(state.notices_due.keys())
+            .chain(state.pending.downgrade.keys())
+            .chain(state.pending.restore.keys())
+            .chain(state.pending.notify.keys())
+            .filter(|k| !self.reclaim_seen.contains(*k))
+            .collect();
+        gone.sort();
+        gone.dedup();
+        for key in gone {
+            self.reclaim_ops.extend([
+                O::Forget(key.clone()),
+                O::NoticeDone(key.clone()),
+                O::Settled(R::Downgrade, key.clone()),
+                O::Settled(R::Restore, key.clone()),
+                O::Settled(R::Notify, key.clone()),
+            ]);
         }
     }
 }

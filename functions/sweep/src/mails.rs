@@ -27,18 +27,33 @@ pub(crate) fn summary_mail(result: &RunResult, config: &SweepConfig) -> Option<M
             count(&result.actions, "disabled"),
         )
     };
-    let headline = if result.breaker_tripped && result.disabled_today > 0 {
+    let downgrades = result.sweep_action == "downgrade";
+    let acting = if downgrades { "downgraded" } else { "disabled" };
+    let acted_today = result.disabled_today + result.downgraded_today;
+    let l = &result.licences;
+    let (reclaimed, restored) = (
+        l.reclaimed.values().sum::<u64>(),
+        l.restored.values().sum::<u64>(),
+    );
+    let waiting = l.waiting.values().sum::<u64>();
+    let headline = if result.breaker_tripped && acted_today > 0 {
         format!(
-            "circuit breaker tripped by the daily cap, {} would be disabled after {} today; nobody was warned or disabled",
-            result.would_disable, result.disabled_today
+            "circuit breaker tripped by the daily cap, {} would be {acting} after {acted_today} today; nobody was warned or {acting}",
+            result.would_disable
         )
     } else if result.breaker_tripped {
         format!(
-            "circuit breaker tripped, {} would be disabled; nobody was warned or disabled",
+            "circuit breaker tripped, {} would be {acting}; nobody was warned or {acting}",
             result.would_disable
         )
+    } else if result.dry_run && downgrades {
+        format!("dry run, {warned} would be warned, {reclaimed} licence(s) would be reclaimed, {restored} given back")
     } else if result.dry_run {
         format!("dry run, {warned} would be warned, {disabled} would be disabled")
+    } else if downgrades {
+        format!("{warned} warned, {reclaimed} licence(s) reclaimed, {restored} given back, {waiting} waiting")
+    } else if restored + waiting > 0 {
+        format!("{warned} warned, {disabled} disabled, {restored} licence(s) given back, {waiting} waiting")
     } else {
         format!("{warned} warned, {disabled} disabled")
     };
@@ -51,10 +66,16 @@ pub(crate) fn summary_mail(result: &RunResult, config: &SweepConfig) -> Option<M
         ("Run at".into(), result.now.to_rfc3339()),
         (
             "Mode".into(),
-            if result.dry_run {
-                "dry run: no member mail, no disable, no state change".into()
-            } else {
-                "live".into()
+            match (result.dry_run, downgrades) {
+                (true, false) => "dry run: no member mail, no disable, no state change".into(),
+                (true, true) => {
+                    "dry run: no member mail, no user-type or role change, no state change".into()
+                }
+                (false, false) => "live".into(),
+                (false, true) => {
+                    "live; members past the notice period are downgraded (SWEEP_ACTION=downgrade)"
+                        .into()
+                }
             },
         ),
         (
@@ -76,27 +97,47 @@ pub(crate) fn summary_mail(result: &RunResult, config: &SweepConfig) -> Option<M
     for (action, n) in &result.actions {
         facts.push((format!("Action {action}"), n.to_string()));
     }
+    let (act, acts) = if downgrades {
+        ("downgrade", "downgrades")
+    } else {
+        ("disable", "disables")
+    };
     facts.push((
         "Thresholds".into(),
         format!(
-            "warn after {} days, disable after {} days and {} days' notice, new accounts spared {} days, at most {} disables a run and a day",
+            "warn after {} days, {act} after {} days and {} days' notice, new accounts spared {} days, at most {} {acts} a run and a day",
             t.notify_after_days, t.disable_after_days, t.notice_days, t.new_account_grace_days, t.max_disables_per_run
         ),
     ));
+    if downgrades || reclaimed + restored + waiting > 0 {
+        let verb = if result.dry_run { "to be " } else { "" };
+        facts.push((
+            format!("Licences {verb}reclaimed"),
+            l.per_type(&l.reclaimed),
+        ));
+        facts.push((
+            format!("Licences {verb}given back"),
+            l.per_type(&l.restored),
+        ));
+        facts.push(("Licences waiting".into(), l.per_type(&l.waiting)));
+    }
     facts.push((
-        "Disabled earlier today".into(),
-        result.disabled_today.to_string(),
+        format!(
+            "{} earlier today",
+            if downgrades { "Downgraded" } else { "Disabled" }
+        ),
+        acted_today.to_string(),
     ));
     facts.push((
         "Circuit breaker".into(),
-        match (result.breaker_tripped, result.disabled_today) {
+        match (result.breaker_tripped, acted_today) {
             (false, _) => "not tripped".into(),
             (true, 0) => format!(
-                "TRIPPED: {} members would be disabled",
+                "TRIPPED: {} members would be {acting}",
                 result.would_disable
             ),
             (true, today) => format!(
-                "TRIPPED by the daily cap: {} members would be disabled after {today} already disabled today, more than {}",
+                "TRIPPED by the daily cap: {} members would be {acting} after {today} already {acting} today, more than {}",
                 result.would_disable, t.max_disables_per_run
             ),
         },
@@ -129,6 +170,25 @@ pub(crate) fn summary_mail(result: &RunResult, config: &SweepConfig) -> Option<M
         result.notified.clone(),
         MAX_LISTED,
     );
+    if downgrades || reclaimed + restored + waiting > 0 {
+        let (reclaimed_title, restored_title) = if result.dry_run {
+            ("Licences to be reclaimed", "Licences to be given back")
+        } else {
+            ("Licences reclaimed", "Licences given back")
+        };
+        for (title, names) in [
+            (reclaimed_title, &l.reclaimed_members),
+            (restored_title, &l.restored_members),
+            ("Waiting", &l.waiting_members),
+            ("Licence notices sent", &l.notified),
+        ] {
+            body.list(
+                format!("{title} ({})", names.len()),
+                names.clone(),
+                MAX_LISTED,
+            );
+        }
+    }
     let (text, html) = body.render();
     Some(Mail {
         from: config.common.mail.from.clone(),
@@ -168,8 +228,17 @@ pub(crate) fn stopped_mail(
         return None;
     }
     let done = &stopped.done;
+    let licences = if done.downgraded.is_empty() && done.restored.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", {} downgraded, {} given back",
+            done.downgraded.len(),
+            done.restored.len()
+        )
+    };
     let subject = header_safe(&format!(
-        "rollcall sweep {} failed while {}: {} warned, {} disabled before the failure",
+        "rollcall sweep {} failed while {}: {} warned, {} disabled{licences} before the failure",
         now.format("%Y-%m-%d"),
         stopped.step,
         done.warned.len(),
@@ -185,17 +254,27 @@ pub(crate) fn stopped_mail(
             "no member was warned or disabled".to_string()
         } else {
             format!(
-                "{} warned, {} disabled, {} disable notice(s) sent",
+                "{} warned, {} disabled, {} disable notice(s) sent{}",
                 done.warned.len(),
                 done.disabled.len(),
-                done.notified.len()
+                done.notified.len(),
+                if licences.is_empty() && done.licence_notices.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", {} downgraded, {} given back, {} licence notice(s) sent",
+                        done.downgraded.len(),
+                        done.restored.len(),
+                        done.licence_notices.len()
+                    )
+                }
             )
         },
     );
     body.fact(
         "State",
         format!(
-            "s3://{}/state/sweep.json holds every result it could record and the intents of the batch that failed; the next run settles them, so no member is mailed twice and no disable is lost",
+            "s3://{0}/state/sweep.json and s3://{0}/state/reclaimed.json hold every result the run could record and the intents of the batch that failed; the next run settles them, so no member is mailed twice and no disable, downgrade or restore is lost or repeated",
             config.report_bucket
         ),
     );
@@ -221,9 +300,26 @@ pub(crate) fn stopped_mail(
         done.notified.clone(),
         MAX_LISTED,
     );
+    for (title, names) in [
+        ("Downgraded", &done.downgraded),
+        ("Given their licence back", &done.restored),
+        ("Licence notices sent", &done.licence_notices),
+    ] {
+        if !names.is_empty() {
+            body.list(
+                format!("{title} ({})", names.len()),
+                names.clone(),
+                MAX_LISTED,
+            );
+        }
+    }
+    let asked = match config.action {
+        crate::config::SweepAction::Disable => "Asked to disable",
+        crate::config::SweepAction::Downgrade(_) => "Asked to change the user type",
+    };
     body.list(
         format!(
-            "Asked to disable, not confirmed; the next run checks each account ({})",
+            "{asked}, not confirmed; the next run checks each account ({})",
             done.unconfirmed.len()
         ),
         done.unconfirmed.clone(),

@@ -7,6 +7,7 @@ use connectors::report::ReportWriter;
 
 use crate::classify::Decision;
 use crate::outcome::Action;
+use crate::reclaim::MemberReclaim;
 
 /// What the report and the mails need of a member: kept for the members
 /// awaiting an action instead of the whole listing entry.
@@ -43,6 +44,8 @@ pub(crate) struct Candidate {
     pub(crate) notice_due: Option<DateTime<Utc>>,
     /// The run got to this member's warning or disabling (done, failed or cut short).
     pub(crate) reached: bool,
+    /// The member's licence reclamation.
+    pub(crate) reclaim: MemberReclaim,
 }
 
 impl Candidate {
@@ -73,23 +76,61 @@ pub(crate) fn last_login(user: &Person) -> String {
     }
 }
 
+/// The report's columns; a sweep that downgrades adds the last three.
+pub(crate) fn report_columns(downgrades: bool) -> Vec<&'static str> {
+    let mut columns = vec![
+        "username",
+        "email",
+        "last_login",
+        "days_inactive",
+        "classification",
+        "action",
+        "reason",
+    ];
+    if downgrades {
+        columns.extend(["user_type", "previous_user_type", "possible_from"]);
+    }
+    columns
+}
+
+/// One member's line; `reclaim` (a sweep that downgrades) fills the
+/// user type held, the one rollcall gives back, and the day a waiting
+/// change becomes possible.
 pub(crate) fn write_row(
     report: &mut ReportWriter,
     user: &Person,
     decision: &Decision,
     action: Action,
     reason: &str,
+    reclaim: Option<&MemberReclaim>,
 ) {
-    report.row([
-        user.username.as_str(),
-        user.email.as_deref().unwrap_or(""),
-        &last_login(user),
-        &decision
+    let mut row = vec![
+        user.username.clone(),
+        user.email.clone().unwrap_or_default(),
+        last_login(user),
+        decision
             .days_inactive
             .map(|d| d.to_string())
             .unwrap_or_default(),
-        decision.class.as_str(),
-        action.as_str(),
-        reason,
-    ]);
+        decision.class.as_str().to_string(),
+        action.as_str().to_string(),
+        reason.to_string(),
+    ];
+    if let Some(r) = reclaim {
+        row.push(r.user_type.clone().unwrap_or_default());
+        row.push(
+            r.record
+                .as_ref()
+                .map(|rec| rec.user_type.clone())
+                .unwrap_or_default(),
+        );
+        row.push(
+            r.waiting
+                .as_ref()
+                .and_then(|w| w.until)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+        );
+    }
+    report.row(row.iter().map(String::as_str));
 }

@@ -1,7 +1,8 @@
 //! The member mails: built-in texts an admin can override from S3
-//! (`templates/warn.txt`, `templates/warn.html`, `templates/disabled.txt`,
-//! `templates/disabled.html`), with `{{placeholder}}` values filled in.
-//! A `.txt` template may start with a `Subject: ...` line.
+//! (`templates/<name>.txt` and `templates/<name>.html` for `warn`,
+//! `disabled`, and, when the sweep downgrades, `release-warn`, `released`
+//! and `restored`), with `{{placeholder}}` values filled in. A `.txt`
+//! template may start with a `Subject: ...` line.
 
 use std::collections::HashMap;
 
@@ -10,7 +11,7 @@ use connectors::store::ObjectStore;
 use connectors::Error;
 
 /// The placeholders every template may use.
-pub const PLACEHOLDERS: [&str; 10] = [
+pub const PLACEHOLDERS: [&str; 14] = [
     "first_name",
     "last_name",
     "full_name",
@@ -21,6 +22,10 @@ pub const PLACEHOLDERS: [&str; 10] = [
     "org_name",
     "sign_in_url",
     "support_contact",
+    "user_type",
+    "new_user_type",
+    "release_date",
+    "restore_date",
 ];
 
 /// One mail's subject and bodies, with placeholders.
@@ -31,11 +36,17 @@ pub struct Template {
     pub html: String,
 }
 
-/// The warning and the disable notice.
+/// Every member mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Templates {
     pub warn: Template,
     pub disabled: Template,
+    /// The warning when the sweep downgrades: the licence will be released.
+    pub release_warn: Template,
+    /// The licence was released.
+    pub released: Template,
+    /// The licence was given back.
+    pub restored: Template,
 }
 
 const WARN_SUBJECT: &str = "Your {{org_name}} ArcGIS account will be disabled on {{disable_date}}";
@@ -71,6 +82,56 @@ const DISABLED_HTML: &str = "<html><body>
 </body></html>
 ";
 
+const RELEASE_WARN_SUBJECT: &str =
+    "Your {{org_name}} ArcGIS {{user_type}} licence will be released on {{release_date}}";
+const RELEASE_WARN_TEXT: &str = "Hello {{first_name}},
+
+You have not signed in to {{org_name}} ArcGIS (username {{username}}) for {{days_inactive}} days. Last sign-in: {{last_login}}.
+
+Unused licences are released for others to use. On {{release_date}} your {{user_type}} licence will be released and your account becomes {{new_user_type}}, unless you sign in before then. Your account and your content are kept, and if you sign in later your {{user_type}} licence will be restored.
+
+To keep your licence, sign in: {{sign_in_url}}
+
+Questions? Contact {{support_contact}}.
+";
+const RELEASE_WARN_HTML: &str = "<html><body>
+<p>Hello {{first_name}},</p>
+<p>You have not signed in to {{org_name}} ArcGIS (username <b>{{username}}</b>) for {{days_inactive}} days. Last sign-in: {{last_login}}.</p>
+<p>Unused licences are released for others to use. On <b>{{release_date}}</b> your {{user_type}} licence will be released and your account becomes {{new_user_type}}, unless you sign in before then. Your account and your content are kept, and if you sign in later your {{user_type}} licence will be restored.</p>
+<p>To keep your licence, <a href=\"{{sign_in_url}}\">sign in</a>.</p>
+<p>Questions? Contact {{support_contact}}.</p>
+</body></html>
+";
+const RELEASED_SUBJECT: &str = "Your {{org_name}} ArcGIS {{user_type}} licence was released";
+const RELEASED_TEXT: &str = "Hello {{first_name}},
+
+Your {{user_type}} licence in {{org_name}} ArcGIS (username {{username}}) was released on {{release_date}} after {{days_inactive}} days without a sign-in; your account is now {{new_user_type}}. Your account and your content are kept.
+
+Sign in and it will be restored: {{sign_in_url}} (the next daily check gives your {{user_type}} licence back when one is free).
+
+Questions? Contact {{support_contact}}.
+";
+const RELEASED_HTML: &str = "<html><body>
+<p>Hello {{first_name}},</p>
+<p>Your {{user_type}} licence in {{org_name}} ArcGIS (username <b>{{username}}</b>) was released on {{release_date}} after {{days_inactive}} days without a sign-in; your account is now {{new_user_type}}. Your account and your content are kept.</p>
+<p><a href=\"{{sign_in_url}}\">Sign in</a> and it will be restored (the next daily check gives your {{user_type}} licence back when one is free).</p>
+<p>Questions? Contact {{support_contact}}.</p>
+</body></html>
+";
+const RESTORED_SUBJECT: &str = "Your {{org_name}} ArcGIS {{user_type}} licence is back";
+const RESTORED_TEXT: &str = "Hello {{first_name}},
+
+Welcome back. Your {{user_type}} licence in {{org_name}} ArcGIS (username {{username}}) was restored on {{restore_date}}, with the role you had.
+
+Questions? Contact {{support_contact}}.
+";
+const RESTORED_HTML: &str = "<html><body>
+<p>Hello {{first_name}},</p>
+<p>Welcome back. Your {{user_type}} licence in {{org_name}} ArcGIS (username <b>{{username}}</b>) was restored on {{restore_date}}, with the role you had.</p>
+<p>Questions? Contact {{support_contact}}.</p>
+</body></html>
+";
+
 impl Default for Templates {
     fn default() -> Self {
         Self {
@@ -83,6 +144,21 @@ impl Default for Templates {
                 subject: DISABLED_SUBJECT.into(),
                 text: DISABLED_TEXT.into(),
                 html: DISABLED_HTML.into(),
+            },
+            release_warn: Template {
+                subject: RELEASE_WARN_SUBJECT.into(),
+                text: RELEASE_WARN_TEXT.into(),
+                html: RELEASE_WARN_HTML.into(),
+            },
+            released: Template {
+                subject: RELEASED_SUBJECT.into(),
+                text: RELEASED_TEXT.into(),
+                html: RELEASED_HTML.into(),
+            },
+            restored: Template {
+                subject: RESTORED_SUBJECT.into(),
+                text: RESTORED_TEXT.into(),
+                html: RESTORED_HTML.into(),
             },
         }
     }
@@ -99,6 +175,9 @@ pub async fn load<S: ObjectStore>(
     for (name, template) in [
         ("warn", &mut templates.warn),
         ("disabled", &mut templates.disabled),
+        ("release-warn", &mut templates.release_warn),
+        ("released", &mut templates.released),
+        ("restored", &mut templates.restored),
     ] {
         for ext in ["txt", "html"] {
             let key = format!("templates/{name}.{ext}");

@@ -46,12 +46,33 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                 continue;
             }
             let disable_on = c.decision.disable_on;
+            // When the sweep downgrades, the warning says the licence goes.
+            let (template, extra) = match ctx.target {
+                None => (&ctx.templates.warn, Vec::new()),
+                Some(target) => (
+                    &ctx.templates.release_warn,
+                    vec![
+                        (
+                            "user_type",
+                            ctx.type_name(c.reclaim.user_type.as_deref().unwrap_or_default()),
+                        ),
+                        ("new_user_type", ctx.type_name(&target.user_type)),
+                        (
+                            "release_date",
+                            disable_on
+                                .map(|d| d.format("%Y-%m-%d").to_string())
+                                .unwrap_or_default(),
+                        ),
+                    ],
+                ),
+            };
             match self.member_mail(
-                &ctx.templates.warn,
+                template,
                 &ctx.values,
                 &c.user,
                 &c.decision,
                 disable_on,
+                &extra,
             ) {
                 Some(mail) => mails.push((index, mail)),
                 None => c.settle("no valid email address on the account; not warned"),
@@ -130,7 +151,8 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
             .await
     }
 
-    /// The member's mail from `template`, or `None` without a usable address.
+    /// The member's mail from `template`, with `extra` values, or `None`
+    /// without a usable address.
     pub(crate) fn member_mail(
         &self,
         template: &Template,
@@ -138,6 +160,7 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
         user: &Person,
         decision: &Decision,
         disable_date: Option<DateTime<Utc>>,
+        extra: &[(&'static str, String)],
     ) -> Option<Mail> {
         let email = user
             .email
@@ -176,6 +199,9 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                 .map(|d| d.format("%Y-%m-%d").to_string())
                 .unwrap_or_default(),
         );
+        for (key, value) in extra {
+            values.insert(key, value.clone());
+        }
         Some(Mail {
             from: self.config.common.mail.from.clone(),
             to: vec![email.to_string()],

@@ -1,0 +1,145 @@
+//! The end of a run's acting: each candidate's report line, the counts of
+//! actions and licences, the dry run's plan, and the breaker's note.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use connectors::report::ReportWriter;
+
+use crate::classify::Need;
+use crate::job::{write_row, Action, Candidate, Licences};
+use crate::reclaim::restore::{plans, FreeSeats};
+
+/// What the rows say, counted.
+pub(crate) struct Rows {
+    pub actions: BTreeMap<&'static str, u64>,
+    /// Warned (or to be warned).
+    pub warned: Vec<String>,
+    /// Disabled (or to be disabled).
+    pub disabled: Vec<String>,
+    pub licences: Licences,
+}
+
+/// Why the breaker tripped: too many for one run, or for the day.
+pub(crate) fn breaker_note(
+    would: usize,
+    acted_today: usize,
+    max: usize,
+    today: NaiveDate,
+    acting: &str,
+) -> String {
+    if acted_today == 0 {
+        format!(
+            "circuit breaker: {would} members would be {acting}, more than MAX_DISABLES_PER_RUN ({max}); nobody was warned or {acting}"
+        )
+    } else {
+        format!(
+            "circuit breaker: {would} members would be {acting} after {acted_today} already {acting} on {today}, more than the daily cap MAX_DISABLES_PER_RUN ({max}); nobody was warned or {acting}"
+        )
+    }
+}
+
+/// A dry run's plan for each candidate: what a live run would do, with the
+/// licences free now for what it would give back.
+pub(crate) fn plan_dry_run(
+    candidates: &mut [Candidate],
+    downgrades: bool,
+    seats: &mut FreeSeats,
+    type_names: &BTreeMap<String, String>,
+) {
+    let restores = plans(candidates);
+    for (index, plan) in restores {
+        let c = &mut candidates[index];
+        c.action = Action::PlannedRestore;
+        if let Some(user_type) = &plan.user_type {
+            let name = type_names.get(user_type).unwrap_or(user_type);
+            if let Err(why) = seats.take(user_type, name) {
+                c.note(&format!("{why} now, so it would wait"));
+            }
+        }
+    }
+    for c in candidates {
+        match c.decision.need {
+            Need::Warning => c.action = Action::PlannedWarn,
+            Need::Disabling if downgrades => c.action = Action::PlannedDowngrade,
+            Need::Disabling => c.action = Action::PlannedDisable,
+            Need::Restoring => {}
+            Need::Nothing => {
+                if c.notice_due.is_some() {
+                    c.note("the disable notice is due (not sent in a dry run)");
+                }
+                if c.reclaim.notice.is_some() {
+                    c.note("the licence notice is due (not sent in a dry run)");
+                }
+            }
+        }
+    }
+}
+
+/// Writes every candidate's row; counts the actions, who was warned and
+/// disabled (or would be), and the licences released, given back and
+/// waiting per user type.
+pub(crate) fn write_rows(
+    report: &mut ReportWriter,
+    candidates: &[Candidate],
+    downgrades: bool,
+    type_names: &BTreeMap<String, String>,
+) -> Rows {
+    let mut rows = Rows {
+        actions: BTreeMap::new(),
+        warned: Vec::new(),
+        disabled: Vec::new(),
+        licences: Licences {
+            type_names: type_names.clone(),
+            ..Licences::default()
+        },
+    };
+    for c in candidates {
+        let columns = downgrades.then_some(&c.reclaim);
+        write_row(report, &c.user, &c.decision, c.action, &c.reason, columns);
+        *rows.actions.entry(c.action.as_str()).or_default() += 1;
+        let name = c.user.username.clone();
+        let record_type = c.reclaim.record.as_ref().map(|r| r.user_type.clone());
+        let held = c.reclaim.user_type.clone().unwrap_or_default();
+        let l = &mut rows.licences;
+        match c.action {
+            Action::Warned | Action::PlannedWarn => rows.warned.push(name),
+            Action::Disabled | Action::PlannedDisable => rows.disabled.push(name),
+            Action::Downgraded | Action::PlannedDowngrade => {
+                *l.reclaimed.entry(record_type.unwrap_or(held)).or_default() += 1;
+                l.reclaimed_members.push(name);
+            }
+            Action::Restored | Action::PlannedRestore => {
+                if c.action == Action::PlannedRestore && c.reclaim.record.is_none() {
+                    continue; // a role put back, no licence
+                }
+                *l.restored.entry(record_type.unwrap_or(held)).or_default() += 1;
+                l.restored_members.push(name);
+            }
+            Action::Waiting => {
+                let of = c
+                    .reclaim
+                    .waiting
+                    .as_ref()
+                    .map(|w| match w.change {
+                        crate::reclaim::state::Change::Restore => {
+                            record_type.clone().unwrap_or_else(|| held.clone())
+                        }
+                        crate::reclaim::state::Change::Downgrade => held.clone(),
+                    })
+                    .unwrap_or(held);
+                *l.waiting.entry(of).or_default() += 1;
+                let until = c
+                    .reclaim
+                    .waiting
+                    .as_ref()
+                    .and_then(|w| w.until)
+                    .map(|d| format!(" (possible from {})", d.format("%Y-%m-%d")))
+                    .unwrap_or_else(|| " (no licence free)".into());
+                l.waiting_members.push(format!("{name}{until}"));
+            }
+            Action::None => {}
+        }
+    }
+    rows
+}
