@@ -601,6 +601,9 @@ fn sweep_gets_exactly_the_configuration_contract() {
         "PROTECTED_USERS: !Ref ProtectedUsers",
         "PROTECTED_GROUPS: !Ref ProtectedGroups",
         "MAX_DISABLES_PER_RUN: !Ref MaxDisablesPerRun",
+        "SWEEP_ACTION: !Ref SweepAction",
+        "DOWNGRADE_TO: !Ref DowngradeTo",
+        "DOWNGRADE_ROLE: !Ref DowngradeRole",
         "SIGN_IN_URL: !Ref SignInUrl",
         "SUPPORT_CONTACT: !Ref SupportContact",
     ];
@@ -616,6 +619,9 @@ fn sweep_gets_exactly_the_configuration_contract() {
         ("NoticeDays", "14"),
         ("NewAccountGraceDays", "30"),
         ("MaxDisablesPerRun", "50"),
+        ("SweepAction", "disable"),
+        ("DowngradeTo", "viewerUT"),
+        ("DowngradeRole", "\"\""),
         ("ProtectedUsers", "\"\""),
         ("ProtectedGroups", "\"\""),
         ("SignInUrl", "\"\""),
@@ -637,6 +643,11 @@ fn sweep_gets_exactly_the_configuration_contract() {
         &template_block(&["Parameters", "MaxDisablesPerRun"]),
         "MinValue: 0",
         "the cap cannot be negative",
+    );
+    assert_has_line(
+        &template_block(&["Parameters", "SweepAction"]),
+        "AllowedValues: [disable, downgrade]",
+        "the sweep disables or downgrades, nothing else",
     );
 }
 
@@ -696,6 +707,10 @@ fn sweep_may_touch_only_its_state_reports_and_mail_templates() {
         (
             "[s3:GetObject, s3:PutObject]",
             "!Sub ${Bucket.Arn}/state/sweep.json",
+        ),
+        (
+            "[s3:GetObject, s3:PutObject]",
+            "!Sub ${Bucket.Arn}/state/reclaimed.json",
         ),
         ("s3:PutObject", "!Sub ${Bucket.Arn}/reports/sweep/*"),
         ("s3:GetObject", "!Sub ${Bucket.Arn}/templates/*"),
@@ -1155,7 +1170,7 @@ fn list_bucket_is_granted_only_for_the_prefixes_each_function_reads() {
         ),
         (
             "SweepBucketAccess",
-            "s3:prefix: [state/sweep.json, templates/*]",
+            "s3:prefix: [state/sweep.json, state/reclaimed.json, templates/*]",
         ),
         (
             "ProficiencyBucketAccess",
