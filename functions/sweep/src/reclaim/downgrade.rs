@@ -12,7 +12,7 @@ use connectors::store::ObjectStore;
 use connectors::Error;
 
 use super::state::{Change, DowngradeIntent, Kind, Notice, NoticeDue, Op, Waiting};
-use super::{next_change_day, ReclaimRecorder, Refusal, Target, TYPE_CHANGE_DAYS};
+use super::{date_in, next_change_day, ReclaimRecorder, Refusal, Target, TYPE_CHANGE_DAYS};
 use crate::act::{Ctx, Halt, Recorder};
 use crate::classify::Need;
 use crate::job::{Action, Candidate, Done, Step, Sweep, SweepPorts};
@@ -135,13 +135,18 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                 ops.push(Op::Settled(Kind::Downgrade, key.clone()));
                 match Refusal::of(&why) {
                     Refusal::TooSoon => {
-                        let until = c
-                            .reclaim
-                            .waiting
-                            .as_ref()
-                            .and_then(|w| w.until)
+                        // The portal's date, or at the latest 30 days after
+                        // the first refusal (the last change was not ours).
+                        let said = date_in(&why);
+                        let until = said
+                            .or_else(|| c.reclaim.waiting.as_ref().and_then(|w| w.until))
                             .filter(|d| *d > ctx.now.date_naive())
                             .unwrap_or_else(|| next_change_day(ctx.now));
+                        let when = if said.is_some() {
+                            format!("possible from {}", until.format("%Y-%m-%d"))
+                        } else {
+                            format!("possible by {} at the latest", until.format("%Y-%m-%d"))
+                        };
                         let waiting = Waiting {
                             change: Change::Downgrade,
                             since: ctx.now,
@@ -152,8 +157,7 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                         c.reclaim.waiting = Some(waiting);
                         c.action = Action::Waiting;
                         c.settle(&format!(
-                            "waiting: the portal allows one user-type change in {TYPE_CHANGE_DAYS} days ({why}); each run tries again, possible by {} at the latest",
-                            until.format("%Y-%m-%d")
+                            "waiting: the portal allows one user-type change in {TYPE_CHANGE_DAYS} days ({why}); each run tries again, {when}"
                         ));
                     }
                     Refusal::NoLicence | Refusal::Other => {

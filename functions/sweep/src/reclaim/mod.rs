@@ -287,6 +287,19 @@ impl<'a, S: ObjectStore> ReclaimRecorder<'a, S> {
     }
 }
 
+/// The first `yyyy-mm-dd` date in the portal's reason, if it gives one
+/// (the day a refused change becomes possible).
+pub(crate) fn date_in(reason: &str) -> Option<NaiveDate> {
+    let bytes = reason.as_bytes();
+    (0..bytes.len().saturating_sub(9)).find_map(|i| {
+        let candidate = reason.get(i..i + 10)?;
+        let digits_at = |r: std::ops::Range<usize>| bytes[r].iter().all(u8::is_ascii_digit);
+        (digits_at(i..i + 4) && bytes[i + 4] == b'-' && bytes[i + 7] == b'-')
+            .then(|| NaiveDate::parse_from_str(candidate, "%Y-%m-%d").ok())
+            .flatten()
+    })
+}
+
 /// The day a member changed at `changed_at` may change again.
 pub(crate) fn next_change_day(changed_at: DateTime<Utc>) -> NaiveDate {
     (changed_at + Duration::days(TYPE_CHANGE_DAYS)).date_naive()
@@ -310,6 +323,16 @@ mod tests {
             Refusal::of("The user owns content the user type cannot hold."),
             Refusal::Other
         );
+    }
+
+    #[test]
+    fn the_day_a_change_becomes_possible_is_read_when_the_portal_gives_it() {
+        assert_eq!(
+            date_in("The user type of a was changed less than 30 days ago; it can be changed again on 2026-07-01."),
+            NaiveDate::from_ymd_opt(2026, 7, 1)
+        );
+        assert_eq!(date_in("changed less than 30 days ago"), None);
+        assert_eq!(date_in("2026-13-45"), None);
     }
 
     #[test]

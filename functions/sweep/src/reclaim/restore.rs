@@ -13,7 +13,7 @@ use connectors::store::ObjectStore;
 
 use super::settle::Restore;
 use super::state::{Change, Kind, Notice, NoticeDue, Op, Waiting};
-use super::{next_change_day, ReclaimRecorder, Refusal, TYPE_CHANGE_DAYS};
+use super::{date_in, next_change_day, ReclaimRecorder, Refusal, TYPE_CHANGE_DAYS};
 use crate::act::{Ctx, Halt};
 use crate::classify::Need;
 use crate::job::{Action, Candidate, Done, Step, Sweep, SweepPorts};
@@ -232,10 +232,14 @@ fn refused(c: &mut Candidate, ctx: &Ctx<'_>, why: &str, ops: &mut Vec<Op>) {
     let today = ctx.now.date_naive();
     let until: Option<NaiveDate> = match Refusal::of(why) {
         Refusal::TooSoon => Some(
-            c.reclaim
-                .record
-                .as_ref()
-                .map(|r| next_change_day(r.downgraded_at))
+            date_in(why)
+                .filter(|d| *d > today)
+                .or_else(|| {
+                    c.reclaim
+                        .record
+                        .as_ref()
+                        .map(|r| next_change_day(r.downgraded_at))
+                })
                 .filter(|d| *d > today)
                 .or_else(|| c.reclaim.waiting.as_ref().and_then(|w| w.until))
                 .filter(|d| *d > today)
