@@ -650,3 +650,54 @@ async fn a_reclaimed_state_put_lost_after_the_downgrade_is_neither_repeated_nor_
         assert_eq!(state["notices_due"], json!({}), "write {failing}");
     }
 }
+
+#[tokio::test]
+async fn downgrading_needs_the_privileges_to_change_roles_and_licences() {
+    // GIVEN an account that may disable members but not manage licences
+    let mut handler = sweeper(&[creator("idle.creator", 120)], to_viewer());
+    handler
+        .service
+        .admin
+        .privileges
+        .retain(|p| p != "portal:admin:manageLicenses");
+
+    // WHEN the sweep would downgrade
+    let error = handler.handle(day(0)).await.unwrap_err();
+
+    // THEN it stops at once, naming what is missing, and touches nobody
+    assert_eq!(
+        error.to_string(),
+        "sweep stopped before doing anything: the signed-in account lacks the privilege portal:admin:manageLicenses (the sweep needs portal:admin:viewUsers and portal:admin:changeUserRoles and portal:admin:manageLicenses)"
+    );
+    assert_eq!(Diagnostic::from(error).error_type, "PermissionDenied");
+    assert_eq!(holds(&handler, "idle.creator").0, "creatorUT");
+    assert_eq!(handler.service.count("users_page"), 0);
+}
+
+#[tokio::test]
+async fn no_downgrade_starts_at_the_deadline_and_the_next_run_does_it() {
+    // GIVEN an idle Creator, and a run that starts inside the deadline margin
+    let handler = sweeper(&[creator("idle.creator", 120)], to_viewer());
+    let margin = handler.config.common.deadline_margin.as_millis() as i64;
+    let late = rollcall_tests::fakes::with_deadline(day(0), margin - 1_000);
+
+    // WHEN it runs
+    let result = handler.handle(late).await.unwrap();
+
+    // THEN nobody is changed, and the report says the next run downgrades
+    assert_eq!(handler.service.count("update_user_type"), 0);
+    assert_eq!(handler.service.count("update_role"), 0);
+    assert_eq!(result.licences.reclaimed, BTreeMap::new());
+    assert!(line(&handler, "2026-06-01", "idle.creator")
+        .contains("not reached before the Lambda deadline; the next run downgrades"));
+
+    // WHEN the next run has time enough
+    let mut next = day(0);
+    next.payload["time"] = "2026-06-01T06:01:00Z".into();
+    handler.handle(next).await.unwrap();
+
+    // THEN the licence is released, once
+    assert_eq!(holds(&handler, "idle.creator").0, "viewerUT");
+    assert_eq!(handler.service.count("update_user_type"), 1);
+    assert_eq!(mails(&handler, "idle.creator").len(), 1);
+}

@@ -132,7 +132,8 @@ pub struct SweepConfig {
     pub common: Common,
     /// The ArcGIS org and its connection.
     pub arcgis: ArcgisSettings,
-    /// Bucket for `reports/sweep/`, `state/sweep.json` and `templates/`.
+    /// Bucket for `reports/sweep/`, `state/sweep.json`, `state/reclaimed.json`
+    /// and `templates/`.
     pub report_bucket: String,
     pub thresholds: Thresholds,
     /// Disable, or downgrade, members past the notice period.
