@@ -701,3 +701,68 @@ async fn no_downgrade_starts_at_the_deadline_and_the_next_run_does_it() {
     assert_eq!(handler.service.count("update_user_type"), 1);
     assert_eq!(mails(&handler, "idle.creator").len(), 1);
 }
+
+#[tokio::test]
+async fn a_run_killed_between_the_role_and_the_type_leaves_nothing_half_done() {
+    // GIVEN two publishers a killed run had given the Viewer role and not
+    // yet the Viewer type: one still idle, one who has signed in since
+    let half_done = |name: &str, idle: i64| User {
+        role_id: Some(VIEWER.into()),
+        ..creator(name, idle)
+    };
+    let handler = sweeper(&[half_done("still.idle", 120)], to_viewer());
+    handler.service.add_member(half_done("came.back", 1));
+    let intent = |name: &str| {
+        (
+            name.to_string(),
+            json!({"run": "killed-run", "at": "2026-06-01T06:00:00Z", "user_type": "creatorUT",
+                "role": "org_publisher", "to": "viewerUT"}),
+        )
+    };
+    let pending: serde_json::Map<String, Value> = [intent("still.idle"), intent("came.back")]
+        .into_iter()
+        .collect();
+    handler.store.upload(
+        "state/reclaimed.json",
+        &json!({"version": 1, "pending": {"downgrade": pending}}).to_string(),
+    );
+
+    // WHEN the next run comes
+    let mut retry = day(0);
+    retry.payload["time"] = "2026-06-01T06:05:00Z".into();
+    let result = handler.handle(retry).await.unwrap();
+
+    // THEN the idle one is downgraded, with the role they had recorded
+    assert_eq!(
+        holds(&handler, "still.idle"),
+        ("viewerUT".into(), VIEWER.into())
+    );
+    let state = reclaimed(&handler);
+    assert_eq!(state["members"]["still.idle"]["role"], "org_publisher");
+    // AND the one who came back has their role back, and no mail
+    assert_eq!(
+        holds(&handler, "came.back"),
+        ("creatorUT".into(), "org_publisher".into())
+    );
+    assert!(mails(&handler, "came.back").is_empty());
+    assert!(line(&handler, "2026-06-01", "came.back")
+        .contains("the role an unfinished downgrade had changed was put back"));
+    assert_eq!(
+        state["pending"],
+        json!({"downgrade": {}, "restore": {}, "notify": {}})
+    );
+    assert!(
+        result.notes.iter().any(|n| n
+            .starts_with("2 member(s) an earlier run set out to downgrade were not downgraded")),
+        "{:?}",
+        result.notes
+    );
+
+    // AND a later sign-in gives the idle one back the Publisher role
+    sign_in(&handler, "still.idle", 40);
+    handler.handle(day(41)).await.unwrap();
+    assert_eq!(
+        holds(&handler, "still.idle"),
+        ("creatorUT".into(), "org_publisher".into())
+    );
+}

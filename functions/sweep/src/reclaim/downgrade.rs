@@ -107,6 +107,7 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                         c.reclaim.role = Some(role.clone());
                     }
                     c.reclaim.record = Some(record);
+                    c.reclaim.repair_role = None;
                     c.reclaim.waiting = None;
                     done.downgraded.push(c.user.username.clone());
                     continue;
@@ -123,8 +124,8 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                     continue;
                 }
                 // Refused: the member keeps the role they had.
-                if role_changed.contains(&index) {
-                    let had = c.reclaim.role.clone().unwrap_or_default();
+                if role_changed.contains(&index) || c.reclaim.repair_role.is_some() {
+                    let had = c.reclaim.had_role().unwrap_or_default();
                     if let Err(e) = self.arcgis.update_role(&c.user.username, &had).await {
                         c.settle(&format!(
                             "not downgraded: {why}; putting the role {had} back failed too ({e}); the next run puts it back"
@@ -260,7 +261,7 @@ fn intent(c: &Candidate, ctx: &Ctx<'_>, target: &Target) -> DowngradeIntent {
         run: ctx.run_id.to_string(),
         at: ctx.now,
         user_type: c.reclaim.user_type.clone().unwrap_or_default(),
-        role: c.reclaim.role.clone().unwrap_or_default(),
+        role: c.reclaim.had_role().unwrap_or_default(),
         to: target.user_type.clone(),
     }
 }

@@ -51,12 +51,16 @@ impl FreeSeats {
 }
 
 /// The members to restore: who signed in after a downgrade, and whose role
-/// a failed downgrade left changed.
+/// a failed downgrade left changed (unless this run downgrades them again,
+/// recording the role they had).
 pub(crate) fn plans(candidates: &[Candidate]) -> Vec<(usize, Restore)> {
     candidates
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.decision.need == Need::Restoring || c.reclaim.repair_role.is_some())
+        .filter(|(_, c)| {
+            c.decision.need == Need::Restoring
+                || (c.reclaim.repair_role.is_some() && c.decision.need != Need::Disabling)
+        })
         .filter_map(|(i, c)| c.reclaim.restore().map(|r| (i, r)))
         .filter(|(_, r)| r.user_type.is_some() || r.role.is_some())
         .collect()
@@ -201,6 +205,10 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                 user_type: plan.had.clone(),
                 notify: plan.notify,
             });
+            if c.reclaim.repair_role.is_some() {
+                // The unfinished downgrade is settled by putting the role back.
+                ops.push(Op::Settled(Kind::Downgrade, key.clone()));
+            }
             ops.push(Op::Settled(Kind::Restore, key));
             c.reached = true;
             c.reclaim.record = None;

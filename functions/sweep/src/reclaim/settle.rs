@@ -41,6 +41,12 @@ pub(crate) struct Restore {
 }
 
 impl MemberReclaim {
+    /// The role the member had before rollcall changed anything: the one a
+    /// failed downgrade left changed, else the one they hold.
+    pub(crate) fn had_role(&self) -> Option<String> {
+        self.repair_role.clone().or_else(|| self.role.clone())
+    }
+
     /// What the member is to get back: the record's type and role, or the
     /// role a failed downgrade left changed.
     pub(crate) fn restore(&self) -> Option<Restore> {
@@ -129,8 +135,8 @@ pub(crate) fn settle(
     let holds = |t: &str| found.user_type.as_deref() == Some(t);
     // A downgrade started and not recorded: the member's type says whether it happened.
     if let Some(intent) = state.pending.downgrade.get(key) {
-        ops.push(Op::Settled(Kind::Downgrade, key.to_string()));
         if holds(&intent.to) && intent.user_type != intent.to {
+            ops.push(Op::Settled(Kind::Downgrade, key.to_string()));
             let record = intent.reclaimed();
             ops.push(Op::Downgraded(key.to_string(), record.clone()));
             found.notice = state.notices_due.get(key).cloned().or(Some(NoticeDue {
@@ -145,7 +151,11 @@ pub(crate) fn settle(
         } else {
             recovered.not_downgraded.push(user.username.clone());
             if found.role.as_deref() != Some(&intent.role) {
+                // The role moved and the type did not: the intent stays
+                // until the role is put back (or the member is downgraded).
                 found.repair_role = Some(intent.role.clone());
+            } else {
+                ops.push(Op::Settled(Kind::Downgrade, key.to_string()));
             }
         }
     }
