@@ -428,3 +428,26 @@ async fn a_deployment_without_arcgis_leaves_a_roles_file_alone() {
     assert_eq!(handler.store.text(KEY).unwrap(), CREATE_AND_UPDATE);
     assert_eq!(org(&handler).count("role_details"), 0);
 }
+
+#[test]
+fn the_readme_lists_every_privilege_a_roles_file_may_hold() {
+    // A refused privilege's reason sends the admin to the README's list.
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split("**Privileges a roles file may list**")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("the README's roles section lists the privileges");
+    let listed = section.matches("`").count() / 2;
+    for privilege in connectors::arcgis::privileges::PRIVILEGES {
+        assert!(
+            section.contains(&format!("`{privilege}`")),
+            "the README does not list {privilege}"
+        );
+    }
+    assert_eq!(
+        listed,
+        connectors::arcgis::privileges::PRIVILEGES.len() + 1,
+        "the list holds the catalogue and `RoleManager`, nothing else"
+    );
+}
