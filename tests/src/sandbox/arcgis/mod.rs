@@ -93,11 +93,15 @@
 //! - *arcgisutils*: the R client, <https://github.com/R-ArcGIS/arcgisutils>
 //!   (`R/req-retry.R`).
 
+mod content;
 mod control;
 mod generate;
+mod licensing;
+mod lifecycle;
 mod model;
 mod ops;
 mod request;
+mod role_admin;
 mod search;
 
 use std::collections::BTreeMap;
@@ -114,6 +118,7 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 
 pub use self::generate::{GeneratedOrg, OrgSpec, DAY_MS, SYSTEM_ACCOUNTS};
+pub use self::lifecycle::{ItemView, RoleView};
 use self::model::State;
 use self::request::{bearer, error, Params, Route};
 use crate::sandbox::faults::FaultKind;
@@ -891,7 +896,9 @@ fn serve(
 ) -> Response {
     // Portal Admin does not exist on ArcGIS Online.
     let under_admin = rest.to_ascii_lowercase().starts_with("/portaladmin");
-    if (under_admin && route == Route::Unknown) || (route == Route::CreateUser && online) {
+    if (under_admin && route == Route::Unknown)
+        || (matches!(route, Route::CreateUser | Route::AdminLicense) && online)
+    {
         return (StatusCode::NOT_FOUND, "Not Found").into_response();
     }
 
