@@ -41,6 +41,8 @@ pub(crate) struct Item {
     /// Folder id; `None` for the root folder.
     pub folder: Option<String>,
     pub created: i64,
+    /// Creation order (several items share a millisecond).
+    pub seq: u64,
 }
 
 /// A folder of a member's content.
@@ -51,6 +53,8 @@ pub(crate) struct Folder {
     /// Lower-cased username of the owner.
     pub owner: String,
     pub created: i64,
+    /// Creation order.
+    pub seq: u64,
 }
 
 /// Every item and folder of the org, by id.
@@ -58,6 +62,15 @@ pub(crate) struct Folder {
 pub(crate) struct Content {
     pub items: BTreeMap<String, Item>,
     pub folders: BTreeMap<String, Folder>,
+    /// The next creation sequence number.
+    next_seq: u64,
+}
+
+impl Content {
+    fn seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
 }
 
 /// 400 CONT_0001: item missing or not where the path says (*arcgis-rest-js*
@@ -85,7 +98,7 @@ impl State {
             .values()
             .filter(|i| i.owner == key)
             .collect();
-        items.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        items.sort_by_key(|i| i.seq);
         items
     }
 
@@ -97,7 +110,7 @@ impl State {
             .values()
             .filter(|f| f.owner == key)
             .collect();
-        folders.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        folders.sort_by_key(|f| f.seq);
         folders
     }
 
@@ -137,6 +150,7 @@ impl State {
         }
         let id = self.new_id();
         let created = self.now();
+        let seq = self.content.seq();
         self.content.folders.insert(
             id.clone(),
             Folder {
@@ -144,6 +158,7 @@ impl State {
                 title: title.to_string(),
                 owner: key.to_string(),
                 created,
+                seq,
             },
         );
         id
@@ -161,6 +176,7 @@ impl State {
         let folder = folder.map(|t| self.folder_for(key, t));
         let id = self.new_id();
         let created = self.now();
+        let seq = self.content.seq();
         self.content.items.insert(
             id.clone(),
             Item {
@@ -170,6 +186,7 @@ impl State {
                 owner: key.to_string(),
                 folder,
                 created,
+                seq,
             },
         );
         self.recount_items(key);
@@ -252,7 +269,7 @@ pub(crate) fn user_content(
         },
     };
     let wanted = current.map(|f| f.id.clone());
-    let items: Vec<&super::content::Item> = state
+    let items: Vec<&Item> = state
         .items_owned(&key)
         .into_iter()
         .filter(|i| i.folder == wanted)

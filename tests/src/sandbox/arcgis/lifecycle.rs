@@ -2,6 +2,29 @@
 //! group owners, licences per user type, the sandbox's clock, user-type
 //! change dates, and roles with their privileges. The behaviour behind them
 //! is in [`super::content`], [`super::licensing`] and [`super::role_admin`].
+//!
+//! # References
+//!
+//! Beyond those listed in [`super`], these modules follow (and cite by the
+//! short names in *italics*):
+//! - *User Content*: <https://developers.arcgis.com/rest/users-groups-and-items/user-content.htm>
+//! - *Create Folder*: <https://developers.arcgis.com/rest/users-groups-and-items/create-folder.htm>
+//! - *Reassign Item*: <https://developers.arcgis.com/rest/users-groups-and-items/reassign-item.htm>
+//! - *Reassign Group*: <https://developers.arcgis.com/rest/users-groups-and-items/reassign-group.htm>
+//! - *Create Role*: <https://developers.arcgis.com/rest/users-groups-and-items/create-role.htm>
+//! - *Update Role*: <https://developers.arcgis.com/rest/users-groups-and-items/update-role.htm>
+//! - *Set Role Privileges*:
+//!   <https://developers.arcgis.com/rest/users-groups-and-items/set-role-privileges.htm>
+//! - *Role*: <https://developers.arcgis.com/rest/users-groups-and-items/role.htm>
+//! - *Purchases*: <https://developers.arcgis.com/rest/users-groups-and-items/purchases.htm>
+//! - *License* (Portal Administrator API):
+//!   <https://developers.arcgis.com/rest/enterprise-administration/portal/license.htm>
+//! - *User types, roles, and privileges* (ArcGIS Online help):
+//!   <https://doc.arcgis.com/en/arcgis-online/reference/roles.htm>
+//! - *arcgis-python* 2.4.4 (PyPI `arcgis`): `User.update_license_type`,
+//!   `UserManager.counts`, `CreditManager.allocate` / `deallocate`
+//!   (`arcgis/gis/admin/_creditmanagement.py`), `License.report`
+//!   (`arcgis/gis/admin/_license.py`), `Role.privileges`.
 
 use super::ArcgisSandbox;
 use super::DAY_MS;

@@ -25,6 +25,15 @@
 //! except that `generateToken` stamps the signing-in account's `lastLogin`
 //! with it; tests that simulate days set `lastLogin`/`created` themselves
 //! ([`SeedMember`], [`OrgSpec::now_ms`], [`ArcgisSandbox::set_last_login`]).
+//! The member lifecycle (the 30-day rule of user-type changes and the
+//! timestamps of its operations) reads the sandbox's own clock, which a test
+//! may fix or move on ([`ArcgisSandbox::set_clock`],
+//! [`ArcgisSandbox::advance_clock_days`]).
+//!
+//! Members' content, reassignment, user-type rules, licences, credits and
+//! custom roles are in [`content`], [`licensing`] and [`role_admin`]; their
+//! seeding and inspection in [`lifecycle`], whose docs list the further
+//! public pages they follow.
 //!
 //! The simulator follows the documented behaviour, not any one client: the
 //! same reqwest client must work against it and against the real service.
