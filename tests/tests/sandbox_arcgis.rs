@@ -814,7 +814,7 @@ async fn member_lifecycle_operations() {
             &[
                 ("token", t),
                 ("users", r#"["alice_rc","ghost"]"#),
-                ("userLicenseType", "fieldWorkerUT"),
+                ("userLicenseType", "GISProfessionalStdUT"),
             ],
         )
         .await;
@@ -823,7 +823,10 @@ async fn member_lifecycle_operations() {
         json!({"username": "alice_rc", "status": true})
     );
     assert_eq!(ut["results"][1]["status"], false);
-    assert_eq!(sb.member("alice_rc").unwrap().user_type, "fieldWorkerUT");
+    assert_eq!(
+        sb.member("alice_rc").unwrap().user_type,
+        "GISProfessionalStdUT"
+    );
 
     // disable / enable, single and bulk (≤25)
     let d = p

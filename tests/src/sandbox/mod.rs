@@ -31,8 +31,9 @@ pub use ams::{
 };
 
 pub use arcgis::{
-    ArcgisSandbox, CallStats, GeneratedOrg, InvitationMail, MemberView, OrgSpec, PortalMode,
-    SandboxConfig, SeedMember, DAY_MS, DEFAULT_ADMIN_PASSWORD, SYSTEM_ACCOUNTS,
+    ArcgisSandbox, CallStats, GeneratedOrg, InvitationMail, ItemView, MemberView, OrgSpec,
+    PortalMode, RoleView, SandboxConfig, SeedMember, DAY_MS, DEFAULT_ADMIN_PASSWORD,
+    SYSTEM_ACCOUNTS,
 };
 pub use connect::{
     ConnectCalls, ConnectConfig, ConnectSandbox, CONNECT_DEFAULT_RATES, DEFAULT_INSTANCE_ID,

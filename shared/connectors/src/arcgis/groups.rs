@@ -1,11 +1,12 @@
 //! Groups: looking one up, listing the org's, listing a group's members,
-//! adding members to one.
+//! adding members to one and taking them out.
 
 use serde::Deserialize;
 
 use super::transport::{not_found_as_none, path_segment, Api, Method};
 use super::{
-    ArcgisClient, Group, GroupLookup, GroupMembers, GroupMembership, GroupPage, OrgGroups,
+    ArcgisClient, Group, GroupLeaving, GroupLookup, GroupMembers, GroupMembership, GroupPage,
+    OrgGroups,
 };
 use crate::Error;
 
@@ -18,6 +19,20 @@ impl GroupLookup for ArcgisClient {
 
 impl OrgGroups for ArcgisClient {
     async fn groups_page(&self, org_id: &str, start: u64, num: u64) -> Result<GroupPage, Error> {
+        self.group_search(&format!("orgid:{org_id}"), start, num)
+            .await
+    }
+}
+
+impl ArcgisClient {
+    /// One page (up to 100) of a group search for `q`, by title (*Group
+    /// Search*, <https://developers.arcgis.com/rest/users-groups-and-items/group-search.htm>).
+    pub(super) async fn group_search(
+        &self,
+        q: &str,
+        start: u64,
+        num: u64,
+    ) -> Result<GroupPage, Error> {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Reply {
@@ -34,7 +49,7 @@ impl OrgGroups for ArcgisClient {
                 Method::Get,
                 "community/groups",
                 &[
-                    ("q", format!("orgid:{org_id}")),
+                    ("q", q.to_string()),
                     ("start", start.to_string()),
                     ("num", num.min(100).to_string()),
                     ("sortField", "title".into()),
@@ -107,5 +122,34 @@ impl GroupMembership for ArcgisClient {
             )
             .await?;
         Ok(reply.not_added)
+    }
+}
+
+impl GroupLeaving for ArcgisClient {
+    /// `community/groups/{id}/removeUsers` with `users` as a comma list
+    /// (*Remove Users From Group*,
+    /// <https://developers.arcgis.com/rest/users-groups-and-items/remove-users-from-group.htm>);
+    /// the answer's `notRemoved` lists those still in the group.
+    async fn remove_from_group(
+        &self,
+        group_id: &str,
+        usernames: &[String],
+    ) -> Result<Vec<String>, Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Reply {
+            #[serde(default)]
+            not_removed: Vec<String>,
+        }
+        let path = format!("community/groups/{}/removeUsers", path_segment(group_id));
+        let reply: Reply = self
+            .call(
+                Api::Sharing,
+                Method::Post,
+                &path,
+                &[("users", usernames.join(","))],
+            )
+            .await?;
+        Ok(reply.not_removed)
     }
 }

@@ -212,22 +212,8 @@ impl ArcgisClient {
     /// or has no boolean `status`, is doubtful: the member is looked up
     /// (`community/users/{u}`) and its `disabled` flag is trusted.
     async fn bulk(&self, path: &str, usernames: &[String]) -> Result<Vec<BulkResult>, Error> {
-        #[derive(Deserialize)]
-        struct Item {
-            #[serde(default)]
-            username: Option<String>,
-            #[serde(default)]
-            status: Option<Value>,
-            #[serde(default)]
-            error: Option<Value>,
-        }
-        #[derive(Deserialize)]
-        struct Reply {
-            #[serde(default)]
-            results: Vec<Item>,
-        }
         let disable = path.ends_with("disableUsers");
-        let reply: Reply = self
+        let reply: BulkReply = self
             .call(
                 Api::Sharing,
                 Method::Post,
@@ -235,30 +221,11 @@ impl ArcgisClient {
                 &[("users", usernames.join(","))],
             )
             .await?;
-        let by_position = reply.results.len() == usernames.len();
         let mut results = Vec::with_capacity(usernames.len());
-        for (index, name) in usernames.iter().enumerate() {
-            let entry = reply
-                .results
-                .iter()
-                .find(|r| {
-                    r.username
-                        .as_deref()
-                        .is_some_and(|u| u.eq_ignore_ascii_case(name))
-                })
-                .or_else(|| {
-                    by_position
-                        .then(|| &reply.results[index])
-                        .filter(|r| r.username.is_none())
-                });
-            let status = entry.and_then(|r| r.status.as_ref().and_then(Value::as_bool));
-            let result = match (entry, status) {
-                (Some(item), Some(ok)) => BulkResult {
-                    username: name.clone(),
-                    ok,
-                    error: (!ok).then(|| refusal(item.error.as_ref())),
-                },
-                _ => self.confirm(name, disable).await,
+        for (name, said) in usernames.iter().zip(reply.per_user(usernames)) {
+            let result = match said {
+                Some(result) => result,
+                None => self.confirm(name, disable).await,
             };
             results.push(result);
         }
@@ -293,6 +260,60 @@ impl ArcgisClient {
             ok,
             error,
         }
+    }
+}
+
+/// One `results[]` entry of a bulk answer (`disableUsers`, `enableUsers`,
+/// `updateUserLicenseType`).
+#[derive(Deserialize)]
+struct BulkEntry {
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    status: Option<Value>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+/// A bulk answer: `{"results": [...]}`.
+#[derive(Deserialize)]
+pub(super) struct BulkReply {
+    #[serde(default)]
+    results: Vec<BulkEntry>,
+}
+
+impl BulkReply {
+    /// Per username, in order: what the answer says, or `None` when it is
+    /// doubtful. An entry is matched by its `username` when it has one, else
+    /// by its position when there are as many entries as users; an entry
+    /// that cannot be matched, or has no boolean `status`, is doubtful.
+    pub(super) fn per_user(&self, usernames: &[String]) -> Vec<Option<BulkResult>> {
+        let by_position = self.results.len() == usernames.len();
+        usernames
+            .iter()
+            .enumerate()
+            .map(|(index, name)| {
+                let entry = self
+                    .results
+                    .iter()
+                    .find(|r| {
+                        r.username
+                            .as_deref()
+                            .is_some_and(|u| u.eq_ignore_ascii_case(name))
+                    })
+                    .or_else(|| {
+                        by_position
+                            .then(|| &self.results[index])
+                            .filter(|r| r.username.is_none())
+                    })?;
+                let ok = entry.status.as_ref().and_then(Value::as_bool)?;
+                Some(BulkResult {
+                    username: name.clone(),
+                    ok,
+                    error: (!ok).then(|| refusal(entry.error.as_ref())),
+                })
+            })
+            .collect()
     }
 }
 

@@ -4,15 +4,20 @@
 //!
 //! The client is one transport ([`transport`]: token, sign-in, retries, the
 //! error envelope, paging) and one file per resource ([`org`], [`members`],
-//! [`groups`]); a new call is a method in its resource's file.
+//! [`groups`], [`updates`], [`content`], [`roles`], [`licences`]); a new
+//! call is a method in its resource's file.
 
+mod content;
 mod groups;
+mod licences;
 mod lifecycle;
 mod members;
 mod org;
 pub mod privileges;
+mod roles;
 mod settings;
 mod transport;
+mod updates;
 
 pub use lifecycle::{
     Folder, GroupLeaving, Holdings, Item, Licences, MemberContent, MemberDeletion, MemberUpdate,

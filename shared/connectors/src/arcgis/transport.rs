@@ -407,18 +407,26 @@ impl ArcgisClient {
         &self,
         path: &str,
         list_key: &str,
+        visit: impl FnMut(Vec<T>, &Value),
+    ) -> Result<(), Error> {
+        self.for_each_page_with(path, &[], list_key, visit).await
+    }
+
+    /// [`Self::for_each_page`] with more parameters sent on every page
+    /// (`type=userLicenseType`, `returnPrivileges=true`…).
+    pub(super) async fn for_each_page_with<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        extra: &[(&str, String)],
+        list_key: &str,
         mut visit: impl FnMut(Vec<T>, &Value),
     ) -> Result<(), Error> {
         let mut start = 1u64;
         loop {
-            let page: Value = self
-                .call(
-                    Api::Sharing,
-                    Method::Get,
-                    path,
-                    &[("start", start.to_string()), ("num", "100".into())],
-                )
-                .await?;
+            let mut form: Vec<(&str, String)> =
+                vec![("start", start.to_string()), ("num", "100".into())];
+            form.extend(extra.iter().cloned());
+            let page: Value = self.call(Api::Sharing, Method::Get, path, &form).await?;
             let list = page.get(list_key).cloned().unwrap_or(Value::Array(vec![]));
             let batch: Vec<T> =
                 serde_path_to_error::deserialize(list).map_err(|e| Error::Decode {
@@ -541,6 +549,11 @@ fn operation_name(path: &str) -> String {
         ["community", "users", _] => "community/users".into(),
         ["community", "groups", _] => "community/groups".into(),
         ["community", kind, _, op] => format!("community/{kind}/{op}"),
+        ["content", "users", _] => "content/users".into(),
+        ["content", "users", _, "createFolder"] => "content/users/createFolder".into(),
+        ["content", "users", _, _] => "content/users/folder".into(),
+        ["content", "users", .., "items", _, op] => format!("content/users/items/{op}"),
+        ["portals", "self", "roles", _, op] => format!("portals/self/roles/{op}"),
         _ => path.to_string(),
     }
 }
@@ -593,5 +606,17 @@ mod tests {
             "community/groups/addUsers"
         );
         assert_eq!(operation_name("portals/self/invite"), "portals/self/invite");
+        assert_eq!(
+            operation_name("content/users/jdoe/f1/items/abc/reassign"),
+            "content/users/items/reassign"
+        );
+        assert_eq!(
+            operation_name("content/users/jdoe/f1"),
+            "content/users/folder"
+        );
+        assert_eq!(
+            operation_name("portals/self/roles/r1/setPrivileges"),
+            "portals/self/roles/setPrivileges"
+        );
     }
 }

@@ -25,6 +25,15 @@
 //! except that `generateToken` stamps the signing-in account's `lastLogin`
 //! with it; tests that simulate days set `lastLogin`/`created` themselves
 //! ([`SeedMember`], [`OrgSpec::now_ms`], [`ArcgisSandbox::set_last_login`]).
+//! The member lifecycle (the 30-day rule of user-type changes and the
+//! timestamps of its operations) reads the sandbox's own clock, which a test
+//! may fix or move on ([`ArcgisSandbox::set_clock`],
+//! [`ArcgisSandbox::advance_clock_days`]).
+//!
+//! Members' content, reassignment, user-type rules, licences, credits and
+//! custom roles are in [`content`], [`licensing`] and [`role_admin`]; their
+//! seeding and inspection in [`lifecycle`], whose docs list the further
+//! public pages they follow.
 //!
 //! The simulator follows the documented behaviour, not any one client: the
 //! same reqwest client must work against it and against the real service.
@@ -93,11 +102,15 @@
 //! - *arcgisutils*: the R client, <https://github.com/R-ArcGIS/arcgisutils>
 //!   (`R/req-retry.R`).
 
+mod content;
 mod control;
 mod generate;
+mod licensing;
+mod lifecycle;
 mod model;
 mod ops;
 mod request;
+mod role_admin;
 mod search;
 
 use std::collections::BTreeMap;
@@ -114,6 +127,7 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 
 pub use self::generate::{GeneratedOrg, OrgSpec, DAY_MS, SYSTEM_ACCOUNTS};
+pub use self::lifecycle::{ItemView, RoleView};
 use self::model::State;
 use self::request::{bearer, error, Params, Route};
 use crate::sandbox::faults::FaultKind;
@@ -891,7 +905,9 @@ fn serve(
 ) -> Response {
     // Portal Admin does not exist on ArcGIS Online.
     let under_admin = rest.to_ascii_lowercase().starts_with("/portaladmin");
-    if (under_admin && route == Route::Unknown) || (route == Route::CreateUser && online) {
+    if (under_admin && route == Route::Unknown)
+        || (matches!(route, Route::CreateUser | Route::AdminLicense) && online)
+    {
         return (StatusCode::NOT_FOUND, "Not Found").into_response();
     }
 

@@ -301,6 +301,10 @@ pub(crate) struct State {
     pub faults: FaultInjector,
     /// Lower-cased usernames whose `lastLogin` answers leave out.
     pub withheld_last_login: BTreeSet<String>,
+    /// Members' items and folders (*User Content*).
+    pub content: super::content::Content,
+    /// Licences per user type, user-type change dates, the clock.
+    pub licensing: super::licensing::Licensing,
     ids: SplitMix64,
     /// Bumped on every change to members, so cached listings are rebuilt.
     version: u64,
@@ -319,6 +323,8 @@ impl State {
             initial: config.clone(),
             faults: FaultInjector::new(config.seed),
             withheld_last_login: BTreeSet::new(),
+            content: Default::default(),
+            licensing: Default::default(),
             ids: SplitMix64::new(config.seed ^ 0x05EE_D1D5),
             config,
             base_url,
@@ -462,12 +468,14 @@ impl State {
             created: seed.created,
             modified: seed.created,
             last_login: seed.last_login,
-            items: seed.items,
+            items: 0,
             description: String::new(),
             access: "org".into(),
         };
         let joined = member.created;
         self.insert_member(member);
+        self.recount_items(&key);
+        self.seed_items(&key, seed.items);
         if replaced {
             // Keep the groups the replaced account owned.
             let owned: Vec<String> = self
@@ -588,15 +596,6 @@ impl State {
         }
         self.members_changed();
         Some(m)
-    }
-
-    /// Whether the account owns any group (blocks delete, *Delete User*).
-    pub(crate) fn owns_groups(&self, key: &str) -> bool {
-        self.members.get(key).is_some_and(|m| {
-            m.groups
-                .iter()
-                .any(|gid| self.groups.get(gid).is_some_and(|g| g.owner == key))
-        })
     }
 
     /// Maps a role given to `invite`/`createUser`/`updateUserRole` to `(role, roleId)`:

@@ -17,7 +17,7 @@ use super::request::{
     admin_error, error, forbidden, group_not_found, invalid_token, not_logged_in, to_admin_style,
     token_required, user_not_found, Params, Route,
 };
-use super::{InvitationMail, SeedMember};
+use super::{content, licensing, role_admin, InvitationMail, SeedMember};
 
 /// Most users one `addUsers` call takes (*Add Users to Group*).
 const MAX_GROUP_ADD: usize = 25;
@@ -68,7 +68,16 @@ fn need(route: &Route) -> Need {
         | Route::UserDefaultSettings
         | Route::SetUserDisabled { .. }
         | Route::CreateUser
-        | Route::SecurityConfig => Need::Admin,
+        | Route::SecurityConfig
+        | Route::ReassignItem { .. }
+        | Route::ReassignGroup(_)
+        | Route::CreateRole
+        | Route::UpdateRole(_)
+        | Route::SetPrivileges(_)
+        | Route::Credits { .. }
+        | Route::Purchases
+        | Route::UserCounts
+        | Route::AdminLicense => Need::Admin,
         Route::CommunitySelf
         | Route::GetUser(_)
         | Route::UpdateUser(_)
@@ -80,7 +89,10 @@ fn need(route: &Route) -> Need {
         | Route::GroupUsers(_)
         | Route::GroupUserList(_)
         | Route::AddUsers(_)
-        | Route::RemoveUsers(_) => Need::Member,
+        | Route::RemoveUsers(_)
+        | Route::UserContent { .. }
+        | Route::CreateFolder(_)
+        | Route::RolePrivileges(_) => Need::Member,
     }
 }
 
@@ -210,8 +222,8 @@ fn run(state: &mut State, route: &Route, caller: &Caller, p: &Params) -> Value {
         Route::PortalSelf => portal_self(state, caller),
         Route::Invite => invite(state, p),
         Route::BulkSetDisabled { disable } => bulk_set_disabled(state, caller_key, p, *disable),
-        Route::UpdateUserRole => update_user_role(state, caller_key, p),
-        Route::UpdateUserLicenseType => update_user_license_type(state, p),
+        Route::UpdateUserRole => licensing::update_user_role(state, caller_key, p),
+        Route::UpdateUserLicenseType => licensing::update_user_license_type(state, p),
         Route::Roles => roles(state, p),
         Route::UserLicenseTypes => user_license_types(p),
         Route::UserDefaultSettings => user_default_settings(state),
@@ -230,6 +242,24 @@ fn run(state: &mut State, route: &Route, caller: &Caller, p: &Params) -> Value {
         Route::RemoveUsers(id) => remove_users(state, caller_key, id, p),
         Route::CreateUser => create_user(state, p),
         Route::SecurityConfig => security_config(state),
+        Route::UserContent { username, folder } => {
+            content::user_content(state, caller_key, username, folder.as_deref(), p)
+        }
+        Route::CreateFolder(u) => content::create_folder(state, caller_key, u, p),
+        Route::ReassignItem {
+            owner,
+            folder,
+            item,
+        } => content::reassign_item(state, owner, folder.as_deref(), item, p),
+        Route::ReassignGroup(id) => content::reassign_group(state, id, p),
+        Route::CreateRole => role_admin::create_role(state, p),
+        Route::UpdateRole(id) => role_admin::update_role(state, id, p),
+        Route::SetPrivileges(id) => role_admin::set_privileges(state, id, p),
+        Route::RolePrivileges(id) => role_admin::role_privileges(state, id),
+        Route::Credits { assign } => licensing::credits(state, p, *assign),
+        Route::Purchases => licensing::purchases(state),
+        Route::UserCounts => licensing::user_counts(state, p),
+        Route::AdminLicense => licensing::admin_license(state),
         Route::OrgUsers => error(400, None, "Invalid URL", &[]),
     }
 }
@@ -391,7 +421,7 @@ fn community_self(state: &State, key: &str) -> Value {
     state.user_json(&state.members[key], true, true)
 }
 
-fn is_admin(state: &State, key: &str) -> bool {
+pub(super) fn is_admin(state: &State, key: &str) -> bool {
     state.members.get(key).is_some_and(Member::is_org_admin)
 }
 
@@ -437,7 +467,7 @@ fn check_usernames(state: &State, p: &Params) -> Value {
 
 /// `start` (1-based, default 1) and `num` (default `default_num`, 1..=100) of a page (*Common
 /// parameters*).
-fn paging(p: &Params, default_num: i64) -> (usize, usize) {
+pub(super) fn paging(p: &Params, default_num: i64) -> (usize, usize) {
     let start = p.int("start").unwrap_or(1).max(1) as usize;
     let num = p.int("num").unwrap_or(default_num).clamp(1, 100) as usize;
     (start, num)
@@ -445,7 +475,7 @@ fn paging(p: &Params, default_num: i64) -> (usize, usize) {
 
 /// `nextStart` after a page of `len` rows starting at `start` out of `total` (*Common
 /// parameters*: -1 on the last page).
-fn next_start(start: usize, len: usize, total: usize) -> i64 {
+pub(super) fn next_start(start: usize, len: usize, total: usize) -> i64 {
     let end = start - 1 + len;
     if len > 0 && end < total {
         (end + 1) as i64
@@ -980,77 +1010,11 @@ fn delete_user(state: &mut State, caller: &str, username: &str) -> Value {
     if key != caller && !is_admin(state, caller) {
         return forbidden();
     }
-    if target.items > 0 || state.owns_groups(&key) {
-        // [unverified] wording: the docs only say content and groups must go first.
-        return error(
-            400,
-            None,
-            "Unable to delete user.",
-            &["User owns items or groups. Reassign or delete them before deleting the user."],
-        );
+    if let Some(refusal) = content::delete_refusal(state, &key) {
+        return refusal;
     }
     state.remove_member(&key);
     json!({ "success": true, "username": canonical })
-}
-
-/// `portals/self/updateUserRole` (*Update User Role*).
-fn update_user_role(state: &mut State, caller: &str, p: &Params) -> Value {
-    let fail = |d: &str| error(400, None, "Unable to update user role.", &[d]);
-    let Some(user) = p.non_empty("user") else {
-        return fail("'user' parameter required or invalid.");
-    };
-    let Some(key) = state
-        .member(user)
-        .filter(|m| m.in_org())
-        .map(|m| m.username.to_lowercase())
-    else {
-        return fail("'user' parameter required or invalid.");
-    };
-    let Some(role_in) = p.non_empty("role") else {
-        return fail("'role' parameter required or invalid.");
-    };
-    let Some((role, role_id)) = state.resolve_role(role_in) else {
-        return fail("'role' parameter required or invalid.");
-    };
-    if key == caller && role != "org_admin" {
-        // [unverified] an admin cannot demote themselves.
-        return fail("You cannot change your own role.");
-    }
-    let m = state.member_mut(&key).expect("checked above");
-    m.role = role;
-    m.role_id = role_id;
-    m.modified = now_ms();
-    json!({ "success": true, "username": m.username })
-}
-
-/// `portals/self/updateUserLicenseType` (*arcgis-python*; not in the REST reference): per-user
-/// `status`, no `success`.
-fn update_user_license_type(state: &mut State, p: &Params) -> Value {
-    let users = p.list("users");
-    let Some(user_type) = p.non_empty("userLicenseType") else {
-        return error(400, None, "'userLicenseType' must be specified.", &[]);
-    };
-    if !State::valid_user_type(user_type) {
-        return error(
-            400,
-            None,
-            "Unable to update user license type.",
-            &["Invalid user license type."],
-        );
-    }
-    let now = now_ms();
-    let results: Vec<Value> = users
-        .iter()
-        .map(|u| match state.member_mut(u).filter(|m| m.in_org()) {
-            Some(m) => {
-                m.user_type = user_type.to_string();
-                m.modified = now;
-                json!({ "username": m.username, "status": true })
-            }
-            None => json!({ "username": u, "status": false, "error": user_not_found()["error"] }),
-        })
-        .collect();
-    json!({ "results": results })
 }
 
 /// `portals/self/roles` (*Roles*; the built-in roles are not listed, per *arcgis-python*):

@@ -59,6 +59,37 @@ pub(crate) enum Route {
     RemoveUsers(String),
     /// *portaladmin* `security/config` (an Enterprise portal's security settings).
     SecurityConfig,
+    /// `content/users/{u}` and `content/users/{u}/{folderId}` (*User Content*).
+    UserContent {
+        username: String,
+        folder: Option<String>,
+    },
+    /// `content/users/{u}/createFolder` (*Create Folder*).
+    CreateFolder(String),
+    /// `content/users/{owner}/[{folderId}/]items/{id}/reassign` (*Reassign Item*).
+    ReassignItem {
+        owner: String,
+        folder: Option<String>,
+        item: String,
+    },
+    /// `community/groups/{id}/reassign` (*Reassign Group*).
+    ReassignGroup(String),
+    /// `portals/self/createRole` (*Create Role*).
+    CreateRole,
+    /// `portals/self/roles/{id}/update` (*Update Role*).
+    UpdateRole(String),
+    /// `portals/self/roles/{id}/setPrivileges` (*Set Role Privileges*).
+    SetPrivileges(String),
+    /// `portals/self/roles/{id}/privileges` (*Role*).
+    RolePrivileges(String),
+    /// `portals/self/assignUserCredits` / `unassignUserCredits` (*arcgis-python*).
+    Credits { assign: bool },
+    /// `portals/self/purchases` (*Purchases*).
+    Purchases,
+    /// `portals/self/users/counts` (*arcgis-python*).
+    UserCounts,
+    /// *portaladmin* `license` (*License*, Enterprise).
+    AdminLicense,
     /// *portaladmin* `security/users/createUser` (*Create User*).
     CreateUser,
     /// `portals/<id>` naming another organization.
@@ -86,6 +117,7 @@ impl Route {
             ["sharing", "rest", rest @ ..] => Self::parse_rest(rest, &segs[2..], org_id),
             ["portaladmin", "security", "users", "createuser"] => Route::CreateUser,
             ["portaladmin", "security", "config"] => Route::SecurityConfig,
+            ["portaladmin", "license"] => Route::AdminLicense,
             _ => Route::Unknown,
         }
     }
@@ -110,6 +142,20 @@ impl Route {
                     ["roles"] => Route::Roles,
                     ["userlicensetypes"] => Route::UserLicenseTypes,
                     ["userdefaultsettings"] => Route::UserDefaultSettings,
+                    ["users", "counts"] => Route::UserCounts,
+                    ["purchases"] => Route::Purchases,
+                    ["createrole"] => Route::CreateRole,
+                    ["assignusercredits"] => Route::Credits { assign: true },
+                    ["unassignusercredits"] => Route::Credits { assign: false },
+                    ["roles", _, op] => {
+                        let id = segs[3].clone();
+                        match *op {
+                            "update" => Route::UpdateRole(id),
+                            "setprivileges" => Route::SetPrivileges(id),
+                            "privileges" => Route::RolePrivileges(id),
+                            _ => Route::Unknown,
+                        }
+                    }
                     _ => Route::Unknown,
                 }
             }
@@ -132,6 +178,25 @@ impl Route {
                     _ => Route::Unknown,
                 }
             }
+            ["content", "users", _] => Route::UserContent {
+                username: segs[2].clone(),
+                folder: None,
+            },
+            ["content", "users", _, "createfolder"] => Route::CreateFolder(segs[2].clone()),
+            ["content", "users", _, "items", _, "reassign"] => Route::ReassignItem {
+                owner: segs[2].clone(),
+                folder: None,
+                item: segs[4].clone(),
+            },
+            ["content", "users", _, _, "items", _, "reassign"] => Route::ReassignItem {
+                owner: segs[2].clone(),
+                folder: Some(segs[3].clone()),
+                item: segs[5].clone(),
+            },
+            ["content", "users", _, _] => Route::UserContent {
+                username: segs[2].clone(),
+                folder: Some(segs[3].clone()),
+            },
             ["community", "groups"] => Route::GroupSearch,
             ["community", "groups", _] => Route::GetGroup(segs[2].clone()),
             ["community", "groups", _, op] => {
@@ -141,6 +206,7 @@ impl Route {
                     "userlist" => Route::GroupUserList(id),
                     "addusers" => Route::AddUsers(id),
                     "removeusers" => Route::RemoveUsers(id),
+                    "reassign" => Route::ReassignGroup(id),
                     _ => Route::Unknown,
                 }
             }
@@ -180,6 +246,20 @@ impl Route {
             Route::RemoveUsers(_) => "removeUsers",
             Route::CreateUser => "createUser",
             Route::SecurityConfig => "securityConfig",
+            Route::UserContent { folder: None, .. } => "content/users",
+            Route::UserContent { .. } => "content/users/folder",
+            Route::CreateFolder(_) => "createFolder",
+            Route::ReassignItem { .. } => "reassignItem",
+            Route::ReassignGroup(_) => "reassignGroup",
+            Route::CreateRole => "createRole",
+            Route::UpdateRole(_) => "updateRole",
+            Route::SetPrivileges(_) => "setPrivileges",
+            Route::RolePrivileges(_) => "rolePrivileges",
+            Route::Credits { assign: true } => "assignUserCredits",
+            Route::Credits { assign: false } => "unassignUserCredits",
+            Route::Purchases => "purchases",
+            Route::UserCounts => "users/counts",
+            Route::AdminLicense => "license",
             Route::OtherOrg => "otherOrg",
             Route::Unknown => "unknown",
         }
@@ -202,12 +282,22 @@ impl Route {
                 | Route::AddUsers(_)
                 | Route::RemoveUsers(_)
                 | Route::CreateUser
+                | Route::CreateFolder(_)
+                | Route::ReassignItem { .. }
+                | Route::ReassignGroup(_)
+                | Route::CreateRole
+                | Route::UpdateRole(_)
+                | Route::SetPrivileges(_)
+                | Route::Credits { .. }
         )
     }
 
     /// Portal Admin answers in the `{"status": ...}` style (*Create User*).
     pub(crate) fn is_portaladmin(&self) -> bool {
-        matches!(self, Route::CreateUser | Route::SecurityConfig)
+        matches!(
+            self,
+            Route::CreateUser | Route::SecurityConfig | Route::AdminLicense
+        )
     }
 }
 
@@ -441,6 +531,22 @@ mod tests {
         assert_eq!(
             Route::parse("/sharing/rest/portals/self/disableUsers", org),
             Route::BulkSetDisabled { disable: true }
+        );
+        assert_eq!(
+            Route::parse("/sharing/rest/content/users/Jo/F1/items/I1/reassign", org),
+            Route::ReassignItem {
+                owner: "Jo".into(),
+                folder: Some("F1".into()),
+                item: "I1".into()
+            }
+        );
+        assert_eq!(
+            Route::parse("/sharing/rest/content/users/Jo/createFolder", org),
+            Route::CreateFolder("Jo".into())
+        );
+        assert_eq!(
+            Route::parse("/sharing/rest/portals/self/roles/AbC/setPrivileges", org),
+            Route::SetPrivileges("AbC".into())
         );
     }
 
