@@ -230,6 +230,32 @@ async fn user_types_change_per_member_with_each_refusal_and_its_reason() {
 }
 
 #[tokio::test]
+async fn user_type_results_without_usernames_are_read_by_position() {
+    // GIVEN a portal whose answers hold only each member's status, in order
+    let sandbox = ArcgisSandbox::start(SandboxConfig::online()).await;
+    sandbox.set_bulk_results_without_username(true);
+    sandbox.add_member(SeedMember::new("alice").role(VIEWER_ROLE));
+    sandbox.add_member(SeedMember::new("bob"));
+    let client = client(&sandbox);
+
+    // WHEN both go to Viewer
+    let results = client
+        .update_user_type(&names(&["alice", "bob"]), "viewerUT")
+        .await
+        .unwrap();
+
+    // THEN alice's change and bob's refusal are told apart
+    assert_eq!(results[0], ok("alice"));
+    assert_eq!(results[1].username, "bob");
+    assert!(!results[1].ok);
+    assert!(results[1]
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains("not compatible with the role org_user")));
+    assert_eq!(sandbox.member("bob").unwrap().user_type, "creatorUT");
+}
+
+#[tokio::test]
 async fn credits_are_allocated_and_made_unlimited_on_online_only() {
     // GIVEN an Online member with unlimited credits
     let sandbox = ArcgisSandbox::start(SandboxConfig::online()).await;

@@ -26,6 +26,10 @@ const ONBOARD_S3_EVENTS: &[(&str, &str)] = &[
         "ams-update.json",
         include_str!("../../events/onboard/ams-update.json"),
     ),
+    (
+        "roles.json",
+        include_str!("../../events/onboard/roles.json"),
+    ),
 ];
 
 /// The sweep's EventBridge sample: what the daily schedule delivers.
@@ -223,6 +227,25 @@ fn ams_samples_name_files_under_the_ams_inbox() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn roles_sample_names_a_file_under_the_roles_inbox() {
+    // GIVEN events/onboard/roles.json WHEN its object is read as onboard reads it
+    let (name, text) = ONBOARD_S3_EVENTS[4];
+    let record = single_record("onboard", name, text);
+    assert_eq!(
+        record.s3.object.key.as_deref(),
+        Some("inbox/arcgis/roles/custom+roles.csv")
+    );
+    let objects = connectors::inbox::requested(&serde_json::from_str(text).unwrap())
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    // THEN it is the decoded key of a roles file, which goes to the roles job, live
+    assert_eq!(objects[0].key, "inbox/arcgis/roles/custom roles.csv");
+    assert_eq!(
+        onboard::route::route(&objects[0].key),
+        onboard::route::Route::ArcgisRoles { dry_run: false }
+    );
 }
 
 fn sweep_scheduled_event() -> EventBridgeEvent<Value> {

@@ -769,6 +769,92 @@ fn outputs_say_where_the_sweep_and_its_reports_are() {
     }
 }
 
+/// True when `value` matches `pattern`, where `*` stands for any run of
+/// characters (`/` included), as IAM resource ARNs and the `StringLike`
+/// condition operator read it.
+fn wildcard_match(pattern: &str, value: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == value,
+        Some((head, tail)) => {
+            let Some(rest) = value.strip_prefix(head) else {
+                return false;
+            };
+            (0..=rest.len())
+                .filter(|at| rest.is_char_boundary(*at))
+                .any(|at| wildcard_match(tail, &rest[at..]))
+        }
+    }
+}
+
+#[test]
+fn roles_files_reach_onboard_through_the_arcgis_inbox_trigger_and_access() {
+    // GIVEN a roles file's key, which onboard routes to the roles job
+    let key = "inbox/arcgis/roles/custom roles.csv";
+    assert_eq!(
+        onboard::route::route(key),
+        onboard::route::Route::ArcgisRoles { dry_run: false }
+    );
+    assert_eq!(
+        onboard::route::route("inbox/arcgis/roles/dry-run/custom roles.csv"),
+        onboard::route::Route::ArcgisRoles { dry_run: true }
+    );
+
+    // THEN exactly one S3 notification delivers it, and to onboard
+    let triggered: Vec<(String, String)> = s3_events()
+        .into_iter()
+        .filter(|(_, _, event)| {
+            s3_key_rules(event)
+                .iter()
+                .all(|(rule, value)| rule != "prefix" || key.starts_with(value.as_str()))
+        })
+        .map(|(function, event, _)| (function, event))
+        .collect();
+    assert_eq!(
+        triggered,
+        [("OnboardFunction".to_owned(), "ArcgisCsv".to_owned())]
+    );
+
+    // AND onboard may read and rewrite it, and list its prefix (so a file
+    // deleted since the event reads as missing, not as access denied)
+    let access = resource("OnboardBucketAccess").at(&["Properties", "PolicyDocument", "Statement"]);
+    let object = format!("!Sub ${{Bucket.Arn}}/{key}");
+    let statements = statement_lists(&access);
+    for action in ["s3:GetObject", "s3:PutObject"] {
+        assert!(
+            statements.iter().any(|(_, actions, resources)| {
+                actions.iter().any(|a| a == action)
+                    && resources.iter().any(|r| wildcard_match(r, &object))
+            }),
+            "OnboardBucketAccess grants no {action} on {object}: {statements:?}"
+        );
+    }
+    let list = access
+        .items()
+        .into_iter()
+        .find(|s| s.value("Action").as_deref() == Some("s3:ListBucket"))
+        .expect("a ListBucket statement");
+    let prefixes = values(&list.at(&["Condition", "StringLike"]), "s3:prefix");
+    assert!(
+        prefixes.iter().any(|p| wildcard_match(p, key)),
+        "ListBucket's s3:prefix {prefixes:?} does not cover {key}"
+    );
+
+    // AND the stack's outputs say where roles files go
+    assert_has_line(
+        &template_block(&["Outputs", "ArcgisRolesUploadPrefix"]),
+        "Value: !Sub s3://${Bucket}/inbox/arcgis/roles/",
+        "the ArcgisRolesUploadPrefix output",
+    );
+}
+
+#[test]
+fn wildcards_match_as_iam_reads_them() {
+    assert!(wildcard_match("inbox/arcgis/*", "inbox/arcgis/roles/a.csv"));
+    assert!(wildcard_match("a*c*e", "abcde"));
+    assert!(!wildcard_match("inbox/ams/*", "inbox/arcgis/roles/a.csv"));
+    assert!(!wildcard_match("inbox/arcgis/", "inbox/arcgis/roles/a.csv"));
+}
+
 const PROFICIENCY: &[&str] = &["Resources", "ProficiencyFunction"];
 
 fn proficiency_block(below: &[&str]) -> Block {

@@ -1,5 +1,6 @@
-//! What onboard does with each object an event names: `inbox/arcgis/`
-//! files go to the ArcGIS member job, `inbox/ams/` files to the AMS job;
+//! What onboard does with each object an event names: `inbox/arcgis/roles/`
+//! files go to the roles job, other `inbox/arcgis/` files to the ArcGIS
+//! member job, `inbox/ams/` files to the AMS job;
 //! anything else, or a file for a system the deployment does not have, is
 //! passed over.
 
@@ -15,6 +16,7 @@ use tracing::{info, warn};
 use crate::ams::{AmsOnboarding, AmsOnboardingPorts};
 use crate::arcgis::{MemberOnboarding, OnboardingPorts};
 use crate::config::OnboardConfig;
+use crate::roles::{RoleFile, RolesPorts};
 use crate::route::{route, Route};
 
 /// The function name in object metadata, report paths and mail subjects.
@@ -34,7 +36,7 @@ impl<S, M, A, T> InboxFunction<S, M, Systems<A, T>> for OnboardConfig
 where
     S: ObjectStore,
     M: Mailer,
-    A: OnboardingPorts,
+    A: OnboardingPorts + RolesPorts,
     T: AmsOnboardingPorts,
 {
     const NAME: &'static str = FUNCTION;
@@ -67,6 +69,13 @@ where
                     inbox.file(&members, &target, position).await?
                 }
                 _ => not_configured(inbox, object, "ARCGIS_URL", &crate::arcgis::VOCABULARY),
+            },
+            Route::ArcgisRoles { dry_run } => match &systems.arcgis {
+                Some(arcgis) if config.arcgis.is_some() => {
+                    let target = inbox.target(object, dry_run, true);
+                    inbox.file(&RoleFile { arcgis }, &target, position).await?
+                }
+                _ => not_configured(inbox, object, "ARCGIS_URL", &crate::roles::VOCABULARY),
             },
             Route::Ams { dry_run } => match (&systems.ams, &config.ams) {
                 (Some(ams), Some(settings)) => {

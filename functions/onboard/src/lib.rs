@@ -1,5 +1,7 @@
 //! `onboard`: creates ArcGIS members from CSVs dropped under `inbox/arcgis/`,
-//! and creates or updates Teamworks AMS accounts from CSVs under `inbox/ams/`.
+//! creates or changes custom ArcGIS roles from CSVs under
+//! `inbox/arcgis/roles/`, and creates or updates Teamworks AMS accounts from
+//! CSVs under `inbox/ams/`.
 //!
 //! Each file goes through the shared inbox pipeline (`connectors::inbox`):
 //! the [`arcgis::MemberOnboarding`] job checks every row against the org
@@ -16,6 +18,7 @@ pub mod ams;
 pub mod arcgis;
 pub mod config;
 pub mod handler;
+pub mod roles;
 pub mod route;
 mod systems;
 

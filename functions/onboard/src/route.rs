@@ -6,6 +6,10 @@ use connectors::inbox::is_csv;
 pub const ARCGIS_PREFIX: &str = "inbox/arcgis/";
 /// Files under here are planned, never applied.
 pub const ARCGIS_DRY_RUN_PREFIX: &str = "inbox/arcgis/dry-run/";
+/// Custom ArcGIS roles: `name, description, privileges`.
+pub const ARCGIS_ROLES_PREFIX: &str = "inbox/arcgis/roles/";
+/// Roles files under here are planned, never applied.
+pub const ARCGIS_ROLES_DRY_RUN_PREFIX: &str = "inbox/arcgis/roles/dry-run/";
 /// Create and update rows for Teamworks AMS.
 pub const AMS_PREFIX: &str = "inbox/ams/";
 /// AMS files under here are planned, never applied.
@@ -15,6 +19,9 @@ pub const AMS_DRY_RUN_PREFIX: &str = "inbox/ams/dry-run/";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
     Arcgis {
+        dry_run: bool,
+    },
+    ArcgisRoles {
         dry_run: bool,
     },
     Ams {
@@ -29,7 +36,11 @@ pub fn route(key: &str) -> Route {
     if !is_csv(key) {
         return Route::Ignore;
     }
-    if key.starts_with(ARCGIS_DRY_RUN_PREFIX) {
+    if key.starts_with(ARCGIS_ROLES_PREFIX) {
+        Route::ArcgisRoles {
+            dry_run: key.starts_with(ARCGIS_ROLES_DRY_RUN_PREFIX),
+        }
+    } else if key.starts_with(ARCGIS_DRY_RUN_PREFIX) {
         Route::Arcgis { dry_run: true }
     } else if key.starts_with(ARCGIS_PREFIX) {
         Route::Arcgis { dry_run: false }
@@ -54,6 +65,18 @@ mod tests {
         );
         assert_eq!(
             route("inbox/arcgis/dry-run/a.CSV"),
+            Route::Arcgis { dry_run: true }
+        );
+        assert_eq!(
+            route("inbox/arcgis/roles/a.csv"),
+            Route::ArcgisRoles { dry_run: false }
+        );
+        assert_eq!(
+            route("inbox/arcgis/roles/dry-run/a.csv"),
+            Route::ArcgisRoles { dry_run: true }
+        );
+        assert_eq!(
+            route("inbox/arcgis/dry-run/roles/a.csv"),
             Route::Arcgis { dry_run: true }
         );
         assert_eq!(route("inbox/ams/a.csv"), Route::Ams { dry_run: false });

@@ -30,6 +30,8 @@ pub struct Lifecycle {
     pub refuse_user_type: RefCell<BTreeMap<String, String>>,
     /// Role changes refused, by username, with the portal's reason.
     pub refuse_role: RefCell<BTreeMap<String, String>>,
+    /// Every `setPrivileges` call is refused with this reason.
+    pub refuse_privileges: RefCell<Option<String>>,
 }
 
 impl FakeOrg {
@@ -323,6 +325,9 @@ impl RoleAdmin for FakeOrg {
 
     async fn set_privileges(&self, role_id: &str, privileges: &[String]) -> Result<(), Error> {
         self.call("set_privileges");
+        if let Some(why) = self.lifecycle.refuse_privileges.borrow().as_deref() {
+            return Err(Self::refused("roles/setPrivileges", why));
+        }
         let mut roles = self.lifecycle.roles.borrow_mut();
         let role = roles
             .iter_mut()

@@ -230,7 +230,9 @@ pub(crate) fn update_user_role(state: &mut State, caller: &str, p: &Params) -> V
 }
 
 /// `portals/self/updateUserLicenseType` (*arcgis-python*): per-user `status`,
-/// no `success`; the refusals are listed in the module docs. Members take
+/// no `success`; the refusals are listed in the module docs. With the
+/// `bulk_results_without_username` knob the entries leave `username` out,
+/// as for the bulk disable answers. Members take
 /// their new type one after another, so licences run out within a call.
 pub(crate) fn update_user_license_type(state: &mut State, p: &Params) -> Value {
     let users = p.list("users");
@@ -272,6 +274,14 @@ pub(crate) fn update_user_license_type(state: &mut State, p: &Params) -> Value {
         m.user_type = user_type.clone();
         m.modified = now;
         results.push(json!({ "username": m.username, "status": true }));
+    }
+    if state.config.bulk_results_without_username {
+        // The part of the answer the ArcGIS API for Python reads: `status` only.
+        for entry in &mut results {
+            if let Some(fields) = entry.as_object_mut() {
+                fields.remove("username");
+            }
+        }
     }
     json!({ "results": results })
 }

@@ -199,7 +199,7 @@ pub struct SandboxConfig {
     pub before_user_default_settings: bool,
     /// Groups `(id, title)` owned by the admin, created at start and on reset.
     pub groups: Vec<(String, String)>,
-    /// Answer `disableUsers`/`enableUsers` with `results[]` entries that hold
+    /// Answer `disableUsers`/`enableUsers` (and `updateUserLicenseType`) with `results[]` entries that hold
     /// only `status` (and `error`), no `username`: the part of the answer the
     /// ArcGIS API for Python reads (*arcgis-python*). Off by default.
     pub bulk_results_without_username: bool,
