@@ -142,7 +142,7 @@ line,username,outcome,groups_added,reason
     // AND the summary returned and mailed says the same
     assert_eq!(
         serde_json::to_value(response.counts).unwrap(),
-        serde_json::json!({"created": 1, "invited": 1, "exists": 1, "failed": 3, "skipped": 0, "planned": 0})
+        serde_json::json!({"created": 1, "invited": 1, "exists": 1, "updated": 0, "unchanged": 0, "disabled": 0, "enabled": 0, "deleted": 0, "failed": 3, "skipped": 0, "planned": 0})
     );
     assert!(response.csv_rewritten);
     let mails = world.moto.sent_mails_to(&world.admin_email).await;
@@ -212,7 +212,7 @@ async fn enterprise_creates_accounts_with_create_user_and_adds_groups() {
     );
     assert_eq!(
         serde_json::to_value(response.counts).unwrap(),
-        serde_json::json!({"created": 2, "invited": 0, "exists": 1, "failed": 1, "skipped": 0, "planned": 0})
+        serde_json::json!({"created": 2, "invited": 0, "exists": 1, "updated": 0, "unchanged": 0, "disabled": 0, "enabled": 0, "deleted": 0, "failed": 1, "skipped": 0, "planned": 0})
     );
 }
 
@@ -434,7 +434,7 @@ async fn throttling_server_errors_and_an_expiring_token_still_end_every_row_righ
     let report = world.text_at(response.report.as_deref().unwrap()).await;
     assert_eq!(
         serde_json::to_value(response.counts).unwrap(),
-        serde_json::json!({"created": 20, "invited": 20, "exists": 0, "failed": 0, "skipped": 0, "planned": 0}),
+        serde_json::json!({"created": 20, "invited": 20, "exists": 0, "updated": 0, "unchanged": 0, "disabled": 0, "enabled": 0, "deleted": 0, "failed": 0, "skipped": 0, "planned": 0}),
         "{report}"
     );
     for i in 0..40 {

@@ -8,6 +8,10 @@ use connectors::inbox::InboxLimits;
 /// The default of `ARCGIS_INVITE_BATCH`: what `portals/self/invite` takes.
 pub const DEFAULT_INVITE_BATCH: usize = 100;
 
+/// The default of `MAX_DELETES_PER_RUN`: the most `delete` rows one file
+/// may hold before none of them is applied.
+pub const DEFAULT_MAX_DELETES_PER_RUN: usize = 25;
+
 /// What the onboard jobs need to know beyond their input.
 #[derive(Debug, Clone)]
 pub struct OnboardConfig {
@@ -25,6 +29,11 @@ pub struct OnboardConfig {
     pub invite_batch: usize,
     /// How large a file may be.
     pub limits: InboxLimits,
+    /// A file with more `delete` rows than this deletes nobody.
+    pub max_deletes_per_run: usize,
+    /// Members whose role, user type and status no file changes and whom
+    /// no file deletes (`PROTECTED_USERS`, as the sweep reads it).
+    pub protected_users: Vec<String>,
 }
 
 impl OnboardConfig {
@@ -54,6 +63,8 @@ impl OnboardConfig {
             default_groups: Vec::new(),
             invite_batch: DEFAULT_INVITE_BATCH,
             limits: InboxLimits::default(),
+            max_deletes_per_run: DEFAULT_MAX_DELETES_PER_RUN,
+            protected_users: Vec::new(),
         }
     }
 
@@ -77,6 +88,8 @@ impl OnboardConfig {
             default_groups: env.list("ARCGIS_DEFAULT_GROUPS"),
             invite_batch: env.count("ARCGIS_INVITE_BATCH", DEFAULT_INVITE_BATCH)?,
             limits: InboxLimits::from_env(env)?,
+            max_deletes_per_run: env.whole("MAX_DELETES_PER_RUN", DEFAULT_MAX_DELETES_PER_RUN)?,
+            protected_users: env.list("PROTECTED_USERS"),
         })
     }
 }
@@ -119,6 +132,8 @@ mod tests {
         .unwrap();
         assert_eq!(config.default_groups, ["g1", "g2"]);
         assert_eq!(config.invite_batch, DEFAULT_INVITE_BATCH);
+        assert_eq!(config.max_deletes_per_run, 25);
+        assert!(config.protected_users.is_empty());
         assert_eq!(config.arcgis.unwrap().concurrency, 8);
         assert!(config.ams.is_none());
         assert!(!config.common.dry_run);

@@ -60,11 +60,7 @@ where
         let file = match route(&object.key) {
             Route::Arcgis { dry_run } => match (&systems.arcgis, &config.arcgis) {
                 (Some(arcgis), Some(settings)) => {
-                    let members = MemberOnboarding {
-                        arcgis,
-                        settings,
-                        config,
-                    };
+                    let members = MemberOnboarding::new(arcgis, settings, config);
                     let target = inbox.target(object, dry_run, true);
                     inbox.file(&members, &target, position).await?
                 }

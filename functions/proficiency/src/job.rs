@@ -40,6 +40,7 @@ pub const VOCABULARY: Vocabulary = Vocabulary {
         Headline::Count(Outcome::Failed, "failed"),
         Headline::Count(Outcome::Skipped, "skipped"),
     ],
+    listed: &[],
 };
 
 /// Proficiency files: their columns, words, report

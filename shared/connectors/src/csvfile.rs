@@ -154,6 +154,10 @@ pub struct Column {
     pub name: &'static str,
     pub aliases: &'static [&'static str],
     pub required: bool,
+    /// A required column a file may leave out when it has this other
+    /// column (the fields of a new member, in a file whose `action`
+    /// column may say the rows change existing ones).
+    pub unless_present: Option<&'static str>,
 }
 
 impl Column {
@@ -163,6 +167,21 @@ impl Column {
             name,
             aliases,
             required: true,
+            unless_present: None,
+        }
+    }
+
+    /// A column every file must have unless it has the column `other`.
+    pub const fn required_unless(
+        name: &'static str,
+        aliases: &'static [&'static str],
+        other: &'static str,
+    ) -> Self {
+        Self {
+            name,
+            aliases,
+            required: true,
+            unless_present: Some(other),
         }
     }
 
@@ -172,6 +191,7 @@ impl Column {
             name,
             aliases,
             required: false,
+            unless_present: None,
         }
     }
 }
@@ -229,7 +249,10 @@ impl ColumnMap {
             }
         }
         for column in columns.iter().filter(|c| c.required) {
-            if !positions.contains_key(column.name) {
+            let excused = column
+                .unless_present
+                .is_some_and(|other| positions.contains_key(other));
+            if !excused && !positions.contains_key(column.name) {
                 problems.push(format!("required column '{}' is missing", column.name));
             }
         }
@@ -313,17 +336,10 @@ mod tests {
             name: "username",
             aliases: &[],
             required: true,
+            unless_present: None,
         },
-        Column {
-            name: "user type",
-            aliases: &["usertypeid"],
-            required: false,
-        },
-        Column {
-            name: "email",
-            aliases: &[],
-            required: true,
-        },
+        Column::optional("user type", &["usertypeid"]),
+        Column::required("email", &[]),
     ];
 
     #[test]
@@ -362,6 +378,20 @@ mod tests {
         assert!(err
             .to_string()
             .contains("required column 'username' is missing"));
+    }
+
+    #[test]
+    fn a_column_required_unless_another_is_excused_by_it() {
+        let headers = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        const CONTACT: &[Column] = &[
+            Column::required("username", &[]),
+            Column::optional("notes", &[]),
+            Column::required_unless("phone", &[], "notes"),
+        ];
+        assert!(ColumnMap::new(&headers(&["username", "notes"]), CONTACT).is_ok());
+        assert!(ColumnMap::new(&headers(&["username", "phone"]), CONTACT).is_ok());
+        let err = ColumnMap::new(&headers(&["username"]), CONTACT).unwrap_err();
+        assert_eq!(err.problems, ["required column 'phone' is missing"]);
     }
 
     #[test]

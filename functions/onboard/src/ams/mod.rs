@@ -43,6 +43,7 @@ pub const VOCABULARY: Vocabulary = Vocabulary {
         Headline::Count(Outcome::Failed, "failed"),
         Headline::Count(Outcome::Skipped, "skipped"),
     ],
+    listed: &[],
 };
 
 /// Report column: `create` or `update` (as written, for a row that failed its checks).

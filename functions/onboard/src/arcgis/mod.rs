@@ -1,13 +1,21 @@
-//! Onboarding ArcGIS members from `inbox/arcgis/` files: each row is checked
-//! against the org's roles and user types, existing members are found, the
-//! rest are created with the portal's batch calls, and every member is added
-//! to the groups it lacks.
+//! ArcGIS members from `inbox/arcgis/` files. Each row is checked against
+//! the org's roles and user types. Rows whose `action` is `create` (or
+//! empty) onboard: existing members are found, the rest are created with
+//! the portal's batch calls, and every member is added to the groups it
+//! lacks. `update`, `disable`, `enable` and `delete` rows change existing
+//! members ([`changes`]).
 
 mod catalog;
+mod changes;
 mod create;
 mod groups;
+pub mod request;
 pub mod rows;
 
+use std::cell::Cell;
+
+pub use changes::ChangePorts;
+use changes::{ChangeWork, Org};
 use connectors::arcgis::{
     ArcgisSettings, GroupLookup, GroupMembership, MemberCreation, MemberLookup, OrgCatalog,
     OrgInfo, Portal, User,
@@ -18,20 +26,27 @@ use connectors::inbox::{
     Run, Valid, Vocabulary,
 };
 use connectors::Error;
+pub use request::{Action, Request};
 
 pub use catalog::Catalog;
 pub use rows::Member;
 
 use crate::config::OnboardConfig;
 
-/// Every ArcGIS call onboarding makes.
+/// Every ArcGIS call a member file makes.
 pub trait OnboardingPorts:
-    OrgInfo + OrgCatalog + MemberLookup + MemberCreation + GroupLookup + GroupMembership
+    OrgInfo + OrgCatalog + MemberLookup + MemberCreation + GroupLookup + GroupMembership + ChangePorts
 {
 }
 
 impl<T> OnboardingPorts for T where
-    T: OrgInfo + OrgCatalog + MemberLookup + MemberCreation + GroupLookup + GroupMembership
+    T: OrgInfo
+        + OrgCatalog
+        + MemberLookup
+        + MemberCreation
+        + GroupLookup
+        + GroupMembership
+        + ChangePorts
 {
 }
 
@@ -41,6 +56,11 @@ pub const VOCABULARY: Vocabulary = Vocabulary {
         Outcome::Created,
         Outcome::Invited,
         Outcome::Exists,
+        Outcome::Updated,
+        Outcome::Unchanged,
+        Outcome::Disabled,
+        Outcome::Enabled,
+        Outcome::Deleted,
         Outcome::Failed,
         Outcome::Skipped,
         Outcome::Planned,
@@ -50,8 +70,17 @@ pub const VOCABULARY: Vocabulary = Vocabulary {
         Headline::Count(Outcome::Created, "created"),
         Headline::Count(Outcome::Invited, "invited"),
         Headline::Count(Outcome::Exists, "existing"),
+        Headline::IfAny(Outcome::Updated, "updated"),
+        Headline::IfAny(Outcome::Unchanged, "unchanged"),
+        Headline::IfAny(Outcome::Disabled, "disabled"),
+        Headline::IfAny(Outcome::Enabled, "enabled"),
+        Headline::IfAny(Outcome::Deleted, "deleted"),
         Headline::Count(Outcome::Failed, "failed"),
         Headline::Count(Outcome::Skipped, "skipped"),
+    ],
+    listed: &[
+        (Outcome::Deleted, "Members deleted"),
+        (Outcome::Disabled, "Members disabled"),
     ],
 };
 
@@ -75,12 +104,26 @@ pub const SPEC: JobSpec = JobSpec {
     subject: "username",
 };
 
-/// The onboarding job over one org.
+/// The member job over one org.
 pub struct MemberOnboarding<'a, D> {
     pub arcgis: &'a D,
     /// The org's connection settings (concurrency).
     pub settings: &'a ArcgisSettings,
     pub config: &'a OnboardConfig,
+    /// Set when the file has columns an export writes that no row applies.
+    export_columns: Cell<bool>,
+}
+
+impl<'a, D> MemberOnboarding<'a, D> {
+    /// The job for `arcgis`, reached with `settings`, under `config`.
+    pub fn new(arcgis: &'a D, settings: &'a ArcgisSettings, config: &'a OnboardConfig) -> Self {
+        Self {
+            arcgis,
+            settings,
+            config,
+            export_columns: Cell::new(false),
+        }
+    }
 }
 
 /// What a file is checked against: the org, its roles and user types.
@@ -181,7 +224,7 @@ fn is_finished(outcome: Outcome) -> bool {
 
 impl<D: OnboardingPorts> CsvJob for MemberOnboarding<'_, D> {
     const SPEC: &'static JobSpec = &SPEC;
-    type Row = Member;
+    type Row = Request;
     type Context = OrgContext;
 
     async fn context(&self) -> Result<OrgContext, Error> {
@@ -203,21 +246,85 @@ impl<D: OnboardingPorts> CsvJob for MemberOnboarding<'_, D> {
         row: &Row,
         columns: &ColumnMap,
         context: &OrgContext,
-    ) -> Result<Member, Vec<FieldProblem>> {
-        rows::validate(row, columns, &context.catalog, &self.config.default_groups)
+    ) -> Result<Request, Vec<FieldProblem>> {
+        if rows::EXPORT_ONLY.iter().any(|c| columns.has(c)) {
+            self.export_columns.set(true);
+        }
+        request::validate(row, columns, &context.catalog, &self.config.default_groups)
     }
 
     async fn apply(
         &self,
-        rows: Vec<Valid<Member>>,
+        rows: Vec<Valid<Request>>,
         context: &OrgContext,
         run: &Run,
     ) -> Result<Applied, Error> {
-        let mut work: Vec<Work> = rows
+        let mut members = Vec::new();
+        let mut changes = Vec::new();
+        let mut placed = Vec::with_capacity(rows.len());
+        for valid in rows {
+            match valid.row {
+                Request::Create(member) => {
+                    placed.push((true, members.len()));
+                    members.push(*member);
+                }
+                Request::Change { username, change } => {
+                    placed.push((false, changes.len()));
+                    changes.push(ChangeWork::new(username, change));
+                }
+            }
+        }
+        let created = self.onboard(members, context, run).await?;
+        let org = Org {
+            portal: &context.portal,
+            catalog: &context.catalog,
+        };
+        self.change(&mut changes, &org, run).await;
+        let mut created: Vec<Option<RowResult>> = created.into_iter().map(Some).collect();
+        let mut changed: Vec<Option<RowResult>> =
+            changes.into_iter().map(|w| Some(w.result())).collect();
+        let results = placed
             .into_iter()
-            .map(|valid| Work {
-                username: valid.row.account.username.clone(),
-                member: Some(valid.row),
+            .map(|(is_create, at)| {
+                let slot = if is_create {
+                    &mut created[at]
+                } else {
+                    &mut changed[at]
+                };
+                slot.take().unwrap_or_else(RowResult::deferred)
+            })
+            .collect();
+        let mut notes = Vec::new();
+        if self.export_columns.get() {
+            notes.push(format!(
+                "the columns {} describe members as an export found them; they change nothing (use the action column)",
+                rows::EXPORT_ONLY.join(", ")
+            ));
+        }
+        Ok(Applied {
+            results,
+            notes,
+            ..Applied::default()
+        })
+    }
+}
+
+impl<D: OnboardingPorts> MemberOnboarding<'_, D> {
+    /// The `create` rows: find who exists, create the rest, ensure groups.
+    async fn onboard(
+        &self,
+        members: Vec<Member>,
+        context: &OrgContext,
+        run: &Run,
+    ) -> Result<Vec<RowResult>, Error> {
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut work: Vec<Work> = members
+            .into_iter()
+            .map(|member| Work {
+                username: member.account.username.clone(),
+                member: Some(member),
                 outcome: None,
                 reason: String::new(),
                 current_groups: Vec::new(),
@@ -235,10 +342,7 @@ impl<D: OnboardingPorts> CsvJob for MemberOnboarding<'_, D> {
             self.ensure_groups(&mut work, run).await;
             finish(&mut work);
         }
-        Ok(Applied {
-            results: work.into_iter().map(Work::result).collect(),
-            ..Applied::default()
-        })
+        Ok(work.into_iter().map(Work::result).collect())
     }
 }
 

@@ -9,14 +9,17 @@ use connectors::secrets::SecretString;
 
 use super::catalog::Catalog;
 
-/// The columns an onboarding file may have. Names match case-insensitively
-/// with spaces, `_` and `-` ignored.
+/// The columns a member file may have. Names match case-insensitively
+/// with spaces, `_` and `-` ignored. The fields of a new member are
+/// required unless the file has an `action` column (rows that change
+/// existing members need only the username).
 pub const COLUMNS: &[Column] = &[
     Column::required("username", &["user", "login"]),
+    Column::optional(ACTION, &["operation"]),
     Column::optional("password", &[]),
-    Column::required("firstname", &["givenname"]),
-    Column::required("lastname", &["surname", "familyname"]),
-    Column::required("email", &["emailaddress", "mail"]),
+    Column::required_unless("firstname", &["givenname"], ACTION),
+    Column::required_unless("lastname", &["surname", "familyname"], ACTION),
+    Column::required_unless("email", &["emailaddress", "mail"], ACTION),
     Column::optional(
         "user type",
         &[
@@ -32,9 +35,24 @@ pub const COLUMNS: &[Column] = &[
         &["credits", "creditassignment", "usercreditassignment"],
     ),
     Column::optional("groups", &["group", "groupids"]),
+    Column::optional(LEAVE_GROUPS, &["removegroups"]),
+    Column::optional(REASSIGN_TO, &["newowner"]),
     Column::optional("provider", &[]),
     Column::optional("idp_username", &["idpuser"]),
+    Column::optional("last_login", &[]),
+    Column::optional("created", &[]),
+    Column::optional("disabled", &[]),
 ];
+
+/// The column saying what a row does; empty or absent means `create`.
+pub const ACTION: &str = "action";
+/// Groups an `update` row takes the member out of.
+pub const LEAVE_GROUPS: &str = "leave_groups";
+/// Who receives a deleted member's items and groups.
+pub const REASSIGN_TO: &str = "reassign_to";
+/// Columns an export writes that describe a member but change nothing:
+/// a file edited from an export keeps them, and they are not applied.
+pub const EXPORT_ONLY: [&str; 3] = ["last_login", "created", "disabled"];
 
 /// A row that passed validation: a member to create or ensure.
 #[derive(Debug, Clone)]
@@ -108,18 +126,10 @@ pub fn validate(
     // Empty: the org's default allocation; `unlimited` (or -1): none.
     let credits = match get("credit allocation") {
         v if v.is_empty() => catalog.default_credits,
-        v if v.eq_ignore_ascii_case("unlimited") => None,
-        v => match v.parse::<f64>() {
-            Ok(n) if n.is_finite() && n >= 0.0 => Some(n),
-            Ok(-1.0) => None,
-            _ => {
-                problems.push(FieldProblem::new(
-                    "credit allocation",
-                    format!("{v:?} is not a number (leave it empty for the org's default, or write unlimited)"),
-                ));
-                None
-            }
-        },
+        v => parse_credits(&v)
+            .map_err(|p| problems.push(p))
+            .ok()
+            .flatten(),
     };
     let password = match columns.get(row, "password") {
         "" => None,
@@ -188,6 +198,32 @@ pub fn validate(
         },
         groups,
     })
+}
+
+/// A credit allocation: `Some(n)`, or `None` for `unlimited` (or `-1`).
+pub fn parse_credits(value: &str) -> Result<Option<f64>, FieldProblem> {
+    if value.eq_ignore_ascii_case("unlimited") {
+        return Ok(None);
+    }
+    match value.parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 => Ok(Some(n)),
+        Ok(-1.0) => Ok(None),
+        _ => Err(FieldProblem::new(
+            "credit allocation",
+            format!("{value:?} is not a number (leave it empty for the org's default, or write unlimited)"),
+        )),
+    }
+}
+
+/// Group ids separated by `;`, each once.
+pub fn group_list(value: &str) -> Vec<String> {
+    let mut groups: Vec<String> = Vec::new();
+    for group in value.split(';').map(str::trim).filter(|g| !g.is_empty()) {
+        if !groups.iter().any(|g| g == group) {
+            groups.push(group.to_string());
+        }
+    }
+    groups
 }
 
 /// ArcGIS username rules: 6–128 characters, letters, digits and `. _ @ -`

@@ -47,6 +47,7 @@ pub const VOCABULARY: Vocabulary = Vocabulary {
         Headline::Count(Outcome::Failed, "failed"),
         Headline::Count(Outcome::Skipped, "skipped"),
     ],
+    listed: &[],
 };
 
 /// Report column: the id of the role the row created or changed.

@@ -79,6 +79,9 @@ pub enum Headline {
     Count(Outcome, &'static str),
     /// `"{n} {word}"` for the vocabulary's success total.
     Total(&'static str),
+    /// `"{n} {word}"` for one outcome, left out when no row had it (words
+    /// most files never use).
+    IfAny(Outcome, &'static str),
 }
 
 /// The outcome words a job uses, in the order it reports them.
@@ -89,6 +92,9 @@ pub struct Vocabulary {
     pub success_total: Option<(&'static str, &'static [Outcome])>,
     /// The parts of a live run's headline.
     pub headline: &'static [Headline],
+    /// Outcomes whose rows the summary names one by one, under a title
+    /// (the members deleted, say), beside the failed rows it always lists.
+    pub listed: &'static [(Outcome, &'static str)],
 }
 
 /// Rows per outcome, reported (and serialised) in the vocabulary's words.
@@ -166,10 +172,14 @@ impl Counts {
     pub fn headline(&self, parts: &[Headline]) -> String {
         parts
             .iter()
-            .map(|part| match part {
-                Headline::Count(outcome, word) => format!("{} {word}", self.get(*outcome)),
+            .filter_map(|part| match part {
+                Headline::Count(outcome, word) => Some(format!("{} {word}", self.get(*outcome))),
+                Headline::IfAny(outcome, word) => {
+                    let n = self.get(*outcome);
+                    (n > 0).then(|| format!("{n} {word}"))
+                }
                 Headline::Total(name) => {
-                    format!("{} {name}", self.total_of(name).unwrap_or(0))
+                    Some(format!("{} {name}", self.total_of(name).unwrap_or(0)))
                 }
             })
             .collect::<Vec<_>>()
@@ -201,6 +211,7 @@ mod tests {
             Headline::Total("successful"),
             Headline::Count(Outcome::Failed, "failed"),
         ],
+        listed: &[],
     };
 
     #[test]

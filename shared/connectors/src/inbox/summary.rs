@@ -4,7 +4,8 @@ use super::{FileReport, FileStatus, Outcome, Vocabulary};
 use crate::config::MailSettings;
 use crate::mail::{header_safe, Mail, Summary};
 
-/// At most this many failed rows are listed in a mail; the report has all.
+/// At most this many rows are listed under one title in a mail; the
+/// report has all.
 const MAX_LISTED: usize = 50;
 
 /// The summary of `file` from `function`, for the admins in `mail`.
@@ -65,6 +66,15 @@ pub fn summary_mail(
     if let Some(report) = &file.report {
         body.fact("Report", report.clone());
     }
+    for (outcome, title) in vocabulary.listed {
+        let names: Vec<String> = file
+            .rows
+            .iter()
+            .filter(|r| r.result.outcome == *outcome)
+            .map(|r| r.subject.clone())
+            .collect();
+        body.list(*title, names, MAX_LISTED);
+    }
     let failed: Vec<String> = file
         .rows
         .iter()
@@ -94,6 +104,7 @@ mod tests {
             Headline::Count(Outcome::Created, "created"),
             Headline::Count(Outcome::Failed, "failed"),
         ],
+        listed: &[],
     };
 
     #[test]
