@@ -7,10 +7,11 @@ mod catalog;
 mod create;
 mod groups;
 pub mod rows;
+mod seats;
 
 use connectors::arcgis::{
-    ArcgisSettings, GroupLookup, GroupMembership, MemberCreation, MemberLookup, OrgCatalog,
-    OrgInfo, Portal, User,
+    ArcgisSettings, GroupLookup, GroupMembership, Licences, MemberCreation, MemberLookup,
+    OrgCatalog, OrgInfo, Portal, User,
 };
 use connectors::csvfile::{ColumnMap, Row};
 use connectors::inbox::{
@@ -26,12 +27,18 @@ use crate::config::OnboardConfig;
 
 /// Every ArcGIS call onboarding makes.
 pub trait OnboardingPorts:
-    OrgInfo + OrgCatalog + MemberLookup + MemberCreation + GroupLookup + GroupMembership
+    OrgInfo + OrgCatalog + MemberLookup + MemberCreation + GroupLookup + GroupMembership + Licences
 {
 }
 
 impl<T> OnboardingPorts for T where
-    T: OrgInfo + OrgCatalog + MemberLookup + MemberCreation + GroupLookup + GroupMembership
+    T: OrgInfo
+        + OrgCatalog
+        + MemberLookup
+        + MemberCreation
+        + GroupLookup
+        + GroupMembership
+        + Licences
 {
 }
 
@@ -228,6 +235,7 @@ impl<D: OnboardingPorts> CsvJob for MemberOnboarding<'_, D> {
             .collect();
         self.check_groups(&mut work).await?;
         self.find_existing(&mut work, &context.portal).await;
+        let seats = self.check_seats(&mut work, &context.catalog).await?;
         if run.dry_run {
             plan(&mut work);
         } else {
@@ -237,6 +245,7 @@ impl<D: OnboardingPorts> CsvJob for MemberOnboarding<'_, D> {
         }
         Ok(Applied {
             results: work.into_iter().map(Work::result).collect(),
+            notes: self.seats_notes(seats, &context.catalog, run).await,
             ..Applied::default()
         })
     }
