@@ -42,7 +42,7 @@ use connectors::{Error, ErrorKind};
 use super::{Catalog, MemberOnboarding, OnboardingPorts, Work};
 
 /// The note when the portal does not say what it holds.
-pub const NOT_SAID: &str =
+const NOT_SAID: &str =
     "the portal does not say how many licences it holds, so free seats were not checked";
 
 /// What the check before creating found, for the summary after the run.
@@ -168,7 +168,7 @@ fn hold_back(work: &mut [Work], seats: &[Seats], catalog: &Catalog) {
 }
 
 /// The reason of a row beyond the free licences of its type.
-pub fn no_licence_free(type_name: &str, seats: &Seats) -> String {
+fn no_licence_free(type_name: &str, seats: &Seats) -> String {
     format!(
         "no {type_name} licence free ({} of {})",
         seats.free(),
