@@ -26,6 +26,7 @@ pub const BUCKET: &str = "fake-bucket";
 
 mod lifecycle;
 mod multipart;
+pub use lifecycle::SeatsFault;
 pub use multipart::FakeMultipart;
 
 /// One object in the [`FakeStore`].
@@ -315,6 +316,7 @@ impl FakeOrg {
             last_name: Some(invitation.last_name.clone()),
             email: Some(invitation.email.clone()),
             org_id: Some("fake-org".into()),
+            user_license_type_id: invitation.user_type.clone(),
             ..User::default()
         });
     }

@@ -2,7 +2,7 @@
 //! changes, leaving groups, content and its reassignment, deletion, custom
 //! roles and licence counts, with the refusals the jobs must handle.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use connectors::arcgis::{
@@ -12,6 +12,15 @@ use connectors::arcgis::{
 use connectors::Error;
 
 use super::FakeOrg;
+
+/// How a [`FakeOrg`]'s `seats` call fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatsFault {
+    /// The account may not read the org's licences.
+    Denied,
+    /// The portal keeps failing.
+    Unavailable,
+}
 
 /// What the fake org keeps beyond members and group memberships.
 #[derive(Default)]
@@ -32,6 +41,8 @@ pub struct Lifecycle {
     pub refuse_role: RefCell<BTreeMap<String, String>>,
     /// Every `setPrivileges` call is refused with this reason.
     pub refuse_privileges: RefCell<Option<String>>,
+    /// How every `seats` call fails, if it does.
+    pub seats_fault: Cell<Option<SeatsFault>>,
 }
 
 impl FakeOrg {
@@ -341,6 +352,23 @@ impl RoleAdmin for FakeOrg {
 impl Licences for FakeOrg {
     async fn seats(&self) -> Result<Option<Vec<Seats>>, Error> {
         self.call("seats");
+        match self.lifecycle.seats_fault.get() {
+            Some(SeatsFault::Denied) => return Err(Error::Permission {
+                service: "ArcGIS",
+                operation: "portals/self/purchases".into(),
+                message:
+                    "You do not have permissions to access this resource or perform this operation."
+                        .into(),
+            }),
+            Some(SeatsFault::Unavailable) => {
+                return Err(Error::Unavailable {
+                    service: "ArcGIS",
+                    status: 503,
+                    attempts: 4,
+                })
+            }
+            None => {}
+        }
         let Some(purchased) = self.lifecycle.purchased.borrow().clone() else {
             return Ok(None);
         };

@@ -95,15 +95,6 @@ impl Catalog {
             .map_or(id, |r| r.name.as_str())
     }
 
-    /// A user type's name, for reports; the id itself when the org does not
-    /// list it.
-    pub fn user_type_name<'a>(&'a self, id: &'a str) -> &'a str {
-        self.user_types
-            .iter()
-            .find(|t| t.id == id && !t.name.is_empty())
-            .map_or(id, |t| t.name.as_str())
-    }
-
     /// A role id from an id or a name (case-insensitive), or why not.
     pub fn resolve_role(&self, value: &str) -> Result<String, FieldProblem> {
         let wanted = value.trim();
@@ -151,6 +142,15 @@ impl Catalog {
                 ),
             )),
         }
+    }
+
+    /// The name of the user type `id` as the org lists it ("Creator"), or
+    /// the id itself when the org lists no such type.
+    pub fn user_type_name<'a>(&'a self, id: &'a str) -> &'a str {
+        self.user_types
+            .iter()
+            .find(|t| t.id.eq_ignore_ascii_case(id) && !t.name.is_empty())
+            .map_or(id, |t| t.name.as_str())
     }
 
     /// A user type id from an id or a name (case-insensitive), or why not.

@@ -11,14 +11,15 @@ mod create;
 mod groups;
 pub mod request;
 pub mod rows;
+mod seats;
 
 use std::cell::Cell;
 
 pub use changes::ChangePorts;
 use changes::{ChangeWork, Org};
 use connectors::arcgis::{
-    ArcgisSettings, GroupLookup, GroupMembership, MemberCreation, MemberLookup, OrgCatalog,
-    OrgInfo, Portal, User,
+    ArcgisSettings, GroupLookup, GroupMembership, Licences, MemberCreation, MemberLookup,
+    OrgCatalog, OrgInfo, Portal, User,
 };
 use connectors::csvfile::{ColumnMap, Row};
 use connectors::inbox::{
@@ -35,7 +36,14 @@ use crate::config::OnboardConfig;
 
 /// Every ArcGIS call a member file makes.
 pub trait OnboardingPorts:
-    OrgInfo + OrgCatalog + MemberLookup + MemberCreation + GroupLookup + GroupMembership + ChangePorts
+    OrgInfo
+    + OrgCatalog
+    + MemberLookup
+    + MemberCreation
+    + GroupLookup
+    + GroupMembership
+    + Licences
+    + ChangePorts
 {
 }
 
@@ -46,6 +54,7 @@ impl<T> OnboardingPorts for T where
         + MemberCreation
         + GroupLookup
         + GroupMembership
+        + Licences
         + ChangePorts
 {
 }
@@ -274,7 +283,7 @@ impl<D: OnboardingPorts> CsvJob for MemberOnboarding<'_, D> {
                 }
             }
         }
-        let created = self.onboard(members, context, run).await?;
+        let (created, mut notes) = self.onboard(members, context, run).await?;
         let org = Org {
             portal: &context.portal,
             catalog: &context.catalog,
@@ -294,7 +303,6 @@ impl<D: OnboardingPorts> CsvJob for MemberOnboarding<'_, D> {
                 slot.take().unwrap_or_else(RowResult::deferred)
             })
             .collect();
-        let mut notes = Vec::new();
         if self.export_columns.get() {
             notes.push(format!(
                 "the columns {} describe members as an export found them; they change nothing (use the action column)",
@@ -310,15 +318,16 @@ impl<D: OnboardingPorts> CsvJob for MemberOnboarding<'_, D> {
 }
 
 impl<D: OnboardingPorts> MemberOnboarding<'_, D> {
-    /// The `create` rows: find who exists, create the rest, ensure groups.
+    /// The `create` rows: find who exists, hold them to the free licences,
+    /// create the rest, ensure groups; with notes on the licences.
     async fn onboard(
         &self,
         members: Vec<Member>,
         context: &OrgContext,
         run: &Run,
-    ) -> Result<Vec<RowResult>, Error> {
+    ) -> Result<(Vec<RowResult>, Vec<String>), Error> {
         if members.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
         let mut work: Vec<Work> = members
             .into_iter()
@@ -335,6 +344,7 @@ impl<D: OnboardingPorts> MemberOnboarding<'_, D> {
             .collect();
         self.check_groups(&mut work).await?;
         self.find_existing(&mut work, &context.portal).await;
+        let seats = self.check_seats(&mut work, &context.catalog).await?;
         if run.dry_run {
             plan(&mut work);
         } else {
@@ -342,7 +352,8 @@ impl<D: OnboardingPorts> MemberOnboarding<'_, D> {
             self.ensure_groups(&mut work, run).await;
             finish(&mut work);
         }
-        Ok(work.into_iter().map(Work::result).collect())
+        let notes = self.seats_notes(seats, &context.catalog, run).await;
+        Ok((work.into_iter().map(Work::result).collect(), notes))
     }
 }
 
