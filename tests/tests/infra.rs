@@ -1445,3 +1445,22 @@ fn outputs_say_where_the_export_and_its_files_are() {
         );
     }
 }
+
+#[test]
+fn onboard_gets_the_rails_of_member_files() {
+    // GIVEN the onboard function's environment
+    let variables = resource("OnboardFunction")
+        .at(&["Properties", "Environment", "Variables"])
+        .lines();
+
+    // THEN the delete cap and the protected accounts come from parameters,
+    // the protected accounts the same parameter the sweep reads
+    for line in [
+        "MAX_DELETES_PER_RUN: !Ref MaxDeletesPerRun",
+        "PROTECTED_USERS: !Ref ProtectedUsers",
+    ] {
+        assert_has_line(&variables, line, "the member files' safety rails");
+    }
+    let parameter = template_block(&["Parameters", "MaxDeletesPerRun"]);
+    assert_has_line(&parameter, "Default: 25", "the README's default");
+}

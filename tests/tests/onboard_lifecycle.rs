@@ -539,3 +539,57 @@ line,username,outcome,groups_added,reason
         mails[0].body
     );
 }
+
+#[tokio::test]
+async fn a_user_type_the_portal_refuses_leaves_the_member_as_it_was_with_the_portals_reason() {
+    // GIVEN a Creator who owns an item, which a Viewer may not
+    let world = world().await;
+    world.sandbox.add_member(SeedMember::new("pia.owner"));
+    world.sandbox.add_item("pia.owner", None, "Survey", "Form");
+    let file =
+        "username,action,user type,role,lastname\npia.owner,update,Viewer,Viewer,Owner-Smith\n";
+    world.drop_csv(KEY, file).await;
+    let handler = world.handler(world.config()).await;
+
+    // WHEN the S3 event arrives
+    let response = handler
+        .handle(world.s3_event(KEY))
+        .await
+        .expect("the run succeeds");
+
+    // THEN the name changed, but the type did not, and the role given
+    // first for it was put back
+    let pia = world.sandbox.member("pia.owner").unwrap();
+    assert_eq!(
+        (
+            pia.last_name.as_str(),
+            pia.user_type.as_str(),
+            pia.role.as_str(),
+            pia.role_id.as_deref()
+        ),
+        ("Owner-Smith", "creatorUT", "org_user", None)
+    );
+    assert_eq!(
+        world.sandbox.calls().count("updateUserRole"),
+        2,
+        "given, then put back"
+    );
+    let report = world.text_at(response.report.as_deref().unwrap()).await;
+    assert_eq!(
+        report.lines().nth(1).unwrap(),
+        "2,pia.owner,failed,,changed lastname; not changed: user type (Creator → Viewer) (pia.owner owns 1 item(s) and 0 group(s); the user type viewerUT cannot own content.); role (User → Viewer) (not kept: the user type it goes with was refused)",
+        "the portal's reason, word for word"
+    );
+    // AND the row stays in the file; a second run writes only what still differs
+    assert!(world.text(KEY).await.unwrap().starts_with("username,action,user type,role,lastname,error\npia.owner,update,Viewer,Viewer,Owner-Smith,"));
+    world.sandbox.reset_calls();
+    handler
+        .handle(world.s3_event(KEY))
+        .await
+        .expect("the second run");
+    assert_eq!(
+        world.sandbox.calls().count("updateUser"),
+        0,
+        "the name is already right"
+    );
+}
