@@ -3,12 +3,30 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use connectors::arcgis::ADD_USERS_BATCH;
+use connectors::arcgis::{GroupLookup, ADD_USERS_BATCH};
 use connectors::inbox::Run;
 use connectors::Error;
 use futures::stream::{self, StreamExt};
 
 use super::{MemberOnboarding, OnboardingPorts, Work};
+
+impl<D: GroupLookup> MemberOnboarding<'_, D> {
+    /// Whether each group exists (and is visible), one lookup per group,
+    /// concurrently.
+    pub(super) async fn groups_exist(
+        &self,
+        ids: BTreeSet<String>,
+    ) -> Vec<(String, Result<bool, Error>)> {
+        stream::iter(ids)
+            .map(|id| async move {
+                let exists = self.arcgis.group(&id).await.map(|g| g.is_some());
+                (id, exists)
+            })
+            .buffer_unordered(self.settings.concurrency)
+            .collect()
+            .await
+    }
+}
 
 impl<D: OnboardingPorts> MemberOnboarding<'_, D> {
     /// Fails rows naming a group that does not exist (one lookup per group).
@@ -18,14 +36,7 @@ impl<D: OnboardingPorts> MemberOnboarding<'_, D> {
             .filter_map(|w| w.member.as_ref())
             .flat_map(|m| m.groups.iter().cloned())
             .collect();
-        let found: Vec<(String, Result<bool, Error>)> = stream::iter(wanted)
-            .map(|id| async move {
-                let exists = self.arcgis.group(&id).await.map(|g| g.is_some());
-                (id, exists)
-            })
-            .buffer_unordered(self.settings.concurrency)
-            .collect()
-            .await;
+        let found = self.groups_exist(wanted).await;
         let mut missing = HashSet::new();
         for (id, exists) in found {
             if !exists? {

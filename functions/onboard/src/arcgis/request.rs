@@ -284,40 +284,8 @@ fn update(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use connectors::arcgis::{Portal, Role, UserDefaults, UserType};
+    use crate::arcgis::rows::tests::catalog;
     use connectors::csvfile;
-
-    fn catalog(kind: PortalKind) -> Catalog {
-        let portal = Portal {
-            id: "org1".into(),
-            name: "Org".into(),
-            kind,
-            default_credits: Some(100.0),
-            caller: None,
-        };
-        Catalog::of(
-            &portal,
-            vec![Role {
-                id: "cust0mR0le000001".into(),
-                name: "Field Analyst".into(),
-            }],
-            vec![
-                UserType {
-                    id: "creatorUT".into(),
-                    name: "Creator".into(),
-                },
-                UserType {
-                    id: "viewerUT".into(),
-                    name: "Viewer".into(),
-                },
-            ],
-            UserDefaults {
-                role: Some("org_user".into()),
-                user_license_type: Some("viewerUT".into()),
-                groups: vec![],
-            },
-        )
-    }
 
     fn request(csv: &str, kind: PortalKind) -> Result<Request, Vec<FieldProblem>> {
         let table = csvfile::parse(csv.as_bytes()).unwrap();

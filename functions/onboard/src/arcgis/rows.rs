@@ -252,12 +252,14 @@ pub fn check_username(username: &str, kind: PortalKind) -> Result<(), FieldProbl
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use connectors::arcgis::{Portal, Role, UserDefaults, UserType};
     use connectors::csvfile;
 
-    fn catalog(kind: PortalKind) -> Catalog {
+    /// An org with one custom role (Field Analyst), Creator and Viewer, and
+    /// new-member defaults.
+    pub(crate) fn catalog(kind: PortalKind) -> Catalog {
         let portal = Portal {
             id: "org1".into(),
             name: "Org".into(),

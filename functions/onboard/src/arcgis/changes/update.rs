@@ -215,14 +215,8 @@ impl<D: ChangePorts> MemberOnboarding<'_, D> {
             .values()
             .flat_map(|p| p.diff.join.iter().cloned())
             .collect();
-        let found: HashMap<String, Result<bool, connectors::Error>> = stream::iter(wanted)
-            .map(|id| async move {
-                let exists = self.arcgis.group(&id).await.map(|g| g.is_some());
-                (id, exists)
-            })
-            .buffer_unordered(self.settings.concurrency)
-            .collect()
-            .await;
+        let found: HashMap<String, Result<bool, connectors::Error>> =
+            self.groups_exist(wanted).await.into_iter().collect();
         progress.retain(|i, p| {
             let problems: Vec<String> = p
                 .diff
@@ -298,17 +292,7 @@ impl<D: ChangePorts> MemberOnboarding<'_, D> {
             .buffer_unordered(self.settings.concurrency)
             .collect()
             .await;
-        for (i, parts) in answers {
-            let Some(p) = progress.get_mut(&i) else {
-                continue;
-            };
-            for (what, result) in parts {
-                match result {
-                    Ok(()) => p.did(what),
-                    Err(why) => p.missed(&what, why),
-                }
-            }
-        }
+        record(progress, answers);
     }
 
     /// User types, 25 members a call per target type. A member whose type
@@ -326,15 +310,7 @@ impl<D: ChangePorts> MemberOnboarding<'_, D> {
                 by_type.entry(to.clone()).or_default().push(*i);
             }
         }
-        let calls: Vec<(String, Vec<usize>)> = by_type
-            .into_iter()
-            .flat_map(|(to, mut rows)| {
-                rows.sort_unstable();
-                rows.chunks(BULK_USERS_BATCH)
-                    .map(|c| (to.clone(), c.to_vec()))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let calls = batches(by_type, BULK_USERS_BATCH);
         let answers = stream::iter(calls)
             .map(|(to, rows)| {
                 let names: Vec<String> = rows.iter().map(|i| work[*i].username.clone()).collect();
@@ -471,17 +447,7 @@ impl<D: ChangePorts> MemberOnboarding<'_, D> {
             .buffer_unordered(self.settings.concurrency)
             .collect()
             .await;
-        for (i, parts) in answers {
-            let Some(p) = progress.get_mut(&i) else {
-                continue;
-            };
-            for (what, result) in parts {
-                match result {
-                    Ok(()) => p.did(what),
-                    Err(why) => p.missed(&what, why),
-                }
-            }
-        }
+        record(progress, answers);
     }
 
     /// Groups to leave, then groups to join, 25 members a call per group.
@@ -499,15 +465,7 @@ impl<D: ChangePorts> MemberOnboarding<'_, D> {
                     by_group.entry(g.clone()).or_default().push(*i);
                 }
             }
-            let calls: Vec<(String, Vec<usize>)> = by_group
-                .into_iter()
-                .flat_map(|(g, mut rows)| {
-                    rows.sort_unstable();
-                    rows.chunks(ADD_USERS_BATCH)
-                        .map(|c| (g.clone(), c.to_vec()))
-                        .collect::<Vec<_>>()
-                })
-                .collect();
+            let calls = batches(by_group, ADD_USERS_BATCH);
             let answers = stream::iter(calls)
                 .map(|(group, rows)| {
                     let names: Vec<String> =
@@ -552,6 +510,35 @@ impl<D: ChangePorts> MemberOnboarding<'_, D> {
             }
         }
     }
+}
+
+/// Writes each member's parts into its progress.
+fn record(progress: &mut HashMap<usize, Progress>, answers: Vec<(usize, Parts)>) {
+    for (i, parts) in answers {
+        let Some(p) = progress.get_mut(&i) else {
+            continue;
+        };
+        for (what, result) in parts {
+            match result {
+                Ok(()) => p.did(what),
+                Err(why) => p.missed(&what, why),
+            }
+        }
+    }
+}
+
+/// Calls of at most `size` rows per key (a user type, a group), rows in
+/// file order.
+fn batches(by_key: BTreeMap<String, Vec<usize>>, size: usize) -> Vec<(String, Vec<usize>)> {
+    by_key
+        .into_iter()
+        .flat_map(|(key, mut rows)| {
+            rows.sort_unstable();
+            rows.chunks(size)
+                .map(|c| (key.clone(), c.to_vec()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 fn type_words(org: &Org<'_>, from: &str, to: &str) -> String {
