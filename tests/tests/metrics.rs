@@ -11,10 +11,14 @@ use chrono::{DateTime, Duration as Days, Utc};
 use connectors::inbox::Counts;
 use connectors::metrics::{Metric, Metrics};
 use lambda_runtime::{Context, LambdaEvent};
+use rollcall_tests::lambda::{spawn_function_writing_to, workspace_binary, Answer, LocalRuntime};
 use rollcall_tests::sandbox::{ConnectConfig, SandboxConfig, SeedMember};
 use rollcall_tests::world::{ConnectWorld, InBucket, World};
 use serde_json::Value;
+use std::process::Stdio;
+use std::time::Duration;
 use sweep::SweepFunction;
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The one EMF line a run wrote, checked against the specification: a JSON
 /// object with `_aws.Timestamp` and one directive in the `Rollcall`
@@ -311,4 +315,65 @@ async fn a_proficiency_run_counts_connect_attempts_and_throttling() {
     let throttled = calls.throttled_total();
     assert!(throttled > 0, "{calls:?}");
     assert_eq!(value(&doc, Metric::Throttled(connect)), throttled);
+}
+
+#[tokio::test]
+async fn the_binary_writes_its_metrics_as_a_line_of_their_own_beside_json_logs() {
+    // GIVEN the onboard binary as Lambda starts it, with JSON logs, and a file
+    let world = World::new(SandboxConfig::online()).await;
+    let key = "inbox/arcgis/new starters.csv";
+    world
+        .drop_csv(
+            key,
+            "username,firstname,lastname,email\nnew.starter1,New,Starter,new.starter1@example.org\n",
+        )
+        .await;
+    let mut event: Value =
+        serde_json::from_str(include_str!("../../events/onboard/s3-put.json")).unwrap();
+    event["Records"][0]["s3"]["bucket"]["name"] = world.bucket.clone().into();
+    let mut env = world.function_env();
+    env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
+    let runtime = LocalRuntime::start(Duration::from_secs(300)).await;
+    let mut function =
+        spawn_function_writing_to(&workspace_binary("onboard"), &runtime, &env, Stdio::piped());
+    let stdout = function.stdout.take().expect("piped stdout");
+
+    // WHEN the event is delivered
+    let answer = runtime.invoke(event, Duration::from_secs(60)).await;
+    let _ = function.kill().await;
+    let Ok(Answer::Response(response)) = answer else {
+        panic!("expected a response, got {answer:?}");
+    };
+    let mut lines = BufReader::new(stdout).lines();
+    let mut written = Vec::new();
+    while let Some(line) = lines.next_line().await.expect("the function's output") {
+        written.push(line);
+    }
+
+    // THEN every line is a JSON object, and exactly one is the EMF document,
+    // on its own (no log event holds it)
+    let objects: Vec<Value> = written
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    let (emf, logs): (Vec<&Value>, Vec<&Value>) =
+        objects.iter().partition(|o| o.get("_aws").is_some());
+    assert_eq!(emf.len(), 1, "{written:#?}");
+    assert!(!logs.is_empty(), "the run logs too");
+    for log in &logs {
+        assert!(!log.to_string().contains("CloudWatchMetrics"), "{log}");
+    }
+    // AND it is the run's: the function Lambda named, its row, the portal's calls
+    let doc = emf[0];
+    assert_eq!(doc["Function"], "onboard");
+    assert_eq!(response["counts"]["invited"], 1, "{response}");
+    assert_eq!(
+        value(doc, Metric::Rows(connectors::inbox::Outcome::Invited)),
+        1
+    );
+    let arcgis = connectors::metrics::Service::ArcGIS;
+    assert_eq!(
+        value(doc, Metric::ApiCalls(arcgis)),
+        world.sandbox.calls().total
+    );
 }
