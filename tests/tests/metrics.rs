@@ -10,9 +10,12 @@
 use chrono::{DateTime, Duration as Days, Utc};
 use connectors::inbox::Counts;
 use connectors::metrics::{Metric, Metrics};
+use export::ExportFunction;
 use lambda_runtime::{Context, LambdaEvent};
+use rollcall_tests::ams_world::AmsWorld;
+use rollcall_tests::export_world::ExportWorld;
 use rollcall_tests::lambda::{spawn_function_writing_to, workspace_binary, Answer, LocalRuntime};
-use rollcall_tests::sandbox::{ConnectConfig, SandboxConfig, SeedMember};
+use rollcall_tests::sandbox::{AmsConfig, ConnectConfig, SandboxConfig, SeedMember};
 use rollcall_tests::world::{ConnectWorld, InBucket, World};
 use serde_json::Value;
 use std::process::Stdio;
@@ -375,5 +378,81 @@ async fn the_binary_writes_its_metrics_as_a_line_of_their_own_beside_json_logs()
     assert_eq!(
         value(doc, Metric::ApiCalls(arcgis)),
         world.sandbox.calls().total
+    );
+}
+
+#[tokio::test]
+async fn an_ams_onboarding_run_counts_the_site_s_calls() {
+    // GIVEN an AMS site and a file creating one account and failing another
+    let world = AmsWorld::new(AmsConfig::new()).await;
+    let key = "inbox/ams/athletes.csv";
+    world
+        .drop_csv(
+            key,
+            "first_name,last_name,username,email,dob,password,active\n\
+             Ahmed,Khan,ahmed.khan,ahmed@example.org,1994-07-30,Welcome-2026!,true\n\
+             Bea,López,bea.lopez,bea.example.org,2001-02-03,Welcome-2026!,yes\n",
+        )
+        .await;
+    let metrics = Metrics::in_memory();
+    let mut config = world.config();
+    config.common.metrics = metrics.clone();
+    let handler = world.handler(config).await;
+    world.sandbox.reset_calls();
+
+    // WHEN the S3 event arrives
+    let response = handler.handle(world.s3_event(key)).await.unwrap();
+
+    // THEN the line has the rows per outcome and every call the site saw
+    let doc = only_document(&metrics);
+    assert_rows(&doc, &response.counts);
+    assert_eq!(response.counts.total(), 2);
+    let ams = connectors::metrics::Service::Ams;
+    let calls = world.sandbox.calls();
+    assert!(calls.total > 0);
+    assert_eq!(value(&doc, Metric::ApiCalls(ams)), calls.total);
+    assert_eq!(value(&doc, Metric::Throttled(ams)), 0);
+    assert!(
+        doc.get("ApiCallsArcGIS").is_none(),
+        "no ArcGIS client: {doc}"
+    );
+}
+
+#[tokio::test]
+async fn an_export_reports_the_rows_it_wrote_and_the_calls_it_made() {
+    // GIVEN an org with three members and an export deployment
+    let export_world = ExportWorld::new(SandboxConfig::online()).await;
+    let world = &export_world.world;
+    for name in ["ana.lopez_geo", "ben.viewer", "cleo.member"] {
+        world.sandbox.add_member(SeedMember::new(name));
+    }
+    let metrics = Metrics::in_memory();
+    let mut config = export_world.config();
+    config.metrics = metrics.clone();
+    let handler = export_world.handler(config).await;
+    world.sandbox.reset_calls();
+
+    // WHEN the users are exported
+    let payload = serde_json::json!({"source": "arcgis", "what": "users"});
+    let result = handler
+        .handle(LambdaEvent::new(payload, Context::default()))
+        .await
+        .expect("the export");
+
+    // THEN its line has the rows written and every call the portal saw, for ArcGIS and AMS
+    let doc = only_document(&metrics);
+    assert_eq!(doc["Function"], "export");
+    assert!(result.rows >= 3, "{result:?}");
+    assert_eq!(value(&doc, Metric::RowsExported), result.rows);
+    let arcgis = connectors::metrics::Service::ArcGIS;
+    assert_eq!(
+        value(&doc, Metric::ApiCalls(arcgis)),
+        world.sandbox.calls().total
+    );
+    let ams = connectors::metrics::Service::Ams;
+    assert_eq!(
+        value(&doc, Metric::ApiCalls(ams)),
+        0,
+        "nothing asked of AMS"
     );
 }
