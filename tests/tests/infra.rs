@@ -1593,6 +1593,12 @@ fn the_alarm_topic_mails_up_to_five_alarm_emails() {
     // GIVEN the AlarmEmails parameter, empty by default
     let parameter = Block::template().at(&["Parameters", "AlarmEmails"]);
     assert_eq!(parameter.value("Default").as_deref(), Some("\"\""));
+    // (at most five addresses, each with an @, no spaces: what the
+    // subscriptions below can take apart)
+    assert_eq!(
+        parameter.value("AllowedPattern").as_deref(),
+        Some(r#""^$|^[^,\\s@]+@[^,\\s@]+(,[^,\\s@]+@[^,\\s@]+){0,4}$""#)
+    );
     // THEN the topic subscribes each address it holds, by email, and no other
     let subscriptions = resource("AlarmTopic")
         .at(&["Properties", "Subscription"])
