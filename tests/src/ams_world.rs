@@ -76,15 +76,18 @@ impl AmsWorld {
         AmsClient::with_source(&self.sandbox.url(), credentials, options).expect("client")
     }
 
-    /// The real onboard handler against moto and the AMS site.
-    pub async fn handler(&self, config: OnboardConfig) -> AmsHandler {
+    /// The real onboard handler against moto and the AMS site; its metrics
+    /// count the client's calls, as `main` sets them up.
+    pub async fn handler(&self, mut config: OnboardConfig) -> AmsHandler {
         let aws = AwsClients::from_conf(&self.moto.conf);
+        let ams = self.client().await;
+        config.common.metrics = config.common.metrics.metering([ams.api_meter()]);
         Handler {
             store: aws.s3,
             mailer: aws.mail,
             service: Systems {
                 arcgis: None,
-                ams: Some(self.client().await),
+                ams: Some(ams),
             },
             config,
         }

@@ -43,8 +43,9 @@ impl ExportWorld {
     }
 
     /// The real handler against moto and the sandboxes, with the sources
-    /// `config` configures.
-    pub async fn handler(&self, config: export::ExportConfig) -> ExportHandler {
+    /// `config` configures; its metrics count the clients' calls, as `main`
+    /// sets them up.
+    pub async fn handler(&self, mut config: export::ExportConfig) -> ExportHandler {
         let aws = AwsClients::from_conf(&self.world.moto.conf);
         let arcgis = match config.arcgis {
             Some(_) => Some(self.world.arcgis_client().await),
@@ -54,10 +55,12 @@ impl ExportWorld {
             Some(_) => Some(self.ams.client().await),
             None => None,
         };
+        let sources = export::Sources { arcgis, ams };
+        config.metrics = config.metrics.metering(sources.api_meters());
         export::Handler {
             store: aws.s3,
             mailer: aws.mail,
-            service: export::Sources { arcgis, ams },
+            service: sources,
             config,
         }
     }

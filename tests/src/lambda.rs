@@ -199,6 +199,17 @@ fn settle(runtime: &Runtime, id: &str, answer: Answer) -> StatusCode {
 /// Starts the function binary against `runtime` with `env` (plus the
 /// variables Lambda sets). The process is killed when the handle drops.
 pub fn spawn_function(binary: &Path, runtime: &LocalRuntime, env: &[(String, String)]) -> Child {
+    spawn_function_writing_to(binary, runtime, env, Stdio::inherit())
+}
+
+/// [`spawn_function`] with the function's standard output going to `stdout`
+/// (`Stdio::piped()` to read its log lines).
+pub fn spawn_function_writing_to(
+    binary: &Path,
+    runtime: &LocalRuntime,
+    env: &[(String, String)],
+    stdout: Stdio,
+) -> Child {
     let name = binary
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -216,7 +227,7 @@ pub fn spawn_function(binary: &Path, runtime: &LocalRuntime, env: &[(String, Str
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
         )
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdout(Stdio::inherit())
+        .stdout(stdout)
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()

@@ -146,13 +146,16 @@ impl World {
     }
 
     /// The real handler against moto and the sandbox.
-    pub async fn handler(&self, config: OnboardConfig) -> RealHandler {
+    /// Its metrics count the client's calls, as `main` sets them up.
+    pub async fn handler(&self, mut config: OnboardConfig) -> RealHandler {
         let aws = AwsClients::from_conf(&self.moto.conf);
+        let arcgis = self.arcgis_client().await;
+        config.common.metrics = config.common.metrics.metering([arcgis.api_meter()]);
         Handler {
             store: aws.s3,
             mailer: aws.mail,
             service: Systems {
-                arcgis: Some(self.arcgis_client().await),
+                arcgis: Some(arcgis),
                 ams: None,
             },
             config,
@@ -161,12 +164,15 @@ impl World {
 
     /// The real sweep handler against moto and the sandbox, live (not dry
     /// run) unless `config` says otherwise, reporting into this world's bucket.
-    pub async fn sweep_handler(&self, config: sweep::SweepConfig) -> SweepHandler {
+    /// Its metrics count the client's calls, as `main` sets them up.
+    pub async fn sweep_handler(&self, mut config: sweep::SweepConfig) -> SweepHandler {
         let aws = AwsClients::from_conf(&self.moto.conf);
+        let arcgis = self.arcgis_client().await;
+        config.common.metrics = config.common.metrics.metering([arcgis.api_meter()]);
         sweep::Handler {
             store: aws.s3,
             mailer: aws.mail,
-            service: self.arcgis_client().await,
+            service: arcgis,
             config,
         }
     }
@@ -292,9 +298,11 @@ impl ConnectWorld {
     }
 
     /// The real handler against moto and the Connect sandbox.
-    pub fn handler(&self, config: proficiency::ProficiencyConfig) -> ProficiencyHandler {
+    /// Its metrics count the client's calls, as `main` sets them up.
+    pub fn handler(&self, mut config: proficiency::ProficiencyConfig) -> ProficiencyHandler {
         let aws = AwsClients::from_conf(&self.moto.conf);
         let connect = self.connect_client(config.connect.max_rps);
+        config.common.metrics = config.common.metrics.metering([connect.api_meter()]);
         proficiency::Handler {
             store: aws.s3,
             mailer: aws.mail,

@@ -1464,3 +1464,299 @@ fn onboard_gets_the_rails_of_member_files() {
     let parameter = template_block(&["Parameters", "MaxDeletesPerRun"]);
     assert_has_line(&parameter, "Default: 25", "the README's default");
 }
+
+// ---------------------------------------------------------------- alarms
+
+/// `(resource, condition)` of every resource of `kind`, e.g. `AWS::CloudWatch::Alarm`.
+fn resources_of(kind: &str) -> Vec<(String, Option<String>)> {
+    let resources = Block::template().at(&["Resources"]);
+    resources
+        .keys()
+        .into_iter()
+        .filter_map(|name| {
+            let block = resources.at(&[name.as_str()]);
+            (block.value("Type").as_deref() == Some(kind))
+                .then(|| (name.clone(), block.value("Condition")))
+        })
+        .collect()
+}
+
+/// What an alarm watches: `(Namespace, MetricName, dimension name, dimension value)`.
+fn watched(alarm: &Block) -> (String, String, String, String) {
+    let properties = alarm.at(&["Properties"]);
+    let dimensions = properties.at(&["Dimensions"]).items();
+    assert_eq!(dimensions.len(), 1, "one dimension: {alarm:?}");
+    (
+        properties.value("Namespace").unwrap_or_default(),
+        properties.value("MetricName").unwrap_or_default(),
+        dimensions[0].value("Name").unwrap_or_default(),
+        dimensions[0].value("Value").unwrap_or_default(),
+    )
+}
+
+#[test]
+fn every_alarm_goes_off_on_the_first_occurrence_and_notifies_the_topic() {
+    // GIVEN every CloudWatch alarm of the template
+    let alarms = resources_of("AWS::CloudWatch::Alarm");
+    assert_eq!(alarms.len(), 8, "{alarms:?}");
+    for (name, _) in alarms {
+        let properties = resource(&name).at(&["Properties"]);
+        // THEN one period above zero raises it, no data is not a breach, and it mails the admins
+        let value = |key: &str| properties.value(key).unwrap_or_default();
+        assert_eq!(
+            value("ComparisonOperator"),
+            "GreaterThanThreshold",
+            "{name}"
+        );
+        assert_eq!(value("Threshold"), "0", "{name}");
+        assert_eq!(value("EvaluationPeriods"), "1", "{name}");
+        assert_eq!(value("TreatMissingData"), "notBreaching", "{name}");
+        assert_eq!(value("AlarmActions"), "[!Ref AlarmTopic]", "{name}");
+    }
+}
+
+#[test]
+fn errors_of_every_function_raise_an_alarm() {
+    // GIVEN every function of the template and the alarms on AWS/Lambda Errors
+    let errors: Vec<(String, Option<String>)> = resources_of("AWS::CloudWatch::Alarm")
+        .into_iter()
+        .filter_map(|(alarm, condition)| {
+            let (namespace, metric, dimension, value) = watched(&resource(&alarm));
+            (namespace == "AWS/Lambda" && metric == "Errors" && dimension == "FunctionName")
+                .then_some((value, condition))
+        })
+        .collect();
+    let functions = resources_of("AWS::Serverless::Function");
+    assert_eq!(functions.len(), 4, "{functions:?}");
+    for (function, condition) in functions {
+        // THEN each function's errors have an alarm, created with the function
+        let alarm = errors
+            .iter()
+            .find(|(value, _)| *value == format!("!Ref {function}"))
+            .unwrap_or_else(|| panic!("no Errors alarm for {function}: {errors:?}"));
+        assert_eq!(alarm.1, condition, "{function}");
+    }
+}
+
+#[test]
+fn the_failure_queue_a_tripped_breaker_and_a_continuation_limit_raise_alarms() {
+    let expect = |alarm: &str, watches: (&str, &str, &str, &str), condition: Option<&str>| {
+        let block = resource(alarm);
+        let (namespace, metric, dimension, value) = watched(&block);
+        assert_eq!(
+            (
+                namespace.as_str(),
+                metric.as_str(),
+                dimension.as_str(),
+                value.as_str()
+            ),
+            watches,
+            "{alarm}"
+        );
+        assert_eq!(block.value("Condition").as_deref(), condition, "{alarm}");
+    };
+    // A message in the failure queue.
+    expect(
+        "FailureQueueAlarm",
+        (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "QueueName",
+            "!GetAtt FailureQueue.QueueName",
+        ),
+        None,
+    );
+    // The metrics the runs write, by the names the code gives them.
+    let breaker = connectors::metrics::Metric::BreakerTripped.name();
+    expect(
+        "BreakerTrippedAlarm",
+        ("Rollcall", &breaker, "Function", "!Ref SweepFunction"),
+        None,
+    );
+    let limit = connectors::metrics::Metric::ContinuationLimitReached.name();
+    expect(
+        "OnboardContinuationLimitAlarm",
+        ("Rollcall", &limit, "Function", "!Ref OnboardFunction"),
+        None,
+    );
+    expect(
+        "ProficiencyContinuationLimitAlarm",
+        ("Rollcall", &limit, "Function", "!Ref ProficiencyFunction"),
+        Some("HasConnect"),
+    );
+    assert_eq!(connectors::metrics::NAMESPACE, "Rollcall");
+    assert_eq!(connectors::metrics::FUNCTION_DIMENSION, "Function");
+}
+
+#[test]
+fn the_alarm_topic_mails_up_to_five_alarm_emails() {
+    // GIVEN the AlarmEmails parameter, empty by default
+    let parameter = Block::template().at(&["Parameters", "AlarmEmails"]);
+    assert_eq!(parameter.value("Default").as_deref(), Some("\"\""));
+    // (at most five addresses, each with an @, no spaces: what the
+    // subscriptions below can take apart)
+    assert_eq!(
+        parameter.value("AllowedPattern").as_deref(),
+        Some(r#""^$|^[^,\\s@]+@[^,\\s@]+(,[^,\\s@]+@[^,\\s@]+){0,4}$""#)
+    );
+    // THEN the topic subscribes each address it holds, by email, and no other
+    let subscriptions = resource("AlarmTopic")
+        .at(&["Properties", "Subscription"])
+        .items();
+    assert_eq!(subscriptions.len(), 5);
+    let conditions = Block::template().at(&["Conditions"]);
+    for (index, subscription) in subscriptions.iter().enumerate() {
+        let lines = subscription.lines();
+        let condition = format!("HasAlarmEmail{}", index + 1);
+        let select =
+            format!("Endpoint: !Select [{index}, !Split [\",\", !Sub \"${{AlarmEmails}},,,,,\"]]");
+        assert_eq!(lines[0], "!If");
+        assert_eq!(lines[1], format!("- {condition}"));
+        assert_eq!(lines[2], "- Protocol: email");
+        assert_eq!(lines[3], select);
+        assert_eq!(lines[4], "- !Ref AWS::NoValue");
+        let defined = conditions.value(&condition).unwrap_or_default();
+        assert_eq!(
+            defined,
+            format!("!Not [!Equals [!Select [{index}, !Split [\",\", !Sub \"${{AlarmEmails}},,,,,\"]], \"\"]]"),
+        );
+    }
+    // AND the outputs say where the topic and the dashboard are
+    let outputs = Block::template().at(&["Outputs"]).keys();
+    assert!(
+        outputs.contains(&"AlarmTopicArn".to_string()),
+        "{outputs:?}"
+    );
+    assert!(outputs.contains(&"DashboardUrl".to_string()), "{outputs:?}");
+}
+
+/// The dashboard's JSON with or without the proficiency widgets, every
+/// `${...}` replaced by the name in it.
+fn dashboard(with_proficiency: bool) -> Value {
+    let text = template_text();
+    let start = text
+        .find("      DashboardBody: !Sub\n")
+        .expect("the dashboard's body is a !Sub");
+    let mut body = Vec::new();
+    let mut widgets = Vec::new();
+    let mut into: Option<&mut Vec<String>> = None;
+    for line in text[start..].lines().skip(1) {
+        match line {
+            "        - |" => into = Some(&mut body),
+            "            - !Sub |" => into = Some(&mut widgets),
+            _ if line.starts_with("                ") => {
+                if let Some(lines) = into.as_mut() {
+                    lines.push(line.trim_start().to_string());
+                }
+            }
+            _ if line.starts_with("          ") && !line.trim_start().starts_with('-') => {
+                if let Some(lines) = into.as_mut() {
+                    lines.push(line.trim_start().to_string());
+                }
+            }
+            _ if !line.starts_with("        ") => break,
+            _ => into = None,
+        }
+    }
+    let proficiency = if with_proficiency {
+        widgets.join("\n")
+    } else {
+        String::new()
+    };
+    let mut json = body
+        .join("\n")
+        .replace("${ProficiencyWidgets}", &proficiency);
+    while let Some(at) = json.find("${") {
+        let end = at + json[at..].find('}').expect("a closed ${...}");
+        let name = json[at + 2..end].to_string();
+        json.replace_range(at..=end, &name);
+    }
+    serde_json::from_str(&json)
+        .unwrap_or_else(|e| panic!("the dashboard is not JSON ({e}):\n{json}"))
+}
+
+/// The metric names each widget of `dashboard` plots for `function`.
+fn plotted(dashboard: &Value, function: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for widget in dashboard["widgets"].as_array().expect("widgets") {
+        let mut current = None;
+        for metric in widget["properties"]["metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let metric = metric.as_array().expect("a metric is an array");
+            if metric[3] != "." {
+                current = metric[3].as_str().map(str::to_string);
+            }
+            if current.as_deref() == Some(function) {
+                names.push(metric[1].as_str().unwrap_or_default().to_string());
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn the_dashboard_plots_every_function_s_figures() {
+    use connectors::metrics::{Metric, Service};
+    // GIVEN the dashboard as deployed with and without Connect
+    let with = dashboard(true);
+    let without = dashboard(false);
+    assert!(plotted(&without, "ProficiencyFunction").is_empty());
+
+    // THEN each function's row has its rows per outcome (or the sweep's
+    // members), API calls and throttled answers, duration and errors
+    let mut onboard_outcomes: Vec<_> = onboard::arcgis::VOCABULARY.outcomes.to_vec();
+    onboard_outcomes.extend(onboard::ams::VOCABULARY.outcomes);
+    onboard_outcomes.extend(onboard::roles::VOCABULARY.outcomes);
+    let rows = |outcomes: &[connectors::inbox::Outcome]| -> Vec<Metric> {
+        outcomes.iter().map(|o| Metric::Rows(*o)).collect()
+    };
+    let api = |services: &[Service]| -> Vec<Metric> {
+        services
+            .iter()
+            .flat_map(|s| [Metric::ApiCalls(*s), Metric::Throttled(*s)])
+            .collect()
+    };
+    let sweep = vec![
+        Metric::MembersWarned,
+        Metric::MembersDisabled,
+        Metric::MembersReclaimed,
+        Metric::BreakerTripped,
+    ];
+    let cases: [(&Value, &str, Vec<Metric>, Vec<Service>); 4] = [
+        (
+            &without,
+            "OnboardFunction",
+            rows(&onboard_outcomes),
+            vec![Service::ArcGIS, Service::Ams],
+        ),
+        (&without, "SweepFunction", sweep, vec![Service::ArcGIS]),
+        (
+            &without,
+            "ExportFunction",
+            vec![Metric::RowsExported],
+            vec![Service::ArcGIS, Service::Ams],
+        ),
+        (
+            &with,
+            "ProficiencyFunction",
+            rows(proficiency::job::VOCABULARY.outcomes),
+            vec![Service::Connect],
+        ),
+    ];
+    for (dashboard, function, figures, services) in cases {
+        let plotted = plotted(dashboard, function);
+        let mut wanted: Vec<String> = figures.into_iter().map(Metric::name).collect();
+        wanted.extend(api(&services).into_iter().map(Metric::name));
+        wanted.push(Metric::DurationMs.name());
+        wanted.extend(["Invocations".to_string(), "Errors".to_string()]);
+        for name in wanted {
+            assert!(
+                plotted.contains(&name),
+                "{function} has no {name} on the dashboard: {plotted:?}"
+            );
+        }
+    }
+}

@@ -11,6 +11,7 @@ use std::time::Duration;
 use connectors::ams::{AmsClient, AmsSettings};
 use connectors::arcgis::{ArcgisClient, ArcgisSettings};
 use connectors::config::{ConfigError, Env, DEFAULT_DEADLINE_MARGIN};
+use connectors::metrics::{ApiMeter, Metrics};
 use connectors::secrets::SecretsManagerSource;
 use connectors::Error;
 
@@ -25,6 +26,9 @@ pub struct ExportConfig {
     pub ams: Option<AmsSettings>,
     /// Stop starting work this long before the Lambda deadline.
     pub deadline_margin: Duration,
+    /// Where each run's metrics go (standard output in Lambda) and the
+    /// clients whose calls they count.
+    pub metrics: Metrics,
 }
 
 impl ExportConfig {
@@ -35,6 +39,7 @@ impl ExportConfig {
             arcgis: None,
             ams: None,
             deadline_margin: DEFAULT_DEADLINE_MARGIN,
+            metrics: Metrics::default(),
         }
     }
 
@@ -56,6 +61,7 @@ impl ExportConfig {
             arcgis,
             ams,
             deadline_margin,
+            metrics: Metrics::stdout(),
         })
     }
 
@@ -75,6 +81,15 @@ impl ExportConfig {
             None => None,
         };
         Ok(Sources { arcgis, ams })
+    }
+}
+
+impl Sources<ArcgisClient, AmsClient> {
+    /// The call counters of the sources' clients.
+    pub fn api_meters(&self) -> Vec<ApiMeter> {
+        let arcgis = self.arcgis.as_ref().map(ArcgisClient::api_meter);
+        let ams = self.ams.as_ref().map(AmsClient::api_meter);
+        arcgis.into_iter().chain(ams).collect()
     }
 }
 

@@ -5,6 +5,7 @@ use chrono::Utc;
 use connectors::deadline::{run_id, Deadline};
 use connectors::error::{diagnostic, Classified};
 use connectors::lambda::Function;
+use connectors::metrics::Metric;
 use connectors::store::{CsvUpload, MultipartUploads, NewUpload, ObjectStore};
 use connectors::ErrorKind;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -90,6 +91,7 @@ where
         let (source, what) = (export.source(), export.what());
         let key = export_key(source, what, Utc::now());
         let run_id = run_id(&event.context.request_id);
+        let mut metrics = self.config.metrics.start(FUNCTION, &run_id);
         let bucket = &self.config.report_bucket;
         let target = NewUpload::csv(bucket, &key, FUNCTION, &run_id);
         let mut csv = CsvUpload::new(&self.store, target, columns(&export));
@@ -97,9 +99,11 @@ where
         let margin = self.config.deadline_margin;
         let rows = write_rows(&self.service, &self.config, &export, &mut csv);
         let written = deadline.scope(margin, rows).await;
+        metrics.set(Metric::RowsExported, csv.rows());
         let notes = match written {
             Ok(notes) => notes,
             Err(e) => {
+                metrics.emit();
                 error!(error = %e, key = %key, "export failed; aborting its upload");
                 if let Err(abort) = deadline.scope(margin, csv.abort()).await {
                     error!(error = %abort, key = %key,
@@ -109,7 +113,9 @@ where
             }
         };
         let rows = csv.rows();
-        let uploaded = deadline.scope(margin, csv.finish()).await?;
+        let uploaded = deadline.scope(margin, csv.finish()).await;
+        metrics.emit();
+        let uploaded = uploaded?;
         info!(uri = %uploaded.uri(), rows, bytes = uploaded.bytes, parts = uploaded.parts, "export written");
         Ok(ExportResult {
             uri: uploaded.uri(),

@@ -6,7 +6,8 @@ use export::{ExportConfig, ExportFunction};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let (config, aws) = cold_start(ExportConfig::from_env).await;
+    let (mut config, aws) = cold_start(ExportConfig::from_env).await;
     let sources = config.sources(aws.secrets.clone()).await?;
+    config.metrics = config.metrics.metering(sources.api_meters());
     serve(&Function::new(aws, sources, config), ExportFunction::handle).await
 }

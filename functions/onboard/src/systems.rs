@@ -2,6 +2,7 @@
 
 use connectors::ams::AmsClient;
 use connectors::arcgis::ArcgisClient;
+use connectors::metrics::ApiMeter;
 use connectors::secrets::SecretsManagerSource;
 use connectors::Error;
 
@@ -23,5 +24,12 @@ impl Systems<ArcgisClient, AmsClient> {
             None => None,
         };
         Ok(Self { arcgis, ams })
+    }
+
+    /// The call counters of the systems' clients.
+    pub fn api_meters(&self) -> Vec<ApiMeter> {
+        let arcgis = self.arcgis.as_ref().map(ArcgisClient::api_meter);
+        let ams = self.ams.as_ref().map(AmsClient::api_meter);
+        arcgis.into_iter().chain(ams).collect()
     }
 }

@@ -10,7 +10,8 @@ use proficiency::ProficiencyConfig;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let (config, aws) = cold_start(ProficiencyConfig::from_env).await;
+    let (mut config, aws) = cold_start(ProficiencyConfig::from_env).await;
     let connect = config.connect.client(&aws.conf);
+    config.common.metrics = config.common.metrics.metering([connect.api_meter()]);
     serve(&Function::new(aws, connect, config), Function::handle).await
 }

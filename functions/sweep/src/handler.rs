@@ -6,6 +6,7 @@ use connectors::deadline::{run_id, Deadline};
 use connectors::error::{diagnostic, Classified};
 use connectors::lambda::Function;
 use connectors::mail::{Mail, Mailer};
+use connectors::metrics::{Metric, RunMetrics};
 use connectors::store::ObjectStore;
 use connectors::ErrorKind;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -14,7 +15,7 @@ use tracing::{error, instrument};
 
 use crate::config::{SweepConfig, ThresholdError};
 use crate::input::{self, InvalidInvocation};
-use crate::job::{RunError, RunResult, Stopped, Sweep, SweepPorts};
+use crate::job::{Action, RunError, RunResult, Stopped, Sweep, SweepPorts};
 use crate::mails::{failure_mail, stopped_mail, summary_mail};
 
 /// What the invocation returns.
@@ -156,8 +157,12 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> SweepFunction for Handler<S, M, D
         };
         // Every portal, S3 and SES call of the run ends before the deadline.
         let margin = this.config.common.deadline_margin;
+        let mut metrics = this.config.common.metrics.start(FUNCTION, &run_id);
         let run = sweep.run(invocation.now, thresholds, dry_run, &run_id, deadline);
-        match deadline.scope(margin, run).await {
+        let done = deadline.scope(margin, run).await;
+        measure(&mut metrics, &done);
+        metrics.emit();
+        match done {
             Ok(result) => {
                 send(&this.mailer, summary_mail(&result, &this.config)).await;
                 if result.breaker_tripped {
@@ -185,6 +190,37 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> SweepFunction for Handler<S, M, D
             }
         }
     }
+}
+
+/// The function's name in its metrics' `Function` dimension (outside Lambda).
+const FUNCTION: &str = "sweep";
+
+/// The run's members warned, disabled and reclaimed, and whether the
+/// breaker tripped; a run that stopped part-way reports what it had done.
+fn measure(metrics: &mut RunMetrics<'_>, done: &Result<RunResult, RunError>) {
+    let (warned, disabled, reclaimed, tripped) = match done {
+        Ok(result) => {
+            let count = |action: Action| result.actions.get(action.as_str()).copied();
+            (
+                count(Action::Warned).unwrap_or(0),
+                count(Action::Disabled).unwrap_or(0),
+                count(Action::Downgraded).unwrap_or(0),
+                result.breaker_tripped,
+            )
+        }
+        Err(RunError::Stopped(stopped)) => (
+            stopped.done.warned.len() as u64,
+            stopped.done.disabled.len() as u64,
+            stopped.done.downgraded.len() as u64,
+            false,
+        ),
+        Err(_) => (0, 0, 0, false),
+    };
+    metrics
+        .set(Metric::MembersWarned, warned)
+        .set(Metric::MembersDisabled, disabled)
+        .set(Metric::MembersReclaimed, reclaimed)
+        .set(Metric::BreakerTripped, u64::from(tripped));
 }
 
 /// Sends an admins' mail; a failure is logged, not raised (the run is over).

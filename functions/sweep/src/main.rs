@@ -7,8 +7,9 @@ use sweep::{SweepConfig, SweepFunction};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let (config, aws) = cold_start(SweepConfig::from_env).await;
+    let (mut config, aws) = cold_start(SweepConfig::from_env).await;
     let arcgis = config.arcgis.client(aws.secrets.clone()).await?;
+    config.common.metrics = config.common.metrics.metering([arcgis.api_meter()]);
     // DOWNGRADE_TO and DOWNGRADE_ROLE must name what the org has: a cold
     // start that finds otherwise fails, saying what is wrong. A portal that
     // cannot be asked now is asked again by every run.

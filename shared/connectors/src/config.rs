@@ -9,6 +9,8 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
+use crate::metrics::Metrics;
+
 /// A configuration variable that is missing or malformed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("environment variable {name}: {problem}")]
@@ -261,6 +263,9 @@ pub struct Common {
     /// Stop starting work when less than this is left before the Lambda
     /// deadline, keeping time to record, report and mail.
     pub deadline_margin: Duration,
+    /// Where each run's metrics go (standard output in Lambda) and the
+    /// clients whose calls they count.
+    pub metrics: Metrics,
 }
 
 /// The default of `DEADLINE_MARGIN_SECONDS`.
@@ -273,6 +278,7 @@ impl Common {
             dry_run,
             mail: MailSettings::default(),
             deadline_margin: DEFAULT_DEADLINE_MARGIN,
+            metrics: Metrics::default(),
         }
     }
 
@@ -287,6 +293,7 @@ impl Common {
                 admins: env.emails("ADMIN_EMAILS")?,
             },
             deadline_margin: env.seconds("DEADLINE_MARGIN_SECONDS", DEFAULT_DEADLINE_MARGIN)?,
+            metrics: Metrics::stdout(),
         })
     }
 }

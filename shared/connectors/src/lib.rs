@@ -27,6 +27,7 @@ pub mod inbox;
 pub mod lambda;
 pub mod logging;
 pub mod mail;
+pub mod metrics;
 pub mod report;
 pub mod retry;
 pub mod secrets;

@@ -27,6 +27,7 @@ use super::SERVICE;
 use crate::config::ConfigError;
 use crate::deadline::{bounded, Budget};
 use crate::http;
+use crate::metrics::{ApiMeter, Service};
 use crate::retry::{Attempt, RetryPolicy};
 use crate::secrets::{CredentialSource, Credentials, SecretString};
 use crate::Error;
@@ -67,6 +68,8 @@ pub struct AmsClient {
     pub(super) options: AmsOptions,
     /// The session token of the last login, shared by every call.
     pub(super) session: Mutex<Option<SecretString>>,
+    /// Every HTTP attempt and throttled answer, for the run's metrics.
+    meter: ApiMeter,
 }
 
 /// How a request says who sends it.
@@ -122,7 +125,13 @@ impl AmsClient {
             credentials,
             options,
             session: Mutex::new(None),
+            meter: ApiMeter::new(Service::Ams),
         })
+    }
+
+    /// The counter of this client's calls (shared: it keeps counting).
+    pub fn api_meter(&self) -> ApiMeter {
+        self.meter.clone()
     }
 
     /// The site name login sends as `appName`.
@@ -160,8 +169,20 @@ impl AmsClient {
         bounded(Budget::Work, call).await
     }
 
-    /// One HTTP exchange, checked ([`check`]) but not decoded.
+    /// One HTTP exchange, checked ([`check`]) but not decoded, and counted.
     pub(super) async fn exchange(
+        &self,
+        path: &str,
+        body: &Value,
+        auth: Auth<'_>,
+        stage: Stage,
+    ) -> Result<Answer, Attempt> {
+        let answer = self.send(path, body, auth, stage).await;
+        self.meter.count(&answer);
+        answer
+    }
+
+    async fn send(
         &self,
         path: &str,
         body: &Value,

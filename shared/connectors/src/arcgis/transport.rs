@@ -19,6 +19,7 @@ use tracing::{debug, warn};
 
 use crate::deadline::{bounded, Budget};
 use crate::http;
+use crate::metrics::{ApiMeter, Service};
 use crate::retry::{Attempt, RetryPolicy};
 use crate::secrets::{CredentialSource, Credentials, SecretString};
 use crate::Error;
@@ -65,6 +66,8 @@ pub struct ArcgisClient {
     credentials: CredentialSource,
     options: ArcgisOptions,
     token: Mutex<Option<Token>>,
+    /// Every HTTP attempt and throttled answer, for the run's metrics.
+    meter: ApiMeter,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +120,13 @@ impl ArcgisClient {
             credentials,
             options,
             token: Mutex::new(None),
+            meter: ApiMeter::new(Service::ArcGIS),
         })
+    }
+
+    /// The counter of this client's calls (shared: it keeps counting).
+    pub fn api_meter(&self) -> ApiMeter {
+        self.meter.clone()
     }
 
     /// Uses new fixed credentials from the next sign-in on; the current token
@@ -271,8 +280,22 @@ impl ArcgisClient {
         self.options.retry.run(SERVICE, operation, attempt).await
     }
 
-    /// One HTTP exchange, classified.
+    /// One HTTP exchange, classified and counted.
     async fn attempt<T: DeserializeOwned>(
+        &self,
+        api: Api,
+        method: Method,
+        path: &str,
+        form: &[(&str, String)],
+        token: Option<&SecretString>,
+    ) -> Result<T, Attempt> {
+        let attempt = self.exchange(api, method, path, form, token).await;
+        self.meter.count(&attempt);
+        attempt
+    }
+
+    /// One HTTP exchange, classified.
+    async fn exchange<T: DeserializeOwned>(
         &self,
         api: Api,
         method: Method,

@@ -5,6 +5,11 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_sdk_connect::config::interceptors::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_sdk_connect::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_connect::error::BoxError;
 use aws_sdk_connect::types::{
     PredefinedAttributeValues, StringComparisonType, StringCondition, UserProficiency,
     UserProficiencyDisassociate, UserSearchCriteria,
@@ -14,6 +19,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use super::{Agent, ConnectDirectory, ConnectRates, Proficiency};
 use crate::aws::{attempts_of, sdk_error};
 use crate::deadline::{within, Budget};
+use crate::metrics::{ApiMeter, Service};
 use crate::Error;
 
 const SERVICE: &str = "Connect";
@@ -28,6 +34,8 @@ pub struct ConnectClient {
     attempts: u32,
     instance_id: String,
     limiters: HashMap<&'static str, Arc<DefaultDirectRateLimiter>>,
+    /// Every HTTP attempt (the SDK's retries included) and throttled answer.
+    meter: ApiMeter,
 }
 
 const OPERATIONS: [&str; 9] = [
@@ -43,18 +51,31 @@ const OPERATIONS: [&str; 9] = [
 ];
 
 impl ConnectClient {
-    /// A client for `instance_id`, pacing each operation by `rates`.
+    /// A client for `instance_id`, pacing each operation by `rates`, and
+    /// counting every attempt `client` sends.
     pub fn new(client: aws_sdk_connect::Client, instance_id: &str, rates: &ConnectRates) -> Self {
         let limiters = OPERATIONS
             .iter()
             .map(|op| (*op, Arc::new(limiter(rates.rate(op)))))
             .collect();
+        let meter = ApiMeter::new(Service::Connect);
+        let counted = client
+            .config()
+            .to_builder()
+            .interceptor(CountAttempts(meter.clone()))
+            .build();
         Self {
             attempts: attempts_of(client.config().retry_config()),
-            client,
+            client: aws_sdk_connect::Client::from_conf(counted),
             instance_id: instance_id.to_string(),
             limiters,
+            meter,
         }
+    }
+
+    /// The counter of this client's calls (shared: it keeps counting).
+    pub fn api_meter(&self) -> ApiMeter {
+        self.meter.clone()
     }
 
     /// Builds the SDK client from the shared config with a retry policy fit
@@ -108,6 +129,51 @@ impl ConnectClient {
         if let Some(limiter) = self.limiters.get(operation) {
             limiter.until_ready().await;
         }
+    }
+}
+
+/// Counts each attempt the SDK sends and each throttled answer (Connect's
+/// `ThrottlingException` and `TooManyRequestsException`, HTTP 429,
+/// <https://docs.aws.amazon.com/connect/latest/APIReference/API_SearchUsers.html#API_SearchUsers_Errors>),
+/// through the SDK's interceptor hooks, which run once per attempt
+/// (<https://docs.rs/aws-smithy-runtime-api/latest/aws_smithy_runtime_api/client/interceptors/trait.Intercept.html>).
+#[derive(Debug)]
+struct CountAttempts(ApiMeter);
+
+impl Intercept for CountAttempts {
+    fn name(&self) -> &'static str {
+        "CountAttempts"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.call();
+        Ok(())
+    }
+
+    fn read_after_transmit(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        // `x-amzn-ErrorType` is `<Code>` or `<Code>:<url>`; LimitExceeded
+        // (also a 429) is a quota, not throttling.
+        let throttled = match response.headers().get("x-amzn-ErrorType") {
+            Some(kind) => ["ThrottlingException", "TooManyRequestsException"]
+                .iter()
+                .any(|code| kind.split(':').next() == Some(*code)),
+            None => response.status().as_u16() == 429,
+        };
+        if throttled {
+            self.0.throttled();
+        }
+        Ok(())
     }
 }
 

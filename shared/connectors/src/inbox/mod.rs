@@ -300,11 +300,14 @@ impl<'a, S: ObjectStore, M: Mailer> Inbox<'a, S, M> {
         position: usize,
     ) -> Result<FileReport, InboxError> {
         let run = self.run(position, target);
+        let mut metrics = self.common.metrics.start(self.function, &run.id);
         let work = self.process(job, target, &run);
-        self.deadline
-            .scope(self.common.deadline_margin, work)
-            .await
-            .map_err(|source| {
+        let done = self.deadline.scope(self.common.deadline_margin, work).await;
+        if let Ok(file) = &done {
+            metrics.rows(&file.counts);
+        }
+        metrics.emit();
+        done.map_err(|source| {
                 tracing::error!(bucket = %target.bucket, key = %target.key, error = %source, "file failed");
                 InboxError::File {
                     bucket: target.bucket.clone(),

@@ -163,6 +163,11 @@ impl Counts {
             .map(|(_, outcomes)| outcomes.iter().map(|o| self.get(*o)).sum())
     }
 
+    /// Each outcome reported, in order, with its count (zeros included).
+    pub fn each(&self) -> impl Iterator<Item = (Outcome, usize)> + '_ {
+        self.words.iter().map(|word| (*word, self.get(*word)))
+    }
+
     /// Every row counted.
     pub fn total(&self) -> usize {
         self.by_outcome.values().sum()
