@@ -96,3 +96,48 @@ impl<M: Mailer> Mailer for FaultyMailer<M> {
         self.inner.send(mail).await
     }
 }
+
+/// Implements [`connectors::store::MultipartUploads`] for a store wrapper
+/// by passing every call to its `inner` store: for wrappers whose fault is
+/// in plain puts (a small report reaches S3 as one put, not in parts).
+#[macro_export]
+macro_rules! multipart_through_inner {
+    ($wrapper:ty) => {
+        impl connectors::store::MultipartUploads for $wrapper {
+            async fn create_upload(
+                &self,
+                target: &connectors::store::NewUpload,
+            ) -> Result<connectors::store::MultipartUpload, connectors::Error> {
+                self.inner.create_upload(target).await
+            }
+
+            async fn upload_part(
+                &self,
+                upload: &connectors::store::MultipartUpload,
+                number: u32,
+                body: Vec<u8>,
+            ) -> Result<connectors::store::UploadedPart, connectors::Error> {
+                self.inner.upload_part(upload, number, body).await
+            }
+
+            async fn complete_upload(
+                &self,
+                upload: &connectors::store::MultipartUpload,
+                parts: &[connectors::store::UploadedPart],
+            ) -> Result<(), connectors::Error> {
+                self.inner.complete_upload(upload, parts).await
+            }
+
+            async fn abort_upload(
+                &self,
+                upload: &connectors::store::MultipartUpload,
+            ) -> Result<(), connectors::Error> {
+                self.inner.abort_upload(upload).await
+            }
+
+            fn abort_detached(&self, upload: &connectors::store::MultipartUpload) {
+                self.inner.abort_detached(upload)
+            }
+        }
+    };
+}

@@ -155,6 +155,89 @@ mod sweep_with_fakes {
     }
 
     #[tokio::test]
+    async fn a_dry_run_reports_planned_warnings_among_the_other_candidates_in_listing_order() {
+        // GIVEN members to warn listed between members to disable (warned
+        // two months ago), and an active member
+        let member = |name: &str, days: i64| User {
+            last_login: LastLogin::At(NOW_MS - days * DAY_MS),
+            ..idle(name)
+        };
+        let state = json!({"version": 1, "warned": {
+            "b.gone": {"warned_at": "2026-04-01T06:00:00Z"},
+            "e.gone": {"warned_at": "2026-04-01T06:00:00Z"}}})
+        .to_string();
+        let dry_run = |max_disables_per_run: usize| {
+            let org = FakeOrg::default();
+            for (name, days) in [
+                ("a.warn", 75),
+                ("b.gone", 150),
+                ("c.active", 5),
+                ("d.warn", 75),
+                ("e.gone", 150),
+            ] {
+                org.add_member(member(name, days));
+            }
+            let mut config = SweepConfig::new(common(), arcgis(), "fake-bucket");
+            config.common.dry_run = true;
+            config.thresholds.max_disables_per_run = max_disables_per_run;
+            Handler {
+                store: FakeStore::with("state/sweep.json", &state),
+                mailer: FakeMailer::default(),
+                service: org,
+                config,
+            }
+        };
+        let lines = |handler: &Handler<FakeStore, FakeMailer, FakeOrg>| -> Vec<String> {
+            let report = handler.store.only("reports/sweep/2026-06-01/");
+            report
+                .lines()
+                .filter(|l| l.contains(".warn,") || l.contains(".gone,") || l.contains(".active,"))
+                .map(String::from)
+                .collect()
+        };
+        let names = |lines: &[String]| -> Vec<String> {
+            lines
+                .iter()
+                .map(|l| l.split(',').next().unwrap().to_string())
+                .collect()
+        };
+
+        // WHEN the dry run plans
+        let handler = dry_run(10);
+        let result = handler.handle(scheduled()).await.unwrap();
+
+        // THEN the member needing nothing comes first, then every member
+        // awaiting an action in listing order, each with its plan
+        assert_eq!(result.warned, ["a.warn", "d.warn"]);
+        let planned = lines(&handler);
+        assert_eq!(
+            names(&planned),
+            ["c.active", "a.warn", "b.gone", "d.warn", "e.gone"]
+        );
+        assert!(planned[1].contains(",warn,planned_warn,"), "{}", planned[1]);
+        assert!(
+            planned[2].contains(",disable,planned_disable,"),
+            "{}",
+            planned[2]
+        );
+        assert!(planned[3].contains(",warn,planned_warn,"), "{}", planned[3]);
+
+        // WHEN a cap of one trips the breaker
+        let handler = dry_run(1);
+        let _ = handler.handle(scheduled()).await;
+
+        // THEN the same lines plan nothing, each saying why (quoted: the
+        // reason holds a comma)
+        let tripped = lines(&handler);
+        assert_eq!(names(&tripped), names(&planned));
+        let why = "circuit breaker: 2 members would be disabled, more than MAX_DISABLES_PER_RUN (1); nobody was warned or disabled";
+        for line in &tripped[1..] {
+            assert!(line.contains(",none,"), "{line}");
+            assert!(line.ends_with(&format!("{why}\"")), "{line}");
+        }
+    }
+
+    #[tokio::test]
     async fn the_breaker_trips_when_more_would_be_disabled_than_allowed() {
         // GIVEN three members warned two months ago and still idle, and a cap of two
         let org = FakeOrg::default();

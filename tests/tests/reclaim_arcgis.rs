@@ -408,6 +408,8 @@ impl ObjectStore for FailingNthReclaimedPut {
     }
 }
 
+rollcall_tests::multipart_through_inner!(FailingNthReclaimedPut);
+
 #[tokio::test]
 async fn a_state_put_lost_after_a_downgrade_is_neither_repeated_nor_lost() {
     // GIVEN an idle publisher warned on day -30, and S3 failing the second

@@ -1,8 +1,10 @@
-//! Streaming uploads (`connectors::store::Upload`, `CsvUpload`): the real S3
+//! Streaming uploads (`connectors::store::Upload`, `CsvUpload`, and the
+//! reports written through them, `connectors::report::ReportUpload`): the real S3
 //! adapter against moto for what S3 keeps (the object's bytes, metadata and
 //! the uploads left open), the in-memory store for a part failing.
 
 use connectors::aws::AwsClients;
+use connectors::report::{report_key, ReportUpload, ReportWriter};
 use connectors::store::{
     CsvUpload, NewUpload, ObjectStore, Upload, DEFAULT_PART_SIZE, RUN_ID_METADATA,
     WRITTEN_BY_METADATA,
@@ -224,4 +226,45 @@ async fn a_writer_of_the_fake_store_streams_parts_and_marks_the_object() {
     assert_eq!(store.multipart.open(), 0);
     assert!(store.get("b", key).await.unwrap().unwrap().body == expected);
     assert_eq!(store.metadata(key).unwrap()[WRITTEN_BY_METADATA], "export");
+}
+
+#[tokio::test]
+async fn a_streamed_report_is_byte_for_byte_the_report_built_in_memory() {
+    // GIVEN report rows making more than one part, some starting like a
+    // spreadsheet formula
+    let (moto, aws, bucket) = bucket().await;
+    let records: Vec<[String; 3]> = rows(120_000)
+        .into_iter()
+        .enumerate()
+        .map(|(i, [a, b, c])| match i % 3 {
+            0 => [format!("={a}"), b, c],
+            1 => [a, format!("-{b}"), c],
+            _ => [a, b, c],
+        })
+        .collect();
+    let columns = ["username", "name", "padding"];
+    let mut in_memory = ReportWriter::new(&columns);
+    for record in &records {
+        in_memory.row(record);
+    }
+    let expected = in_memory.finish();
+    assert!(expected.len() > DEFAULT_PART_SIZE);
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+
+    // WHEN they are streamed as the sweep's report
+    let mut report = ReportUpload::new(&aws.s3, &bucket, "sweep", date, "run-9", &columns);
+    for record in &records {
+        report.row(record).await.expect("row");
+    }
+    assert_eq!(report.rows(), 120_000);
+    let uri = report.finish().await.expect("finish");
+
+    // THEN the object at the report's key holds the same bytes, in parts
+    let key = report_key("sweep", date, "run-9");
+    assert_eq!(uri, format!("s3://{bucket}/{key}"));
+    let (body, metadata, etag) = moto.get_object(&bucket, &key).await.expect("the report");
+    assert!(body == expected, "the bytes read back differ");
+    assert!(etag.ends_with("-2\""), "a multipart ETag: {etag}");
+    assert_eq!(metadata[WRITTEN_BY_METADATA], "sweep");
+    assert_eq!(metadata[RUN_ID_METADATA], "run-9");
 }

@@ -65,6 +65,10 @@ impl ObjectStore for FlakyStore {
     }
 }
 
+// A report here is smaller than a part, so it reaches S3 as one put, where
+// the switch above applies.
+rollcall_tests::multipart_through_inner!(FlakyStore);
+
 /// SES with a switch: mails to these addresses are rejected.
 struct FlakyMailer {
     inner: SesMailer,

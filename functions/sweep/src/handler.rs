@@ -7,7 +7,7 @@ use connectors::error::{diagnostic, Classified};
 use connectors::lambda::Function;
 use connectors::mail::{Mail, Mailer};
 use connectors::metrics::{Metric, RunMetrics};
-use connectors::store::ObjectStore;
+use connectors::store::{MultipartUploads, ObjectStore};
 use connectors::ErrorKind;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
@@ -128,7 +128,9 @@ pub trait SweepFunction {
     async fn handle(&self, event: LambdaEvent<Value>) -> Result<SweepSummary, SweepError>;
 }
 
-impl<S: ObjectStore, M: Mailer, D: SweepPorts> SweepFunction for Handler<S, M, D> {
+impl<S: ObjectStore + MultipartUploads, M: Mailer, D: SweepPorts> SweepFunction
+    for Handler<S, M, D>
+{
     #[instrument(skip_all, fields(request_id = %event.context.request_id))]
     async fn handle(&self, event: LambdaEvent<Value>) -> Result<SweepSummary, SweepError> {
         let this = self;

@@ -10,21 +10,22 @@ use connectors::arcgis::{
 };
 use connectors::deadline::Deadline;
 use connectors::mail::Mailer;
-use connectors::report::put_report;
-use connectors::store::ObjectStore;
+use connectors::report::ReportUpload;
+use connectors::store::{MultipartUploads, ObjectStore};
 use tracing::{info, warn};
 
 use crate::act::{Ctx, Halt, Recorder};
 use crate::classify::{Need, Rules};
 use crate::config::{SweepAction, SweepConfig, Thresholds};
-use crate::listing::{Listing, Tally};
+use crate::listing::{Listing, ListingError, Tally};
+use crate::member::report_columns;
 use crate::reclaim::restore::FreeSeats;
 use crate::reclaim::{self, ReclaimRecorder, Target};
 use crate::rows::{breaker_note, plan_dry_run, write_rows};
 use crate::state;
 use crate::templates;
 
-pub(crate) use crate::member::{last_login, write_row, Candidate, Person};
+pub(crate) use crate::member::{last_login, report_row, Candidate, Person};
 pub use crate::outcome::{
     Action, Done, Licences, RunError, RunResult, Step, Stopped, ThresholdsView,
 };
@@ -84,7 +85,7 @@ pub struct Sweep<'a, S, M, D> {
     pub config: &'a SweepConfig,
 }
 
-impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
+impl<S: ObjectStore + MultipartUploads, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
     /// Runs the sweep at `now` with `thresholds`; `dry_run` plans only.
     pub async fn run(
         &self,
@@ -129,16 +130,39 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
             downgrade_to: target.as_ref().map(|t| t.user_type.as_str()),
         };
 
-        let mut tally = Tally::new(&rules, &loaded.state, &reclaimed);
-        let listed = self
-            .list_members(deadline, |users| tally.page(users))
-            .await?;
+        let mut tally = Tally::new(&rules, &loaded.state, &reclaimed, dry_run);
+        // Streamed as the listing goes; the candidates' lines follow once
+        // their actions are done. The report's futures are boxed to keep
+        // the run's own future (and a debug build's stack) small.
+        let mut report = ReportUpload::new(
+            self.store,
+            bucket,
+            "sweep",
+            today,
+            run_id,
+            &report_columns(target.is_some()),
+        );
+        let listed = match Box::pin(self.list_members(deadline, &mut tally, &mut report)).await {
+            Ok(listed) => listed,
+            Err(e) => {
+                let _ = report.abort().await;
+                return Err(match e {
+                    ListingError::Portal(e) => RunError::Service(e),
+                    ListingError::Report(source) => RunError::Stopped(Box::new(Stopped {
+                        step: Step::Report,
+                        source,
+                        done: Done::default(),
+                        report: None,
+                    })),
+                });
+            }
+        };
         let Listing {
-            mut report,
             classes,
             ops,
             reclaim_ops,
             mut candidates,
+            planned,
             members,
             recovered,
             recovered_reclaim,
@@ -176,12 +200,14 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
         let mut seats = self.free_seats(&candidates, &mut notes).await;
         let mut state_saved = false;
         let mut done = Done::default();
+        let mut breaker = None;
         if breaker_tripped {
             let why = breaker_note(would_disable, acted_today, max, today, acting);
             warn!(would_disable, acted_today, max, "circuit breaker tripped");
             for c in &mut candidates {
                 c.reason = format!("{}; {why}", c.reason);
             }
+            breaker = Some(why.clone());
             notes.push(why);
         } else if dry_run {
             plan_dry_run(&mut candidates, target.is_some(), &mut seats, &type_names);
@@ -222,10 +248,21 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                         c.note("the licence notice is still due; the next run sends it");
                     }
                 }
-                write_rows(&mut report, &candidates, target.is_some(), &type_names);
-                let report = put_report(self.store, bucket, "sweep", today, run_id, report)
-                    .await
-                    .ok();
+                let report = match Box::pin(write_rows(
+                    &mut report,
+                    &candidates,
+                    (&planned, None),
+                    target.is_some(),
+                    &type_names,
+                ))
+                .await
+                {
+                    Ok(_) => Box::pin(report.finish()).await.ok(),
+                    Err(_) => {
+                        let _ = report.abort().await;
+                        None
+                    }
+                };
                 return Err(RunError::Stopped(Box::new(Stopped {
                     step,
                     source,
@@ -235,14 +272,23 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
             }
         }
 
-        let rows = write_rows(&mut report, &candidates, target.is_some(), &type_names);
-        let mut actions = rows.actions;
-        *actions.entry(Action::None.as_str()).or_default() += members - candidates.len() as u64;
-        let mut licences = rows.licences;
-        licences.notified = done.licence_notices.clone();
-
-        let report = match put_report(self.store, bucket, "sweep", today, run_id, report).await {
-            Ok(report) => report,
+        let written = match Box::pin(write_rows(
+            &mut report,
+            &candidates,
+            (&planned, breaker.as_deref()),
+            target.is_some(),
+            &type_names,
+        ))
+        .await
+        {
+            Ok(rows) => Box::pin(report.finish()).await.map(|uri| (rows, uri)),
+            Err(e) => {
+                let _ = report.abort().await;
+                Err(e)
+            }
+        };
+        let (rows, report) = match written {
+            Ok(written) => written,
             Err(source) => {
                 return Err(RunError::Stopped(Box::new(Stopped {
                     step: Step::Report,
@@ -252,6 +298,11 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                 })))
             }
         };
+        let mut actions = rows.actions;
+        *actions.entry(Action::None.as_str()).or_default() +=
+            members - candidates.len() as u64 - planned.len() as u64;
+        let mut licences = rows.licences;
+        licences.notified = done.licence_notices.clone();
         info!(members, complete, breaker_tripped, dry_run, "sweep done");
         Ok(RunResult {
             now,

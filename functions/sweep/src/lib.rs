@@ -22,6 +22,7 @@ mod listing;
 mod mails;
 mod member;
 mod outcome;
+mod planned;
 pub mod reclaim;
 mod rows;
 pub mod state;

@@ -1,20 +1,20 @@
-//! Every member of the org, a page at a time, classified as it arrives:
-//! memory holds the pages in flight and the members awaiting an action, not
-//! the org.
+//! Every member of the org, a page at a time, classified as it arrives and
+//! its report line streamed to S3: memory holds the pages in flight and the
+//! members awaiting an action, not the org or its report.
 
 use std::collections::{BTreeMap, HashSet};
 
 use connectors::arcgis::{User, UserPage};
 use connectors::deadline::Deadline;
 use connectors::mail::Mailer;
-use connectors::report::ReportWriter;
-use connectors::store::ObjectStore;
+use connectors::report::ReportUpload;
+use connectors::store::{MultipartUploads, ObjectStore};
 use connectors::Error;
 use futures::stream::{self, StreamExt};
 
 use crate::classify::{Need, Rules};
-use crate::job::{write_row, Action, Candidate, Person, Sweep, SweepPorts};
-use crate::member::report_columns;
+use crate::job::{report_row, Action, Candidate, Person, Sweep, SweepPorts};
+use crate::planned::PlannedWarnings;
 use crate::reclaim::settle::{settle, RecoveredReclaim};
 use crate::reclaim::state::{self as reclaimed, Change, ReclaimState};
 use crate::state::{Kind, Op, SweepState, Warned};
@@ -30,19 +30,36 @@ pub(crate) struct Listed {
     pub complete: bool,
 }
 
-impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
-    /// Hands every member to `visit`, page by page in order. Page 1 gives
-    /// the total; the other pages are fetched in parallel at fixed offsets.
+/// Why the listing stopped: the portal failed, or the report could not be
+/// written.
+pub(crate) enum ListingError {
+    Portal(Error),
+    Report(Error),
+}
+
+impl From<Error> for ListingError {
+    fn from(e: Error) -> Self {
+        ListingError::Portal(e)
+    }
+}
+
+impl<S: ObjectStore + MultipartUploads, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
+    /// Hands every member to `tally`, page by page in order, and streams
+    /// the report lines of the members needing nothing to `report` after
+    /// each page. Page 1 gives the total; the other pages are fetched in
+    /// parallel at fixed offsets.
     pub(crate) async fn list_members(
         &self,
         deadline: Deadline,
-        mut visit: impl FnMut(Vec<User>),
-    ) -> Result<Listed, Error> {
+        tally: &mut Tally<'_>,
+        report: &mut ReportUpload<'_, S>,
+    ) -> Result<Listed, ListingError> {
         let margin = self.config.common.deadline_margin;
         let first = self.arcgis.users_page(1, PAGE_SIZE).await?;
         let total = first.total;
         let mut next_start = first.next_start;
-        visit(first.users);
+        tally.page(first.users);
+        tally.stream_rows(report).await?;
         let starts = (1..).map(|i| 1 + i * PAGE_SIZE).take_while(|s| *s <= total);
         let mut pages = stream::iter(starts)
             .map(|start| async move {
@@ -59,7 +76,8 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                 break;
             };
             next_start = page.next_start;
-            visit(page.users);
+            tally.page(page.users);
+            tally.stream_rows(report).await?;
         }
         drop(pages);
         // Members who joined after the total was read: follow nextStart to the end.
@@ -70,20 +88,23 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
             }
             let page = self.arcgis.users_page(start, PAGE_SIZE).await?;
             next_start = page.next_start.filter(|n| *n > start);
-            visit(page.users);
+            tally.page(page.users);
+            tally.stream_rows(report).await?;
         }
         Ok(Listed { total, complete })
     }
 }
 
-/// What the listing has found so far: the report of every member needing
-/// nothing, the candidates for an action, and the state's changes, among
-/// them the settlement of what an earlier run started and did not record.
+/// What the listing has found so far: the report lines of the last page's
+/// members needing nothing (until they are streamed), the candidates for an
+/// action, and the state's changes, among them the settlement of what an
+/// earlier run started and did not record.
 pub(crate) struct Tally<'r> {
     rules: &'r Rules<'r>,
     state: &'r SweepState,
     reclaim: &'r ReclaimState,
-    report: ReportWriter,
+    /// Report lines not yet streamed: at most a page's.
+    rows: Vec<Vec<String>>,
     classes: BTreeMap<&'static str, u64>,
     ops: Vec<Op>,
     reclaim_ops: Vec<reclaimed::Op>,
@@ -91,6 +112,9 @@ pub(crate) struct Tally<'r> {
     reclaim_seen: HashSet<String>,
     recovered_reclaim: RecoveredReclaim,
     candidates: Vec<Candidate>,
+    /// A dry run: members who would only be warned are kept as lines.
+    dry_run: bool,
+    planned: PlannedWarnings,
     /// Members listed that the state knows.
     seen: HashSet<String>,
     members: u64,
@@ -100,13 +124,14 @@ pub(crate) struct Tally<'r> {
 
 /// What the listing found, once it is over.
 pub(crate) struct Listing {
-    pub report: ReportWriter,
     pub classes: BTreeMap<&'static str, u64>,
     /// The state's changes: warnings over, and earlier intents settled.
     pub ops: Vec<Op>,
     /// `state/reclaimed.json`'s changes, likewise.
     pub reclaim_ops: Vec<reclaimed::Op>,
     pub candidates: Vec<Candidate>,
+    /// A dry run's members who would only be warned, among the candidates.
+    pub planned: PlannedWarnings,
     pub members: u64,
     pub recovered: Recovered,
     pub recovered_reclaim: RecoveredReclaim,
@@ -155,23 +180,43 @@ impl Recovered {
 }
 
 impl<'r> Tally<'r> {
-    pub fn new(rules: &'r Rules<'r>, state: &'r SweepState, reclaim: &'r ReclaimState) -> Self {
+    /// A tally for a run with `rules` over the two states; a `dry_run`
+    /// keeps the members it would only warn as their report lines.
+    pub fn new(
+        rules: &'r Rules<'r>,
+        state: &'r SweepState,
+        reclaim: &'r ReclaimState,
+        dry_run: bool,
+    ) -> Self {
         Self {
             rules,
             state,
             reclaim,
-            report: ReportWriter::new(&report_columns(rules.downgrade_to.is_some())),
+            rows: Vec::new(),
             classes: BTreeMap::new(),
             ops: Vec::new(),
             reclaim_ops: Vec::new(),
             reclaim_seen: HashSet::new(),
             recovered_reclaim: RecoveredReclaim::default(),
             candidates: Vec::new(),
+            dry_run,
+            planned: PlannedWarnings::default(),
             seen: HashSet::new(),
             members: 0,
             recovered: Recovered::default(),
             last_username: String::new(),
         }
+    }
+
+    /// Streams the report lines gathered since the last call.
+    async fn stream_rows<S: ObjectStore + MultipartUploads>(
+        &mut self,
+        report: &mut ReportUpload<'_, S>,
+    ) -> Result<(), ListingError> {
+        for row in self.rows.drain(..) {
+            report.row(&row).await.map_err(ListingError::Report)?;
+        }
+        Ok(())
     }
 
     /// Classifies one page of members.
@@ -247,9 +292,9 @@ impl<'r> Tally<'r> {
             &mut self.reclaim_ops,
             &mut self.recovered_reclaim,
         );
-        let decision = self
-            .rules
-            .classify_with(&user, warned.as_ref(), reclaim.record.as_ref());
+        let mut decision =
+            self.rules
+                .classify_with(&user, warned.as_ref(), reclaim.record.as_ref());
         *self.classes.entry(decision.class.as_str()).or_default() += 1;
         if warned.is_some() && !decision.keep_warning {
             self.ops.push(Op::Unwarned(key.clone()));
@@ -271,23 +316,40 @@ impl<'r> Tally<'r> {
             || reclaim.notice.is_some()
             || reclaim.repair_role.is_some();
         let reached = decision.need == Need::Nothing;
+        let only_a_planned_warning = self.dry_run
+            && decision.need == Need::Warning
+            && notice_due.is_none()
+            && reclaim.notice.is_none()
+            && reclaim.repair_role.is_none();
+        if only_a_planned_warning {
+            let line = report_row(
+                &user,
+                &decision,
+                Action::PlannedWarn,
+                &decision.reason,
+                self.rules.downgrade_to.map(|_| &reclaim),
+            );
+            self.planned.push(&line, self.candidates.len());
+            return;
+        }
         match (acts, notice_due) {
-            (false, _) => write_row(
-                &mut self.report,
+            (false, _) => self.rows.push(report_row(
                 &user,
                 &decision,
                 Action::None,
                 &decision.reason,
                 self.rules.downgrade_to.map(|_| &reclaim),
-            ),
+            )),
             (true, notice_due) => self.candidates.push(Candidate {
+                // The decision's reason moves to the candidate (one copy per
+                // candidate: an org of 1,000,000 may hold 250,000).
                 reason: match notice_due {
                     Some(at) => format!(
                         "{}; rollcall disabled the account on {}",
                         decision.reason,
                         at.format("%Y-%m-%d")
                     ),
-                    None => decision.reason.clone(),
+                    None => std::mem::take(&mut decision.reason),
                 },
                 user,
                 decision,
@@ -330,11 +392,11 @@ impl<'r> Tally<'r> {
             self.forget_the_gone();
         }
         Listing {
-            report: self.report,
             classes: self.classes,
             ops: self.ops,
             reclaim_ops: self.reclaim_ops,
             candidates: self.candidates,
+            planned: self.planned,
             members: self.members,
             recovered: self.recovered,
             recovered_reclaim: self.recovered_reclaim,

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use connectors::arcgis::{LastLogin, User};
-use connectors::report::ReportWriter;
 
 use crate::classify::Decision;
 use crate::outcome::Action;
@@ -96,14 +95,13 @@ pub(crate) fn report_columns(downgrades: bool) -> Vec<&'static str> {
 /// One member's line; `reclaim` (a sweep that downgrades) fills the
 /// user type held, the one rollcall gives back, and the day a waiting
 /// change becomes possible.
-pub(crate) fn write_row(
-    report: &mut ReportWriter,
+pub(crate) fn report_row(
     user: &Person,
     decision: &Decision,
     action: Action,
     reason: &str,
     reclaim: Option<&MemberReclaim>,
-) {
+) -> Vec<String> {
     let mut row = vec![
         user.username.clone(),
         user.email.clone().unwrap_or_default(),
@@ -132,5 +130,5 @@ pub(crate) fn write_row(
                 .unwrap_or_default(),
         );
     }
-    report.row(row.iter().map(String::as_str));
+    row
 }

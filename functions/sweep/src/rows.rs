@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use connectors::report::ReportWriter;
+use connectors::report::ReportUpload;
+use connectors::store::{MultipartUploads, ObjectStore};
 
 use crate::classify::Need;
-use crate::job::{write_row, Action, Candidate, Licences};
+use crate::job::{report_row, Action, Candidate, Licences};
+use crate::planned::PlannedWarnings;
 use crate::reclaim::restore::{plans, FreeSeats};
 
 /// What the rows say, counted.
@@ -76,15 +78,18 @@ pub(crate) fn plan_dry_run(
     }
 }
 
-/// Writes every candidate's row; counts the actions, who was warned and
-/// disabled (or would be), and the licences released, given back and
-/// waiting per user type.
-pub(crate) fn write_rows(
-    report: &mut ReportWriter,
+/// Streams every candidate's row to `report`, a dry run's planned warnings
+/// in their places (with the `breaker`'s note when it tripped); counts the
+/// actions, who was warned and disabled (or would be), and the licences
+/// released, given back and waiting per user type. A row that cannot be
+/// written is the error; the counts are then lost with the report.
+pub(crate) async fn write_rows<S: ObjectStore + MultipartUploads>(
+    report: &mut ReportUpload<'_, S>,
     candidates: &[Candidate],
+    (planned, breaker): (&PlannedWarnings, Option<&str>),
     downgrades: bool,
     type_names: &BTreeMap<String, String>,
-) -> Rows {
+) -> Result<Rows, connectors::Error> {
     let mut rows = Rows {
         actions: BTreeMap::new(),
         warned: Vec::new(),
@@ -94,9 +99,34 @@ pub(crate) fn write_rows(
             ..Licences::default()
         },
     };
+    let mut written = 0;
+    for (before, line) in planned.lines(breaker) {
+        write_candidates(report, &candidates[written..before], downgrades, &mut rows).await?;
+        written = before;
+        let action = if breaker.is_some() {
+            Action::None
+        } else {
+            rows.warned.push(line[0].clone());
+            Action::PlannedWarn
+        };
+        *rows.actions.entry(action.as_str()).or_default() += 1;
+        report.row(&line).await?;
+    }
+    write_candidates(report, &candidates[written..], downgrades, &mut rows).await?;
+    Ok(rows)
+}
+
+/// Streams `candidates`' rows, counted into `rows`.
+async fn write_candidates<S: ObjectStore + MultipartUploads>(
+    report: &mut ReportUpload<'_, S>,
+    candidates: &[Candidate],
+    downgrades: bool,
+    rows: &mut Rows,
+) -> Result<(), connectors::Error> {
     for c in candidates {
         let columns = downgrades.then_some(&c.reclaim);
-        write_row(report, &c.user, &c.decision, c.action, &c.reason, columns);
+        let row = report_row(&c.user, &c.decision, c.action, &c.reason, columns);
+        report.row(&row).await?;
         *rows.actions.entry(c.action.as_str()).or_default() += 1;
         let name = c.user.username.clone();
         let record_type = c.reclaim.record.as_ref().map(|r| r.user_type.clone());
@@ -141,5 +171,5 @@ pub(crate) fn write_rows(
             Action::None => {}
         }
     }
-    rows
+    Ok(())
 }

@@ -1,6 +1,10 @@
-//! Per-row run reports written to S3 as CSV.
+//! Per-row run reports written to S3 as CSV: built in memory
+//! ([`ReportWriter`], [`put_report`]) or streamed a part at a time
+//! ([`ReportUpload`]) when a run may report more rows than memory should hold.
 
 use chrono::NaiveDate;
+
+use crate::store::{CsvUpload, MultipartUploads, NewUpload, ObjectStore};
 
 /// Builds a report CSV in memory.
 pub struct ReportWriter {
@@ -84,6 +88,66 @@ pub async fn put_report<S: crate::store::ObjectStore>(
         })
         .await?;
     Ok(format!("s3://{bucket}/{key}"))
+}
+
+/// A report streamed to `reports/<function>/<date>/<run-id>.csv` as it is
+/// written: the same bytes [`ReportWriter`] and [`put_report`] would write,
+/// sent through a [`CsvUpload`] (a multipart upload whose parts go as they
+/// fill; one plain put when the report is smaller than a part). Nothing
+/// appears until [`ReportUpload::finish`]; a report dropped or aborted
+/// before that leaves no object.
+pub struct ReportUpload<'s, S: ObjectStore + MultipartUploads> {
+    csv: CsvUpload<'s, S>,
+}
+
+impl<'s, S: ObjectStore + MultipartUploads> ReportUpload<'s, S> {
+    /// A report with these column names, marked as `function`'s own.
+    pub fn new(
+        store: &'s S,
+        bucket: &str,
+        function: &str,
+        date: NaiveDate,
+        run_id: &str,
+        columns: &[&str],
+    ) -> Self {
+        let key = report_key(function, date, run_id);
+        let target = NewUpload::csv(bucket, &key, function, run_id);
+        Self {
+            csv: CsvUpload::new(store, target, columns),
+        }
+    }
+
+    /// A report written through `csv` (e.g. one with a smaller part size).
+    pub fn from_csv(csv: CsvUpload<'s, S>) -> Self {
+        Self { csv }
+    }
+
+    /// Appends one row, spreadsheet formulas neutralised as
+    /// [`ReportWriter::row`] does; a full part is uploaded.
+    pub async fn row<I, V>(&mut self, values: I) -> Result<(), crate::Error>
+    where
+        I: IntoIterator<Item = V>,
+        V: AsRef<str>,
+    {
+        self.csv
+            .row(values.into_iter().map(|v| neutralise_formula(v.as_ref())))
+            .await
+    }
+
+    /// Rows written so far (the header not counted).
+    pub fn rows(&self) -> u64 {
+        self.csv.rows()
+    }
+
+    /// Writes what is left and makes the report appear; returns its `s3://` URI.
+    pub async fn finish(self) -> Result<String, crate::Error> {
+        Ok(self.csv.finish().await?.uri())
+    }
+
+    /// Gives up: no report appears.
+    pub async fn abort(self) -> Result<(), crate::Error> {
+        self.csv.abort().await
+    }
 }
 
 /// `reports/<function>/<yyyy-mm-dd>/<run-id>.csv`

@@ -1,5 +1,7 @@
-//! Benchmark: onboarding a 1,000-row file against the sandbox portal with
-//! 50 ms latency on every portal call. Run by `scripts/bench`.
+//! Benchmark: onboarding a 1,000-row file (`--rows N`, e.g. 100,000) against
+//! the sandbox portal with 50 ms latency on every portal call. Run by
+//! `scripts/bench`. The run has no Lambda deadline: the wall time says how
+//! many 15-minute invocations a file of that size would need.
 //!
 //! The sandbox runs as its own process, so the peak RSS reported is the
 //! onboarding job's alone (the handler with its real S3, SES, Secrets
@@ -47,7 +49,7 @@ async fn main() {
             ""
         };
         csv.push_str(&format!(
-            "bench.user{i:05},{password},Bench,User{i},bench.user{i}@example.org,Creator,User,{GROUP}\n"
+            "bench.user{i:06},{password},Bench,User{i},bench.user{i}@example.org,Creator,User,{GROUP}\n"
         ));
     }
     let key = "inbox/arcgis/bench.csv";
@@ -91,6 +93,10 @@ async fn main() {
     println!("onboard benchmark: {rows} rows, {mode}, {latency} ms per portal call, concurrency {concurrency}");
     println!("  wall time          {:.2} s", wall.as_secs_f64());
     println!("  outcomes           created {created} invited {invited} failed {failed}");
+    println!(
+        "  15-minute links    {} (900 s each, at this wall time)",
+        (wall.as_secs_f64() / 900.0).ceil().max(1.0)
+    );
     println!("  portal calls       {}", state["total"]);
     for (operation, n) in state["by_operation"].as_object().unwrap() {
         println!("    {operation:<20} {n}");
