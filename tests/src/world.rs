@@ -226,10 +226,20 @@ pub fn s3_event(bucket: &str, key: &str) -> S3Event {
             "s3SchemaVersion": "1.0",
             "configurationId": "onboard",
             "bucket": {"name": bucket, "arn": format!("arn:aws:s3:::{bucket}")},
-            "object": {"key": encode_key(key), "size": 1}
+            "object": {"key": encode_key(key), "size": 1, "sequencer": sequencer()}
         }
     }]});
     serde_json::from_value(value).expect("a valid S3 event")
+}
+
+/// A new S3 event `sequencer`: hex, growing with each event, as S3's are.
+pub fn sequencer() -> String {
+    static LAST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default() as u64;
+    let previous = LAST.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+    let next = now.max(previous + 1);
+    LAST.fetch_max(next, std::sync::atomic::Ordering::SeqCst);
+    format!("{next:016X}")
 }
 
 /// Encodes a key the way S3 event notifications do.

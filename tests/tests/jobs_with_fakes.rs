@@ -8,9 +8,7 @@ use connectors::config::{Common, MailSettings};
 use connectors::connect::ConnectSettings;
 use connectors::inbox::Outcome;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
-use rollcall_tests::fakes::{
-    console, s3_event, with_deadline, FakeConnect, FakeMailer, FakeOrg, FakeStore,
-};
+use rollcall_tests::fakes::{s3_event, with_deadline, FakeConnect, FakeMailer, FakeOrg, FakeStore};
 use serde_json::json;
 
 const ADMINS: &str = "admins@example.org";
@@ -1017,10 +1015,9 @@ mod proficiency_with_fakes {
     use proficiency::{Handler, ProficiencyConfig};
 
     const KEY: &str = "inbox/connect/team.csv";
-    const REMAINDER: &str = "remaining/inbox/connect/team.csv";
 
     #[tokio::test]
-    async fn rows_not_reached_go_to_a_remainder_that_a_second_run_finishes() {
+    async fn rows_not_reached_continue_in_a_link_whose_event_finishes_the_job() {
         // GIVEN two agents, a file for both, and a run whose deadline is already at the margin
         let connect = FakeConnect::new(
             &["jane.doe", "li.wei"],
@@ -1044,37 +1041,73 @@ mod proficiency_with_fakes {
             .await
             .unwrap();
 
-        // THEN no agent was touched, the valid rows wait in remaining/<key>,
-        // and only the failed row stays in the inbox file
+        // THEN no agent was touched, the valid rows wait in link 2 of the
+        // job, only the failed row stays in the inbox file, and no mail yet
         assert!(handler.service.writes.borrow().is_empty());
+        let job = first.files[0].job.clone().unwrap();
+        let link = format!("inbox/connect/continue/{job}/2.csv");
         assert_eq!(
             first.remaining.as_deref(),
-            Some("s3://fake-bucket/remaining/inbox/connect/team.csv")
+            Some(format!("s3://fake-bucket/{link}").as_str())
         );
         assert_eq!(
-            handler.store.text(REMAINDER).unwrap(),
+            handler.store.text(&link).unwrap(),
             "identifier,identifier_type,action,attribute,value,level,error\n\
-             jane.doe,username,add,Language,French,4,not reached before the Lambda deadline; left in remaining/inbox/connect/team.csv\n\
-             li.wei,username,add,Language,English,2,not reached before the Lambda deadline; left in remaining/inbox/connect/team.csv\n"
+             jane.doe,username,add,Language,French,4,\n\
+             li.wei,username,add,Language,English,2,\n"
         );
         assert_eq!(
             handler.store.text(KEY).unwrap(),
             "identifier,identifier_type,action,attribute,value,level,error\n\
              li.wei,username,add,Language,Klingon,2,\"value: \"\"Klingon\"\" is not a value of attribute Language (values: English, French)\"\n"
         );
+        let report = handler
+            .store
+            .text(
+                first
+                    .report
+                    .as_deref()
+                    .unwrap()
+                    .trim_start_matches("s3://fake-bucket/"),
+            )
+            .unwrap();
+        assert!(
+            report.contains(&format!(",skipped,not reached before the Lambda deadline; handed on to s3://fake-bucket/{link}\n")),
+            "{report}"
+        );
+        assert!(handler.mailer.sent.borrow().is_empty());
 
-        // WHEN the remainder is run from the console
-        let second = handler.handle(console(REMAINDER, false)).await.unwrap();
+        // WHEN the link's S3 event arrives
+        let second = handler.handle(s3_event(&link)).await.unwrap();
 
-        // THEN both agents have their proficiencies and the remainder is empty
+        // THEN both agents have their proficiencies, the link is empty, and
+        // one summary covers both links
         assert_eq!(second.counts.get(Outcome::Added), 2);
         assert_eq!(handler.service.of("jane.doe"), ["Language=French@4"]);
         assert_eq!(handler.service.of("li.wei"), ["Language=English@2"]);
         assert_eq!(
-            handler.store.text(REMAINDER).unwrap(),
+            handler.store.text(&link).unwrap(),
             "identifier,identifier_type,action,attribute,value,level,error\n"
         );
         assert!(second.remaining.is_none());
+        let sent = handler.mailer.sent.borrow();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(
+            sent[0].subject,
+            "rollcall proficiency: 2 successful, 1 failed, 0 skipped (inbox/connect/team.csv, finished in 2 links)"
+        );
+        assert!(
+            sent[0]
+                .text
+                .contains("- line 4 (li.wei): value: \"Klingon\""),
+            "{}",
+            sent[0].text
+        );
+        assert!(
+            sent[0].text.contains("Rows: 3 of 3 done"),
+            "{}",
+            sent[0].text
+        );
     }
 
     const IDS: &str = "inbox/connect/ids.csv";

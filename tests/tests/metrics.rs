@@ -456,3 +456,42 @@ async fn an_export_reports_the_rows_it_wrote_and_the_calls_it_made() {
         "nothing asked of AMS"
     );
 }
+
+#[tokio::test]
+async fn a_chain_stopped_at_max_continuations_is_counted_in_the_run_that_stopped_it() {
+    // GIVEN MAX_CONTINUATIONS = 0 and a proficiency run with no time left
+    let world = ConnectWorld::new(ConnectConfig::new()).await;
+    world.connect.add_attribute("Language", &["English"]);
+    world.connect.add_agent("jane.doe");
+    let key = "inbox/connect/capped.csv";
+    world
+        .drop_csv(
+            key,
+            "identifier,identifier_type,action,attribute,value,level\njane.doe,username,add,Language,English,3\n",
+        )
+        .await;
+    let metrics = Metrics::in_memory();
+    let mut config = world.config(50.0);
+    config.common.metrics = metrics.clone();
+    config.limits.max_continuations = 0;
+    let handler = world.handler(config);
+    let mut event = world.s3_event(key);
+    let margin = handler.config.common.deadline_margin.as_millis() as u64;
+    event.context.deadline = Utc::now().timestamp_millis() as u64 + margin - 1_000;
+
+    // WHEN it runs
+    let response = handler.handle(event).await.expect("the run succeeds");
+
+    // THEN the row waits in the paused object, and the run's one EMF line
+    // says the chain stopped, beside the row it handed on
+    let job = response.files[0].job.clone().unwrap();
+    let paused = format!("s3://{}/inbox/connect/paused/{job}.csv", world.bucket);
+    assert_eq!(response.remaining.as_deref(), Some(paused.as_str()));
+    let doc = only_document(&metrics);
+    assert_eq!(value(&doc, Metric::ContinuationLimitReached), 1);
+    assert_rows(&doc, &response.counts);
+    assert_eq!(
+        value(&doc, Metric::Rows(connectors::inbox::Outcome::Skipped)),
+        1
+    );
+}

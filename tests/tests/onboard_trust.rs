@@ -269,6 +269,7 @@ async fn a_file_over_max_input_bytes_is_refused_before_it_is_read() {
     let mut config = world.config();
     config.limits = InboxLimits {
         max_input_bytes: 200,
+        ..InboxLimits::default()
     };
     let handler = world.handler(config).await;
 

@@ -236,7 +236,7 @@ async fn dry_run_reports_the_plan_and_writes_nothing() {
 }
 
 #[tokio::test]
-async fn rows_not_reached_before_the_deadline_go_to_a_remainder_that_a_second_run_finishes() {
+async fn rows_not_reached_before_the_deadline_continue_in_a_link_that_its_event_finishes() {
     // GIVEN a run that starts with less time left than its margin
     let (world, [jane, li, omar]) = instance(ConnectConfig::new()).await;
     let key = "inbox/connect/late.csv";
@@ -249,27 +249,47 @@ async fn rows_not_reached_before_the_deadline_go_to_a_remainder_that_a_second_ru
     // WHEN it runs
     let first = handler.handle(event).await.unwrap();
 
-    // THEN no agent was touched; the rows not reached are in remaining/<key>
+    // THEN no agent was touched; the valid rows not reached wait in link 2
+    // of the job, under the inbox, marked as a link and not as a rewrite
     assert_eq!(profs(&world, &omar), []);
-    let remainder = format!("s3://{}/remaining/{key}", world.bucket);
-    assert_eq!(first.remaining.as_deref(), Some(remainder.as_str()));
-    let left = world.text(&format!("remaining/{key}")).await.unwrap();
+    let job = first.files[0].job.clone().expect("the run started a job");
+    let link = format!("inbox/connect/continue/{job}/2.csv");
+    let link_uri = format!("s3://{}/{link}", world.bucket);
+    assert_eq!(first.remaining.as_deref(), Some(link_uri.as_str()));
+    let (body, metadata, _) = world.moto.get_object(&world.bucket, &link).await.unwrap();
+    let left = String::from_utf8(body).unwrap();
     assert_eq!(left.lines().count(), 1 + 7, "{left}");
-    assert!(left.lines().nth(1).unwrap().starts_with(
-        "jane.doe,username,add,Language,Spanish,4,not reached before the Lambda deadline"
-    ));
+    assert_eq!(
+        left.lines().nth(1).unwrap(),
+        "jane.doe,username,add,Language,Spanish,4,"
+    );
+    assert_eq!(metadata.get("rollcall-job"), Some(&job));
+    assert_eq!(metadata.get("rollcall-link").map(String::as_str), Some("2"));
+    assert_eq!(
+        metadata.get("rollcall-source-key").map(String::as_str),
+        Some(key)
+    );
+    assert!(
+        !metadata.contains_key("rollcall-written-by"),
+        "{metadata:?}"
+    );
     let inbox = world.text(key).await.unwrap();
     assert_eq!(
         inbox.lines().count(),
         1 + 3,
         "only the failed rows stay in the inbox file: {inbox}"
     );
+    assert!(
+        world
+            .moto
+            .sent_mails_to(&world.admin_email)
+            .await
+            .is_empty(),
+        "no summary before the job ends"
+    );
 
-    // AND invoking again with the remainder's key finishes the job
-    let second = handler
-        .handle(world.console(&format!("remaining/{key}"), false))
-        .await
-        .unwrap();
+    // AND the link's own S3 event finishes the job
+    let second = handler.handle(world.s3_event(&link)).await.unwrap();
     assert_eq!(second.counts.get(Outcome::Failed), 0, "{:?}", second.counts);
     assert_eq!(
         profs(&world, &jane),
@@ -281,10 +301,34 @@ async fn rows_not_reached_before_the_deadline_go_to_a_remainder_that_a_second_ru
     );
     assert_eq!(profs(&world, &omar), [p("Skill", "Refunds", 1.0)]);
     assert_eq!(
-        world.text(&format!("remaining/{key}")).await.unwrap(),
+        world.text(&link).await.unwrap(),
         "identifier,identifier_type,action,attribute,value,level,error\n"
     );
     assert!(second.remaining.is_none());
+
+    // AND the progress file tells the whole job, and one summary covers it
+    let progress: serde_json::Value =
+        serde_json::from_str(&world.text(&format!("state/jobs/{job}.json")).await.unwrap())
+            .unwrap();
+    assert_eq!(progress["status"], "finished");
+    assert_eq!(
+        (
+            progress["rows_total"].as_u64(),
+            progress["rows_done"].as_u64()
+        ),
+        (Some(10), Some(10))
+    );
+    assert_eq!(progress["links"], 2);
+    let mails = world.moto.sent_mails_to(&world.admin_email).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(
+        mails[0]
+            .subject
+            .contains("(inbox/connect/late.csv, finished in 2 links)"),
+        "{}",
+        mails[0].subject
+    );
+    assert!(mails[0].body.contains("ghost.agent"), "{}", mails[0].body);
 }
 
 #[tokio::test]

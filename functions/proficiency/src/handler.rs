@@ -10,7 +10,7 @@ use connectors::mail::Mailer;
 use connectors::store::ObjectStore;
 
 use crate::config::ProficiencyConfig;
-use crate::job::{ProficiencyUpdate, REMAINING_PREFIX};
+use crate::job::ProficiencyUpdate;
 
 /// The function name in object metadata, report paths and mail subjects.
 pub const FUNCTION: &str = "proficiency";
@@ -56,10 +56,11 @@ fn accepts(object: &Requested) -> bool {
     !object.from_s3 || (object.key.starts_with(INBOX_PREFIX) && is_csv(&object.key))
 }
 
-/// Files whose finished rows are taken out by a live run: the inbox and
-/// the remainders. A file elsewhere, run from the console, is left as it is.
+/// Files whose finished rows are taken out by a live run: the inbox, with
+/// the links and paused objects of long jobs. A file elsewhere, run from
+/// the console, is left as it is.
 pub fn is_consumed(key: &str) -> bool {
-    key.starts_with(INBOX_PREFIX) || key.starts_with(REMAINING_PREFIX)
+    key.starts_with(INBOX_PREFIX)
 }
 
 #[cfg(test)]
@@ -69,7 +70,7 @@ mod tests {
     #[test]
     fn consumed_files_and_accepted_events() {
         assert!(
-            is_consumed("remaining/x.csv")
+            is_consumed("inbox/connect/continue/j/2.csv")
                 && is_consumed("inbox/connect/x.csv")
                 && !is_consumed("uploads/x.csv")
         );
@@ -78,6 +79,7 @@ mod tests {
             key: key.into(),
             dry_run: None,
             from_s3: true,
+            sequencer: None,
         };
         assert!(accepts(&s3("inbox/connect/a.csv")));
         assert!(!accepts(&s3("inbox/arcgis/a.csv")));

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use connectors::connect::{Agent, ConnectDirectory};
 use connectors::csvfile::{ColumnMap, Row};
 use connectors::inbox::{
-    Applied, CsvJob, Deferral, FieldProblem, Headline, JobSpec, Outcome, ReportColumn, RowResult,
-    Run, Stat, Valid, Vocabulary,
+    Applied, CsvJob, FieldProblem, Headline, JobSpec, Outcome, ReportColumn, RowResult, Run, Stat,
+    Valid, Vocabulary,
 };
 use connectors::Error;
 use futures::stream::{self, StreamExt};
@@ -17,9 +17,6 @@ use tracing::info;
 use crate::config::ProficiencyConfig;
 use crate::plan::{self, Call};
 use crate::rows::{self, Request};
-
-/// Where rows not reached before the deadline go: `remaining/<key>`.
-pub const REMAINING_PREFIX: &str = "remaining/";
 
 /// The outcome words of proficiency updates.
 pub const VOCABULARY: Vocabulary = Vocabulary {
@@ -45,7 +42,7 @@ pub const VOCABULARY: Vocabulary = Vocabulary {
 
 /// Proficiency files: their columns, words, report
 /// (`line,identifier,identifier_type,action,attribute,value,level,outcome,reason`)
-/// and where rows not reached go.
+/// and the inbox its continuations go to.
 pub const SPEC: JobSpec = JobSpec {
     columns: rows::COLUMNS,
     vocabulary: &VOCABULARY,
@@ -60,9 +57,7 @@ pub const SPEC: JobSpec = JobSpec {
         ReportColumn::Outcome,
         ReportColumn::Reason,
     ],
-    deferral: Deferral::Remainder {
-        prefix: REMAINING_PREFIX,
-    },
+    inbox: crate::handler::INBOX_PREFIX,
     unique_column: None,
     subject: "identifier",
 };

@@ -6,8 +6,9 @@
 //! predefined attributes and values, conflicts) before any call, resolves
 //! each agent once, reads its proficiencies once, and writes the change with
 //! at most one disassociate, one update and one associate call, paced under
-//! Connect's quotas. Rows not reached before the Lambda deadline go to
-//! `remaining/<key>`, which a second invocation finishes.
+//! Connect's quotas. Rows not reached before the Lambda deadline are handed
+//! on to the next invocation through a continuation link under
+//! `inbox/connect/continue/` (`connectors::inbox::chain`).
 
 #![allow(async_fn_in_trait)]
 

@@ -11,8 +11,7 @@ pub mod rows;
 use connectors::ams::{AmsPeople, AmsSettings, AmsUsers};
 use connectors::csvfile::{ColumnMap, Row};
 use connectors::inbox::{
-    Applied, CsvJob, Deferral, FieldProblem, Headline, JobSpec, Outcome, ReportColumn, Run, Valid,
-    Vocabulary,
+    Applied, CsvJob, FieldProblem, Headline, JobSpec, Outcome, ReportColumn, Run, Valid, Vocabulary,
 };
 use connectors::Error;
 
@@ -67,7 +66,7 @@ pub const SPEC: JobSpec = JobSpec {
         ReportColumn::Outcome,
         ReportColumn::Reason,
     ],
-    deferral: Deferral::StayInFile,
+    inbox: crate::route::AMS_PREFIX,
     unique_column: Some("username"),
     subject: "username",
 };

@@ -23,8 +23,8 @@ use connectors::arcgis::{
 };
 use connectors::csvfile::{ColumnMap, Row};
 use connectors::inbox::{
-    Applied, CsvJob, Deferral, FieldProblem, Headline, JobSpec, Outcome, ReportColumn, RowResult,
-    Run, Valid, Vocabulary,
+    Applied, CsvJob, FieldProblem, Headline, JobSpec, Outcome, ReportColumn, RowResult, Run, Valid,
+    Vocabulary,
 };
 use connectors::Error;
 pub use request::{Action, Request};
@@ -108,7 +108,7 @@ pub const SPEC: JobSpec = JobSpec {
         ReportColumn::Output(GROUPS_ADDED),
         ReportColumn::Reason,
     ],
-    deferral: Deferral::StayInFile,
+    inbox: crate::route::ARCGIS_PREFIX,
     unique_column: Some("username"),
     subject: "username",
 };

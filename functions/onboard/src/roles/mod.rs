@@ -17,8 +17,7 @@ pub mod rows;
 use connectors::arcgis::{RoleAdmin, RoleDetail};
 use connectors::csvfile::{ColumnMap, Row};
 use connectors::inbox::{
-    Applied, CsvJob, Deferral, FieldProblem, Headline, JobSpec, Outcome, ReportColumn, Run, Valid,
-    Vocabulary,
+    Applied, CsvJob, FieldProblem, Headline, JobSpec, Outcome, ReportColumn, Run, Valid, Vocabulary,
 };
 use connectors::Error;
 
@@ -65,7 +64,7 @@ pub const SPEC: JobSpec = JobSpec {
         ReportColumn::Outcome,
         ReportColumn::Reason,
     ],
-    deferral: Deferral::StayInFile,
+    inbox: crate::route::ARCGIS_ROLES_PREFIX,
     unique_column: Some(rows::NAME),
     subject: rows::NAME,
 };

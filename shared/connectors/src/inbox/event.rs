@@ -17,6 +17,8 @@ pub struct Requested {
     pub dry_run: Option<bool>,
     /// Named by an S3 notification (so objects rollcall wrote are ignored).
     pub from_s3: bool,
+    /// S3's `sequencer` of the object's event.
+    pub sequencer: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -43,6 +45,7 @@ pub fn requested(event: &Value) -> Result<Vec<Requested>, InboxError> {
                     key: decode_event_key(record.s3.object.key.as_deref()?),
                     dry_run: None,
                     from_s3: true,
+                    sequencer: record.s3.object.sequencer.clone(),
                 })
             })
             .collect());
@@ -62,6 +65,7 @@ pub fn requested(event: &Value) -> Result<Vec<Requested>, InboxError> {
         key: console.key,
         dry_run: console.dry_run,
         from_s3: false,
+        sequencer: None,
     }])
 }
 

@@ -44,17 +44,8 @@ pub enum Fate {
     Done,
     /// Failed: the line stays, with its reason in the `error` column.
     Retry,
-    /// Not reached before the deadline: where it goes is the job's [`Deferral`].
+    /// Not reached before the deadline: handed on to the job's next link.
     Deferred,
-}
-
-/// Where the rows not reached before the deadline go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Deferral {
-    /// They stay in the rewritten file.
-    StayInFile,
-    /// They are added to `<prefix><key>`, which a later run finishes.
-    Remainder { prefix: &'static str },
 }
 
 /// The result of one row.
@@ -213,8 +204,9 @@ pub struct JobSpec {
     pub vocabulary: &'static Vocabulary,
     /// The per-row report's columns.
     pub report: &'static [ReportColumn],
-    /// Where rows not reached before the deadline go.
-    pub deferral: Deferral,
+    /// The inbox prefix of the job's files (`inbox/connect/`): rows not
+    /// reached before the deadline continue in `<inbox>continue/<job>/<n>.csv`.
+    pub inbox: &'static str,
     /// A column whose value must not repeat in a file (ignoring case): a
     /// second row with the same value fails, naming the first line.
     pub unique_column: Option<&'static str>,

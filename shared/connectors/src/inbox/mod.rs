@@ -10,6 +10,7 @@
 //! A new CSV job is a type implementing [`CsvJob`]: its rows, its
 //! validation, its plan and apply, its outcome words. Nothing else.
 
+pub mod chain;
 mod event;
 mod job;
 mod outcome;
@@ -21,12 +22,12 @@ use serde::{Serialize, Serializer};
 
 pub use event::{is_csv, requested, Requested};
 pub use job::{
-    Applied, CsvJob, Deferral, Fate, FieldProblem, JobSpec, ReportColumn, RowResult, Run, Stat,
-    Valid, NOT_REACHED,
+    Applied, CsvJob, Fate, FieldProblem, JobSpec, ReportColumn, RowResult, Run, Stat, Valid,
+    NOT_REACHED,
 };
 pub use outcome::{Counts, Headline, Outcome, Vocabulary};
-pub use record::{record_key, RunRecord};
-pub use summary::summary_mail;
+pub use record::{record_key, JobUpdate, RunRecord};
+pub use summary::{job_summary_mail, summary_mail};
 
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
@@ -49,8 +50,11 @@ pub struct Target {
     /// Take the finished rows out of the file after a live run.
     pub consume: bool,
     /// Ignore the object when rollcall wrote it (events from S3 do; a console
-    /// run on a remainder file does not).
+    /// run on a rewritten file does not).
     pub skip_self_written: bool,
+    /// S3's `sequencer` of the event, which tells two uploads of the same
+    /// content apart; `None` for a console run.
+    pub sequencer: Option<String>,
 }
 
 /// How a file was handled as a whole.
@@ -70,6 +74,13 @@ pub enum FileStatus {
     NotHandled,
     /// Another run is still finishing this file; it was left to that run.
     InProgress,
+    /// A link of a job that reached `MAX_CONTINUATIONS`: it waits for a
+    /// console invoke.
+    Paused,
+    /// A link already done, whose event came again: ignored.
+    Duplicate,
+    /// A link whose source file was replaced by a newer upload: not applied.
+    Superseded,
 }
 
 /// One row of a report.
@@ -97,13 +108,23 @@ pub struct FileReport {
     pub report: Option<String>,
     /// The CSV now holds only the unfinished rows.
     pub csv_rewritten: bool,
-    /// `s3://bucket/<remainder key>` when rows were left for another run.
+    /// `s3://` URI of the link (or paused object) the rows not reached
+    /// before the deadline were handed on to.
     pub remaining: Option<String>,
+    /// The job the file is a link of, when it has handed rows on or is a link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    /// `s3://` URI of the job's progress (`state/jobs/<job>.json`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<String>,
     /// Anything the admin should know about the file as a whole.
     pub note: Option<String>,
     pub mail_sent: bool,
     #[serde(skip)]
     pub rows: Vec<ReportedRow>,
+    /// The job's chain stopped at `MAX_CONTINUATIONS` in this run.
+    #[serde(skip)]
+    pub chain_stopped: bool,
 }
 
 fn stats_as_fields<S: Serializer>(stats: &[Stat], serializer: S) -> Result<S::Ok, S::Error> {
@@ -123,9 +144,12 @@ impl FileReport {
             report: None,
             csv_rewritten: false,
             remaining: None,
+            job: None,
+            progress: None,
             note: None,
             mail_sent: false,
             rows: Vec::new(),
+            chain_stopped: false,
         }
     }
 
@@ -178,8 +202,11 @@ pub struct InboxResponse {
     pub report: Option<String>,
     /// Every processed file's CSV was rewritten.
     pub csv_rewritten: bool,
-    /// Where rows were left for another run (the first such file).
+    /// Where rows were handed on for the next link (the first such file).
     pub remaining: Option<String>,
+    /// The progress file of the job the run is part of (the first such file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<String>,
     pub files: Vec<FileReport>,
 }
 
@@ -198,6 +225,7 @@ impl InboxResponse {
             report: files.iter().find_map(|f| f.report.clone()),
             csv_rewritten: !processed.is_empty() && processed.iter().all(|f| f.csv_rewritten),
             remaining: files.iter().find_map(|f| f.remaining.clone()),
+            progress: files.iter().find_map(|f| f.progress.clone()),
             files,
         }
     }
@@ -206,16 +234,20 @@ impl InboxResponse {
 /// The default of `MAX_INPUT_BYTES`: 50 MB.
 pub const DEFAULT_MAX_INPUT_BYTES: u64 = 50_000_000;
 
-/// `MAX_INPUT_BYTES`: files larger than this are refused before they are read.
+/// `MAX_INPUT_BYTES`: files larger than this are refused before they are
+/// read. `MAX_CONTINUATIONS`: how many links a job may hand its rows on to
+/// before it pauses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InboxLimits {
     pub max_input_bytes: u64,
+    pub max_continuations: usize,
 }
 
 impl Default for InboxLimits {
     fn default() -> Self {
         Self {
             max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
+            max_continuations: chain::DEFAULT_MAX_CONTINUATIONS,
         }
     }
 }
@@ -224,6 +256,7 @@ impl InboxLimits {
     pub fn from_env(env: &crate::config::Env) -> Result<Self, crate::config::ConfigError> {
         Ok(Self {
             max_input_bytes: env.count("MAX_INPUT_BYTES", DEFAULT_MAX_INPUT_BYTES as usize)? as u64,
+            max_continuations: env.whole("MAX_CONTINUATIONS", chain::DEFAULT_MAX_CONTINUATIONS)?,
         })
     }
 }
@@ -270,6 +303,7 @@ impl<'a, S: ObjectStore, M: Mailer> Inbox<'a, S, M> {
             dry_run: dry_run_folder || object.dry_run.unwrap_or(self.common.dry_run),
             consume,
             skip_self_written: object.from_s3,
+            sequencer: object.sequencer.clone(),
         }
     }
 
@@ -305,6 +339,9 @@ impl<'a, S: ObjectStore, M: Mailer> Inbox<'a, S, M> {
         let done = self.deadline.scope(self.common.deadline_margin, work).await;
         if let Ok(file) = &done {
             metrics.rows(&file.counts);
+            if file.chain_stopped {
+                metrics.set(crate::metrics::Metric::ContinuationLimitReached, 1);
+            }
         }
         metrics.emit();
         done.map_err(|source| {

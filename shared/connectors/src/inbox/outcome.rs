@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// What happened (or would happen) to one row. Every job's words come from
 /// this one list; a job names the ones it uses in its [`Vocabulary`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// An account was created with the password from the file.
@@ -128,7 +128,12 @@ impl Counts {
     }
 
     pub fn add(&mut self, outcome: Outcome) {
-        *self.by_outcome.entry(outcome).or_default() += 1;
+        self.add_many(outcome, 1);
+    }
+
+    /// Counts `n` rows of `outcome`.
+    pub fn add_many(&mut self, outcome: Outcome, n: usize) {
+        *self.by_outcome.entry(outcome).or_default() += n;
         if !self.words.contains(&outcome) {
             self.words.push(outcome);
         }

@@ -7,10 +7,14 @@ use std::collections::HashMap;
 use chrono::Utc;
 use tracing::{info, warn};
 
-use super::record::{Kept, RunRecord, Standing};
+use super::chain::{
+    self, job_id, link_key, paused_key, version_of, Claimed, FailedRow, JobBook, JobState,
+    JobStatus, Link, LinkDone,
+};
+use super::record::{JobUpdate, Kept, RunRecord, Standing};
 use super::{
-    summary_mail, CsvJob, Deferral, Fate, FieldProblem, FileReport, FileStatus, Inbox, JobSpec,
-    ReportColumn, ReportedRow, RowResult, Run, Target, Valid,
+    job_summary_mail, summary_mail, CsvJob, Fate, FieldProblem, FileReport, FileStatus, Inbox,
+    JobSpec, ReportColumn, ReportedRow, RowResult, Run, Target, Valid,
 };
 use crate::csvfile::{self, ColumnMap, Row, Table};
 use crate::mail::Mailer;
@@ -28,6 +32,30 @@ struct Opened {
     table: Table,
     columns: ColumnMap,
     etag: String,
+}
+
+/// Where a live run stands in a job: the link it is, and where the rows it
+/// does not reach go.
+#[derive(Debug, Clone)]
+struct ChainAt {
+    /// This run's link (number 1 for a source file, whose job exists only
+    /// once it hands rows on).
+    link: Link,
+    /// Where the rows not reached go, and whether that is the paused object.
+    next_key: String,
+    pauses: bool,
+    /// The run takes the finished rows out of the file (so it keeps a run record).
+    consumed: bool,
+}
+
+impl ChainAt {
+    fn next(&self) -> Link {
+        Link {
+            number: self.link.number + 1,
+            paused: self.pauses,
+            ..self.link.clone()
+        }
+    }
 }
 
 impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
@@ -81,6 +109,166 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
                 spec.vocabulary,
             ));
         }
+        if run.dry_run {
+            return Box::pin(self.process_rows(job, target, run, object, None)).await;
+        }
+        let Some(link) = Link::from_metadata(&object.metadata) else {
+            // A source file: link 1 of the job it starts if it hands rows on.
+            let version = version_of(&object);
+            let nonce = target.sequencer.as_deref().unwrap_or(&run.id);
+            let link = Link {
+                job: job_id(run.function, &target.key, &version, nonce),
+                number: 1,
+                source_key: target.key.clone(),
+                source_version: version,
+                paused: false,
+            };
+            let at = self.chain_at(spec, target, link, 1);
+            return Box::pin(self.process_rows(job, target, run, object, Some(at))).await;
+        };
+        Box::pin(self.process_link(job, target, run, object, link)).await
+    }
+
+    /// A continuation link: ignored while paused (unless invoked from the
+    /// console, which resumes it) or when a newer upload replaced its
+    /// source; otherwise claimed, so it runs once, and released with the
+    /// error if its run fails.
+    async fn process_link<J: CsvJob>(
+        &self,
+        job: &J,
+        target: &Target,
+        run: &Run,
+        object: StoredObject,
+        link: Link,
+    ) -> Result<FileReport, Error> {
+        let spec = J::SPEC;
+        let progress = self.progress_uri(&target.bucket, &link.job);
+        let by_s3 = target.skip_self_written;
+        if link.paused && by_s3 {
+            let mut file = FileReport::new(target, FileStatus::Paused, spec.vocabulary);
+            file.add_note(format!(
+                "job {} reached MAX_CONTINUATIONS; its rows wait here until the function is invoked from the console with this key",
+                link.job
+            ));
+            file.progress = Some(progress);
+            return Ok(file);
+        }
+        if by_s3 && !link.paused {
+            let source = self.store.get(&target.bucket, &link.source_key).await?;
+            if link.is_stale(source.as_ref()) {
+                return self.superseded(spec, target, run, &link).await;
+            }
+        }
+        let book = JobBook::new(self.store, &target.bucket, run.function);
+        let until = run
+            .deadline
+            .at_utc()
+            .unwrap_or_else(|| Utc::now() + FINISH_WITHOUT_DEADLINE);
+        let counted_from = match book.claim(&link, &run.id, until).await? {
+            (Claimed::Go, counted_from) => counted_from,
+            (Claimed::AlreadyDone, _) => {
+                info!(key = %target.key, job = %link.job, link = link.number, "link already done; its event came again");
+                let mut file = FileReport::new(target, FileStatus::Duplicate, spec.vocabulary);
+                file.add_note(format!(
+                    "link {} of job {} was already done; this event of it was ignored",
+                    link.number, link.job
+                ));
+                file.progress = Some(progress);
+                return Ok(file);
+            }
+            (Claimed::Busy { run_id }, _) => {
+                let mut file = FileReport::new(target, FileStatus::InProgress, spec.vocabulary);
+                file.add_note(format!(
+                    "run {run_id} is running link {} of job {}; this event of it was left to that run",
+                    link.number, link.job
+                ));
+                file.progress = Some(progress);
+                return Ok(file);
+            }
+        };
+        let at = self.chain_at(spec, target, link.clone(), counted_from);
+        let done = Box::pin(self.process_rows(job, target, run, object, Some(at))).await;
+        if let Err(error) = &done {
+            if let Err(also) = book.release(&link, &run.id, &error.to_string()).await {
+                warn!(error = %also, "the link's claim could not be released; it lapses at the run's deadline");
+            }
+        }
+        done
+    }
+
+    /// Where the rows a run over `link` does not reach go: the next link,
+    /// or the paused object once the chain has had its continuations.
+    fn chain_at(&self, spec: &JobSpec, target: &Target, link: Link, counted_from: u32) -> ChainAt {
+        let next = link.number + 1;
+        let allowed = counted_from as usize + self.limits.max_continuations;
+        let pauses = next as usize > allowed;
+        let next_key = if pauses {
+            paused_key(spec.inbox, &link.job)
+        } else {
+            link_key(spec.inbox, &link.job, next)
+        };
+        ChainAt {
+            link,
+            next_key,
+            pauses,
+            consumed: target.consume,
+        }
+    }
+
+    fn progress_uri(&self, bucket: &str, job: &str) -> String {
+        format!("s3://{bucket}/{}", chain::job_state_key(job))
+    }
+
+    /// A link whose source was replaced by a newer upload: its rows are not
+    /// applied (the new upload has its own run), the job says so, and its
+    /// summary goes out once.
+    async fn superseded(
+        &self,
+        spec: &JobSpec,
+        target: &Target,
+        run: &Run,
+        link: &Link,
+    ) -> Result<FileReport, Error> {
+        let uri = format!("s3://{}/{}", target.bucket, target.key);
+        warn!(key = %target.key, job = %link.job, source = %link.source_key, "the source was replaced; link not applied");
+        let book = JobBook::new(self.store, &target.bucket, run.function);
+        let state = book
+            .update(link, &run.id, |state| {
+                let first = !state.summarised;
+                state.status = JobStatus::Superseded;
+                state.waiting = Some(uri.clone());
+                state.summarised = true;
+                state.updated_at = Utc::now();
+                (first, state.clone())
+            })
+            .await?;
+        let mut file = FileReport::new(target, FileStatus::Superseded, spec.vocabulary);
+        file.add_note(format!(
+            "s3://{}/{} was replaced by a newer upload, so the rows of this link were not applied; to apply them anyway, invoke the function from the console with this key",
+            target.bucket, link.source_key
+        ));
+        file.progress = Some(self.progress_uri(&target.bucket, &link.job));
+        if let (true, state) = state {
+            if let Some(mail) = self.job_summary(spec, &state) {
+                self.mailer.send(&mail).await?;
+                file.mail_sent = true;
+            }
+        }
+        Ok(file)
+    }
+
+    /// Reads, validates and applies the rows of an opened object, then
+    /// finishes: report, next link and job state, run record, rewrite, mail.
+    async fn process_rows<J: CsvJob>(
+        &self,
+        job: &J,
+        target: &Target,
+        run: &Run,
+        object: StoredObject,
+        chain: Option<ChainAt>,
+    ) -> Result<FileReport, Error> {
+        let spec = J::SPEC;
+        let live = !run.dry_run && target.consume;
         let opened = match csvfile::read(&object.body, spec.columns) {
             Ok((table, columns)) => Opened {
                 table,
@@ -92,6 +280,10 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
         let mut file = FileReport::new(target, FileStatus::Processed, spec.vocabulary);
         if opened.table.rows.is_empty() {
             file.add_note("the file has a header but no rows");
+            if let Some(at) = chain.as_ref().filter(|at| at.link.number > 1) {
+                // An emptied link still ends its job's story.
+                return self.finish_link(spec, file, &opened, &[], at, run).await;
+            }
             return Ok(file);
         }
 
@@ -100,13 +292,15 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
         // Boxed: a job's future nests deep (streams over paced calls); one
         // allocation per file keeps every handler's future shallow.
         let applied = Box::pin(job.apply(checked.valid, &context, run)).await?;
-        let results = settle(
-            checked.results,
-            checked.valid_at,
-            applied.results,
-            spec,
-            target,
-        );
+        let left_in = match &chain {
+            None => "not planned in this dry run".to_string(),
+            Some(at) if at.pauses => format!(
+                "waits in s3://{}/{} (MAX_CONTINUATIONS reached)",
+                target.bucket, at.next_key
+            ),
+            Some(at) => format!("handed on to s3://{}/{}", target.bucket, at.next_key),
+        };
+        let results = settle(checked.results, checked.valid_at, applied.results, &left_in);
         file.stats = applied.stats;
         for note in applied.notes {
             file.add_note(note);
@@ -116,17 +310,167 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
         }
         file.rows = report_rows(spec, &opened, &results);
 
-        // The finish: each step's record comes before the next step.
         self.write_report(spec, &mut file, run).await?;
-        if !run.dry_run {
-            self.send_remainder(spec, &mut file, &opened, &results, run)
-                .await?;
+        match chain {
+            Some(at) if at.link.number > 1 || results.iter().any(|r| r.fate == Fate::Deferred) => {
+                Box::pin(self.finish_link(spec, file, &opened, &results, &at, run)).await
+            }
+            _ => Box::pin(self.finish_file(spec, file, &opened, &results, run, live)).await,
         }
+    }
+
+    /// The finish of a file that is no part of a job: each step's record
+    /// comes before the next step.
+    async fn finish_file(
+        &self,
+        spec: &JobSpec,
+        mut file: FileReport,
+        opened: &Opened,
+        results: &[RowResult],
+        run: &Run,
+        live: bool,
+    ) -> Result<FileReport, Error> {
         if !live {
             self.mail(spec, &mut file).await?;
             return Ok(file);
         }
-        let record = RunRecord {
+        let mail = self.summary(
+            spec,
+            &FileReport {
+                csv_rewritten: true,
+                ..file.clone()
+            },
+        );
+        let record = self.run_record(&file, opened, results, run, mail, None);
+        self.finish_recorded_run(spec, file, opened, record).await
+    }
+
+    /// The finish of a link of a job: the rows not reached are handed on
+    /// (or wait in the paused object), the job's state records the link,
+    /// and the job's summary goes out when the job ends.
+    async fn finish_link(
+        &self,
+        spec: &JobSpec,
+        mut file: FileReport,
+        opened: &Opened,
+        results: &[RowResult],
+        at: &ChainAt,
+        run: &Run,
+    ) -> Result<FileReport, Error> {
+        let link = &at.link;
+        let live = at.consumed;
+        let deferred: Vec<(&Row, String)> = opened
+            .table
+            .rows
+            .iter()
+            .zip(results)
+            .filter(|(_, r)| r.fate == Fate::Deferred)
+            .map(|(row, _)| (row, String::new()))
+            .collect();
+        let mut waiting = None;
+        if !deferred.is_empty() {
+            let body = csvfile::rewrite(&opened.table, opened.columns.error_column, &deferred);
+            let next = at.next();
+            self.write_link(&file.bucket, &at.next_key, body, &next, at.pauses)
+                .await?;
+            let uri = format!("s3://{}/{}", file.bucket, at.next_key);
+            file.remaining = Some(uri.clone());
+            waiting = Some(uri);
+            if at.pauses {
+                file.chain_stopped = true;
+                file.add_note(format!(
+                    "the job reached MAX_CONTINUATIONS ({}); its {} rows left wait in {}: invoke the function from the console with that key to resume",
+                    self.limits.max_continuations,
+                    deferred.len(),
+                    file.remaining.as_deref().unwrap_or_default()
+                ));
+            } else {
+                file.add_note(format!(
+                    "{} rows not reached before the deadline continue in link {}",
+                    deferred.len(),
+                    link.number + 1
+                ));
+            }
+        }
+        let status = match (&waiting, at.pauses) {
+            (None, _) => JobStatus::Finished,
+            (Some(_), true) => JobStatus::Paused,
+            (Some(_), false) => JobStatus::Running,
+        };
+        let done = LinkDone {
+            link: link.number,
+            key: file.key.clone(),
+            run_id: run.id.clone(),
+            rows: results.len(),
+            handed_on: deferred.len(),
+            // The rows handed on are counted by the link that does them.
+            counts: file
+                .counts
+                .each()
+                .map(|(outcome, n)| match outcome {
+                    super::Outcome::Skipped => (outcome, n - deferred.len()),
+                    _ => (outcome, n),
+                })
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            failed_rows: file
+                .rows
+                .iter()
+                .filter(|r| r.result.outcome == super::Outcome::Failed)
+                .take(chain::FAILED_ROWS_KEPT)
+                .map(|r| FailedRow {
+                    link: link.number,
+                    line: r.line,
+                    subject: r.subject.clone(),
+                    reason: r.result.reason.clone(),
+                })
+                .collect(),
+            report: file.report.clone(),
+            finished_at: Utc::now(),
+        };
+        let update = JobUpdate {
+            link: link.clone(),
+            done,
+            status,
+            waiting,
+        };
+        file.job = Some(link.job.clone());
+        file.progress = Some(self.progress_uri(&file.bucket, &link.job));
+        let mail = if status == JobStatus::Running {
+            None
+        } else {
+            let book = JobBook::new(self.store, &file.bucket, run.function);
+            let mut state = match book.read(&link.job).await? {
+                Some((state, _)) => state,
+                None => JobState::new(&link.job, run.function, &file.bucket, link, run.now),
+            };
+            update.apply(&mut state, Utc::now());
+            self.job_summary(spec, &state)
+        };
+        if !live {
+            // A console run over a file outside the inbox: nothing to rewrite.
+            self.apply_update(&file.bucket, &update, &run.id).await?;
+            if let Some(mail) = &mail {
+                self.mailer.send(mail).await?;
+                file.mail_sent = true;
+            }
+            return Ok(file);
+        }
+        let record = self.run_record(&file, opened, results, run, mail, Some(update));
+        self.finish_recorded_run(spec, file, opened, record).await
+    }
+
+    /// The run record of a live run, before anything it records is done.
+    fn run_record(
+        &self,
+        file: &FileReport,
+        opened: &Opened,
+        results: &[RowResult],
+        run: &Run,
+        mail: Option<crate::mail::Mail>,
+        job: Option<JobUpdate>,
+    ) -> RunRecord {
+        RunRecord {
             version: 1,
             key: file.key.clone(),
             source_etag: opened.etag.clone(),
@@ -137,19 +481,25 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
                 .unwrap_or_else(|| Utc::now() + FINISH_WITHOUT_DEADLINE),
             failed: false,
             report: file.report.clone().unwrap_or_default(),
-            keep: kept(spec, target, &opened, &results),
-            mail: self.summary(
-                spec,
-                &FileReport {
-                    csv_rewritten: true,
-                    ..file.clone()
-                },
-            ),
+            keep: kept(opened, results),
+            mail,
             done: false,
-        };
-        record.save(self.store, &file.bucket, run.function).await?;
+            job,
+        }
+    }
+
+    /// Saves `record`, then does what it records; a failure marks it failed,
+    /// so the next invocation of the file finishes it.
+    async fn finish_recorded_run(
+        &self,
+        spec: &JobSpec,
+        mut file: FileReport,
+        opened: &Opened,
+        record: RunRecord,
+    ) -> Result<FileReport, Error> {
+        record.save(self.store, &file.bucket, self.function).await?;
         match self
-            .rewrite_and_mail(spec, &mut file, &opened, &record)
+            .rewrite_and_mail(spec, &mut file, opened, &record)
             .await
         {
             Ok(()) => {
@@ -161,7 +511,7 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
                     failed: true,
                     ..record
                 };
-                if let Err(also) = failed.save(self.store, &file.bucket, run.function).await {
+                if let Err(also) = failed.save(self.store, &file.bucket, self.function).await {
                     warn!(error = %also, "the run record could not be marked failed; it is finished after its deadline");
                 }
                 Err(e)
@@ -169,8 +519,62 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
         }
     }
 
-    /// Rewrites the file keeping the recorded rows, mails the summary, and
-    /// marks the record done.
+    /// Records a link in its job's state.
+    async fn apply_update(
+        &self,
+        bucket: &str,
+        update: &JobUpdate,
+        run_id: &str,
+    ) -> Result<(), Error> {
+        let book = JobBook::new(self.store, bucket, self.function);
+        book.update(&update.link, run_id, |state| {
+            update.apply(state, Utc::now())
+        })
+        .await
+    }
+
+    /// Writes the rows handed on as `link`'s object: without the mark that
+    /// makes an event ignored, so its event starts the next link (a paused
+    /// object's event is ignored for its metadata). A link already written
+    /// by an earlier attempt of the same run is kept.
+    async fn write_link(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        link: &Link,
+        pauses: bool,
+    ) -> Result<(), Error> {
+        let object = NewObject {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            body,
+            content_type: "text/csv; charset=utf-8".into(),
+            metadata: link.metadata(),
+            if_match: None,
+            if_absent: !pauses,
+        };
+        match self.store.put(object).await {
+            Ok(()) => {
+                info!(key, job = %link.job, link = link.number, "rows handed on");
+                Ok(())
+            }
+            Err(Error::PreconditionFailed { .. }) => {
+                info!(key, "link already written by an earlier attempt; kept");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The job's summary for the admins, if they get mail.
+    fn job_summary(&self, spec: &JobSpec, state: &JobState) -> Option<crate::mail::Mail> {
+        (!self.common.mail.admins.is_empty())
+            .then(|| job_summary_mail(self.function, spec.vocabulary, state, &self.common.mail))
+    }
+
+    /// Records the link in its job (if the run is one), rewrites the file
+    /// keeping the recorded rows, mails the summary, and marks the record done.
     async fn rewrite_and_mail(
         &self,
         spec: &JobSpec,
@@ -178,8 +582,21 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
         opened: &Opened,
         record: &RunRecord,
     ) -> Result<(), Error> {
-        self.rewrite(file, opened, record).await?;
-        self.mail(spec, file).await?;
+        match &record.job {
+            Some(update) => {
+                self.apply_update(&file.bucket, update, &record.run_id)
+                    .await?;
+                self.rewrite(file, opened, record).await?;
+                if let Some(mail) = &record.mail {
+                    self.mailer.send(mail).await?;
+                    file.mail_sent = true;
+                }
+            }
+            None => {
+                self.rewrite(file, opened, record).await?;
+                self.mail(spec, file).await?;
+            }
+        }
         self.mark_done(record, &file.bucket).await;
         Ok(())
     }
@@ -200,6 +617,12 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
             "this invocation finished run {} over the file, which stopped after it had applied its rows; its report has every row",
             record.run_id
         ));
+        if let Some(update) = &record.job {
+            self.apply_update(&target.bucket, update, &record.run_id)
+                .await?;
+            file.job = Some(update.link.job.clone());
+            file.progress = Some(self.progress_uri(&target.bucket, &update.link.job));
+        }
         if object.etag == record.source_etag {
             let (table, columns) =
                 csvfile::read(&object.body, spec.columns).map_err(|problem| Error::Decode {
@@ -248,6 +671,12 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
         let function = self.function;
         let mut rewrite = NewObject::csv(&file.bucket, &file.key, body, function, &record.run_id);
         rewrite.if_match = Some(opened.etag.clone());
+        if let Some(update) = &record.job {
+            // Marks the source as the job's own, so its links stay current.
+            rewrite
+                .metadata
+                .insert(chain::JOB_METADATA.to_string(), update.link.job.clone());
+        }
         match self.store.put(rewrite).await {
             Ok(()) => file.csv_rewritten = true,
             Err(Error::PreconditionFailed { .. }) => {
@@ -315,84 +744,6 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
         Ok(file)
     }
 
-    /// Adds the rows not reached to the job's remainder file, when it keeps one.
-    async fn send_remainder(
-        &self,
-        spec: &JobSpec,
-        file: &mut FileReport,
-        opened: &Opened,
-        results: &[RowResult],
-        run: &Run,
-    ) -> Result<(), Error> {
-        let Deferral::Remainder { prefix } = spec.deferral else {
-            return Ok(());
-        };
-        let deferred: Vec<(&Row, String)> = opened
-            .table
-            .rows
-            .iter()
-            .zip(results)
-            .filter(|(_, r)| r.fate == Fate::Deferred)
-            .map(|(row, r)| (row, r.reason.clone()))
-            .collect();
-        if deferred.is_empty() {
-            return Ok(());
-        }
-        let key = if file.key.starts_with(prefix) {
-            file.key.clone()
-        } else {
-            let key = format!("{prefix}{}", file.key);
-            let body = csvfile::rewrite(&opened.table, opened.columns.error_column, &deferred);
-            self.append_remainder(&file.bucket, &key, body, run).await?;
-            key
-        };
-        file.remaining = Some(format!("s3://{}/{key}", file.bucket));
-        Ok(())
-    }
-
-    /// Adds `body`'s rows (after its header) to the remainder at `key`,
-    /// creating it or appending under its ETag; retried a few times against
-    /// concurrent runs.
-    async fn append_remainder(
-        &self,
-        bucket: &str,
-        key: &str,
-        body: Vec<u8>,
-        run: &Run,
-    ) -> Result<(), Error> {
-        for _ in 0..4 {
-            let existing = self.store.get(bucket, key).await?;
-            let mut object = NewObject::csv(bucket, key, Vec::new(), run.function, &run.id);
-            match &existing {
-                None => {
-                    object.body = body.clone();
-                    object.if_absent = true;
-                }
-                Some(current) => {
-                    let after_header = body
-                        .iter()
-                        .position(|b| *b == b'\n')
-                        .map_or(body.len(), |p| p + 1);
-                    object.body = current.body.clone();
-                    if !object.body.ends_with(b"\n") {
-                        object.body.push(b'\n');
-                    }
-                    object.body.extend_from_slice(&body[after_header..]);
-                    object.if_match = Some(current.etag.clone());
-                }
-            }
-            match self.store.put(object).await {
-                Ok(()) => return Ok(()),
-                Err(Error::PreconditionFailed { .. }) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(Error::PreconditionFailed {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-        })
-    }
-
     async fn write_report(
         &self,
         spec: &JobSpec,
@@ -433,22 +784,15 @@ fn running(spec: &JobSpec, target: &Target, object: &StoredObject) -> FileReport
     file
 }
 
-/// The rows that stay in the file after a live run, with their reasons.
-fn kept(spec: &JobSpec, target: &Target, opened: &Opened, results: &[RowResult]) -> Vec<Kept> {
-    let deferred_stay = match spec.deferral {
-        Deferral::StayInFile => true,
-        Deferral::Remainder { prefix } => target.key.starts_with(prefix),
-    };
+/// The rows that stay in the file after a live run: the failed ones, with
+/// their reasons (rows not reached are handed on to the next link).
+fn kept(opened: &Opened, results: &[RowResult]) -> Vec<Kept> {
     opened
         .table
         .rows
         .iter()
         .zip(results)
-        .filter(|(_, r)| match r.fate {
-            Fate::Done => false,
-            Fate::Retry => true,
-            Fate::Deferred => deferred_stay,
-        })
+        .filter(|(_, r)| r.fate == Fate::Retry)
         .map(|(row, r)| Kept {
             line: row.line,
             reason: r.reason.clone(),
@@ -514,13 +858,12 @@ fn check_rows<J: CsvJob>(job: &J, opened: &Opened, context: &J::Context) -> Chec
 }
 
 /// Every row's result in file order: the job's answers put in place of the
-/// valid rows, and each row not reached told where it waits.
+/// valid rows, and each row not reached told where it waits (`left_in`).
 fn settle(
     mut results: Vec<Option<RowResult>>,
     valid_at: Vec<usize>,
     answers: Vec<RowResult>,
-    spec: &JobSpec,
-    target: &Target,
+    left_in: &str,
 ) -> Vec<RowResult> {
     if answers.len() != valid_at.len() {
         warn!(
@@ -533,13 +876,6 @@ fn settle(
     for index in valid_at {
         results[index] = Some(answers.next().unwrap_or_else(RowResult::deferred));
     }
-    let left_in = match spec.deferral {
-        Deferral::StayInFile => "left in the file for the next run".to_string(),
-        Deferral::Remainder { prefix } if target.key.starts_with(prefix) => {
-            "left in this file for the next run".to_string()
-        }
-        Deferral::Remainder { prefix } => format!("left in {prefix}{}", target.key),
-    };
     let mut results: Vec<RowResult> = results.into_iter().flatten().collect();
     for result in results.iter_mut().filter(|r| r.fate == Fate::Deferred) {
         result.reason = format!("{}; {left_in}", result.reason);

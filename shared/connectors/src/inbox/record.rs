@@ -11,6 +11,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::chain::{JobState, JobStatus, Link, LinkDone};
 use crate::mail::Mail;
 use crate::store::{NewObject, ObjectStore, StoredObject, RUN_ID_METADATA};
 use crate::Error;
@@ -42,6 +43,33 @@ pub struct RunRecord {
     pub mail: Option<Mail>,
     /// The run finished: the file rewritten and the mail (if any) sent.
     pub done: bool,
+    /// What the run adds to its job's state, when the file is a link of one.
+    #[serde(default)]
+    pub job: Option<JobUpdate>,
+}
+
+/// What one link adds to its job's state: applied by the run, or by the
+/// invocation that finishes it from the record (applying twice is the same
+/// as once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobUpdate {
+    pub link: Link,
+    pub done: LinkDone,
+    pub status: JobStatus,
+    /// `s3://` URI of the object the rows left wait in.
+    pub waiting: Option<String>,
+}
+
+impl JobUpdate {
+    /// Applies the update to `state` at `now`.
+    pub fn apply(&self, state: &mut JobState, now: DateTime<Utc>) {
+        state.record(self.done.clone(), now);
+        state.status = self.status;
+        state.waiting = self.waiting.clone();
+        if self.status != JobStatus::Running {
+            state.summarised = true;
+        }
+    }
 }
 
 /// What an invocation does about a record it finds for its file.
@@ -137,6 +165,7 @@ mod tests {
             keep: vec![],
             mail: None,
             done: false,
+            job: None,
         }
     }
 

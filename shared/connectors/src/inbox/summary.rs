@@ -1,5 +1,6 @@
 //! The admins' summary of one file, the same for every CSV job.
 
+use super::chain::{job_state_key, JobState, JobStatus};
 use super::{FileReport, FileStatus, Outcome, Vocabulary};
 use crate::config::MailSettings;
 use crate::mail::{header_safe, Mail, Summary};
@@ -92,6 +93,108 @@ pub fn summary_mail(
     }
 }
 
+/// The summary of a whole job, once it ends: every link's counts, failed
+/// rows and reports, and where the rows left wait if it did not finish.
+pub fn job_summary_mail(
+    function: &str,
+    vocabulary: &Vocabulary,
+    state: &JobState,
+    mail: &MailSettings,
+) -> Mail {
+    let counts = state.counts(vocabulary);
+    let links = match state.links {
+        1 => "1 link".to_string(),
+        n => format!("{n} links"),
+    };
+    let (status, attention) = match state.status {
+        JobStatus::Finished => (format!("finished in {links}"), None),
+        JobStatus::Running => (format!("running, {links} so far"), None),
+        JobStatus::Paused => (
+            format!("paused after {links}"),
+            Some(format!(
+                "The job reached MAX_CONTINUATIONS: {} rows wait in {}. Invoke the function from the console with that key to resume.",
+                state.rows_total.saturating_sub(state.rows_done),
+                state.waiting.as_deref().unwrap_or("the paused object")
+            )),
+        ),
+        JobStatus::Superseded => (
+            format!("stopped after {links}: the file was replaced"),
+            Some(format!(
+                "s3://{}/{} was replaced by a newer upload while the job ran, so the rows left in {} were not applied; the new upload runs on its own. To apply them anyway, invoke the function from the console with that key.",
+                state.bucket,
+                state.source_key,
+                state.waiting.as_deref().unwrap_or("the waiting link")
+            )),
+        ),
+    };
+    let headline = counts.headline(vocabulary.headline);
+    let subject = header_safe(&format!(
+        "rollcall {function}: {headline} ({}, {status})",
+        state.source_key
+    ));
+    let mut body = Summary::default();
+    if let Some(attention) = attention {
+        body.fact("Needs attention", attention);
+    }
+    body.fact(
+        "File",
+        format!("s3://{}/{}", state.bucket, state.source_key),
+    );
+    body.fact("Job", format!("{} ({status})", state.job));
+    body.fact(
+        "Rows",
+        format!("{} of {} done", state.rows_done, state.rows_total),
+    );
+    for outcome in vocabulary.outcomes {
+        let n = counts.get(*outcome);
+        if n > 0 {
+            body.fact(outcome.label(), n.to_string());
+        }
+    }
+    body.fact(
+        "CSV",
+        "the rows that failed stay in the file they were read from (the source or a link), with an error column",
+    );
+    if let Some(error) = &state.last_error {
+        body.fact("Last error (retried)", error.clone());
+    }
+    body.fact(
+        "Progress",
+        format!("s3://{}/{}", state.bucket, job_state_key(&state.job)),
+    );
+    body.list("Reports", state.reports(), MAX_LISTED);
+    let failed: Vec<String> = state
+        .failed_rows()
+        .map(|r| {
+            let place = if r.link == 1 {
+                format!("line {}", r.line)
+            } else {
+                format!("link {} line {}", r.link, r.line)
+            };
+            format!("{place} ({}): {}", r.subject, r.reason)
+        })
+        .collect();
+    let failed_total = counts.get(Outcome::Failed);
+    if failed_total > failed.len() {
+        body.fact(
+            "Rows that failed",
+            format!(
+                "{failed_total}, of which the first {} are listed; the reports have them all",
+                failed.len()
+            ),
+        );
+    }
+    body.list("Rows that failed", failed, MAX_LISTED);
+    let (text, html) = body.render();
+    Mail {
+        from: mail.from.clone(),
+        to: mail.admins.clone(),
+        subject,
+        text,
+        html,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Headline, ReportedRow, RowResult, Target};
@@ -115,6 +218,7 @@ mod tests {
             dry_run: false,
             consume: true,
             skip_self_written: true,
+            sequencer: None,
         };
         let mut file = FileReport::new(&target, FileStatus::Processed, &WORDS);
         let result = RowResult::failed("email: \"a@\" is not a valid address");
