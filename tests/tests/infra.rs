@@ -932,7 +932,7 @@ fn proficiency_is_triggered_by_csvs_in_the_connect_inbox_only() {
     assert_eq!(
         s3_key_rules(&event),
         [("prefix".to_owned(), "inbox/connect/".to_owned())],
-        "reports/, remaining/ and the other inboxes must not trigger proficiency"
+        "reports/, state/ and the other inboxes must not trigger proficiency"
     );
 }
 
@@ -1053,7 +1053,7 @@ fn proficiency_reads_no_secret() {
 }
 
 #[test]
-fn proficiency_may_touch_only_its_inbox_remainders_and_reports() {
+fn proficiency_may_touch_only_its_inbox_job_state_and_reports() {
     // GIVEN the proficiency function's bucket policy WHEN its statements are read
     let access = Block::template().at(&["Resources", "ProficiencyBucketAccess", "Properties"]);
     assert_eq!(
@@ -1062,21 +1062,22 @@ fn proficiency_may_touch_only_its_inbox_remainders_and_reports() {
         "the policy is attached to the proficiency function's role"
     );
     let bucket = statements(&access.at(&["PolicyDocument", "Statement"]));
-    // THEN they are exactly these: its own inbox, remainders, reports and
-    // run records, and no other function's inbox or reports.
+    // THEN they are exactly these: its own inbox (where a long job's links
+    // and paused rows live too), reports, run records and long jobs'
+    // progress, and no other function's inbox or reports.
     let expected: Vec<(String, String)> = [
         (
             "[s3:GetObject, s3:PutObject]",
             "!Sub ${Bucket.Arn}/inbox/connect/*",
         ),
-        (
-            "[s3:GetObject, s3:PutObject]",
-            "!Sub ${Bucket.Arn}/remaining/*",
-        ),
         ("s3:PutObject", "!Sub ${Bucket.Arn}/reports/proficiency/*"),
         (
             "[s3:GetObject, s3:PutObject]",
             "!Sub ${Bucket.Arn}/state/files/proficiency/*",
+        ),
+        (
+            "[s3:GetObject, s3:PutObject]",
+            "!Sub ${Bucket.Arn}/state/jobs/*",
         ),
         ("s3:ListBucket", "!GetAtt Bucket.Arn"),
     ]
@@ -1097,6 +1098,7 @@ fn proficiency_gets_exactly_the_configuration_contract() {
         "ADMIN_EMAILS: !Ref AdminEmails",
         "CONNECT_INSTANCE_ID: !Ref ConnectInstanceId",
         "CONNECT_MAX_RPS: !Ref ConnectMaxRps",
+        "MAX_CONTINUATIONS: !Ref MaxContinuations",
     ]
     .iter()
     .map(|line| (*line).to_owned())
@@ -1252,7 +1254,7 @@ fn list_bucket_is_granted_only_for_the_prefixes_each_function_reads() {
     for (policy, prefixes) in [
         (
             "OnboardBucketAccess",
-            "s3:prefix: [inbox/arcgis/*, inbox/ams/*, state/files/onboard/*]",
+            "s3:prefix: [inbox/arcgis/*, inbox/ams/*, state/files/onboard/*, state/jobs/*]",
         ),
         (
             "SweepBucketAccess",
@@ -1260,7 +1262,7 @@ fn list_bucket_is_granted_only_for_the_prefixes_each_function_reads() {
         ),
         (
             "ProficiencyBucketAccess",
-            "s3:prefix: [inbox/connect/*, remaining/*, state/files/proficiency/*]",
+            "s3:prefix: [inbox/connect/*, state/files/proficiency/*, state/jobs/*]",
         ),
     ] {
         let statements = resource(policy)
@@ -1463,6 +1465,288 @@ fn onboard_gets_the_rails_of_member_files() {
     }
     let parameter = template_block(&["Parameters", "MaxDeletesPerRun"]);
     assert_has_line(&parameter, "Default: 25", "the README's default");
+}
+
+// ---------------------------------------------------------------- long jobs
+
+/// The inboxes whose files may become long jobs: `(function, its bucket
+/// policy, the inbox prefix its links and paused rows go under)`, the
+/// prefixes as the code names them.
+fn long_job_inboxes() -> [(&'static str, &'static str, &'static str); 4] {
+    [
+        (
+            "OnboardFunction",
+            "OnboardBucketAccess",
+            onboard::route::ARCGIS_PREFIX,
+        ),
+        (
+            "OnboardFunction",
+            "OnboardBucketAccess",
+            onboard::route::ARCGIS_ROLES_PREFIX,
+        ),
+        (
+            "OnboardFunction",
+            "OnboardBucketAccess",
+            onboard::route::AMS_PREFIX,
+        ),
+        (
+            "ProficiencyFunction",
+            "ProficiencyBucketAccess",
+            proficiency::handler::INBOX_PREFIX,
+        ),
+    ]
+}
+
+/// The `(resource, event)` of every S3 notification that delivers `key`.
+fn notified(key: &str) -> Vec<(String, String)> {
+    s3_events()
+        .into_iter()
+        .filter(|(_, _, event)| {
+            s3_key_rules(event)
+                .iter()
+                .all(|(rule, value)| match rule.as_str() {
+                    "prefix" => key.starts_with(value.as_str()),
+                    "suffix" => key.ends_with(value.as_str()),
+                    _ => false,
+                })
+        })
+        .map(|(function, event, _)| (function, event))
+        .collect()
+}
+
+/// Whether `policy` grants `action` on the object `key` of the bucket.
+fn grants(policy: &str, action: &str, key: &str) -> bool {
+    let object = format!("!Sub ${{Bucket.Arn}}/{key}");
+    statement_lists(&resource(policy).at(&["Properties", "PolicyDocument", "Statement"]))
+        .iter()
+        .any(|(_, actions, resources)| {
+            actions.iter().any(|a| a == action)
+                && resources.iter().any(|r| wildcard_match(r, &object))
+        })
+}
+
+/// The `s3:prefix` patterns of `policy`'s one ListBucket statement.
+fn listed_prefixes(policy: &str) -> Vec<String> {
+    let list = resource(policy)
+        .at(&["Properties", "PolicyDocument", "Statement"])
+        .items()
+        .into_iter()
+        .find(|s| s.value("Action").as_deref() == Some("s3:ListBucket"))
+        .unwrap_or_else(|| panic!("{policy}: a ListBucket statement"));
+    values(&list.at(&["Condition", "StringLike"]), "s3:prefix")
+}
+
+#[test]
+fn a_long_job_s_links_start_its_function_which_may_read_and_write_them() {
+    use connectors::inbox::chain::{job_state_key, link_key, paused_key};
+    let job = "0123456789abcdef0123456789abcdef";
+    for (function, policy, inbox) in long_job_inboxes() {
+        // GIVEN the keys the code writes for link 2 of a job and its paused rows
+        let link = link_key(inbox, job, 2);
+        let paused = paused_key(inbox, job);
+        assert!(link.starts_with(inbox) && paused.starts_with(inbox));
+
+        // THEN a link's S3 event reaches the job's function, through the
+        // same notification as the inbox's uploads, and no other (the
+        // paused object's event reaches it too; the function ignores it
+        // for its metadata until a console invoke names it)
+        for key in [&link, &paused] {
+            let triggered = notified(key);
+            assert!(
+                triggered.len() == 1 && triggered[0].0 == function,
+                "{key} must start {function} alone, but starts {triggered:?}"
+            );
+        }
+
+        // AND the function may write the link, read it back and rewrite
+        // it, and list where it lives (a link deleted to pause the job
+        // reads as missing, not as access denied)
+        for key in [&link, &paused] {
+            for action in ["s3:GetObject", "s3:PutObject"] {
+                assert!(
+                    grants(policy, action, key),
+                    "{policy} grants no {action} on {key}"
+                );
+            }
+            let prefixes = listed_prefixes(policy);
+            assert!(
+                prefixes.iter().any(|p| wildcard_match(p, key)),
+                "{policy}: ListBucket's s3:prefix {prefixes:?} does not cover {key}"
+            );
+        }
+
+        // AND it may read and write the job's progress, and list it (a job
+        // with no progress file yet reads as missing)
+        let state = job_state_key(job);
+        assert!(state.starts_with("state/jobs/"), "{state}");
+        for action in ["s3:GetObject", "s3:PutObject"] {
+            assert!(
+                grants(policy, action, &state),
+                "{policy} grants no {action} on {state}"
+            );
+        }
+        let prefixes = listed_prefixes(policy);
+        assert!(
+            prefixes.iter().any(|p| p == "state/jobs/*"),
+            "{policy}: ListBucket's s3:prefix {prefixes:?} lacks state/jobs/*"
+        );
+    }
+
+    // AND the progress is granted by one statement per function, on
+    // state/jobs/* and nothing else
+    for policy in ["OnboardBucketAccess", "ProficiencyBucketAccess"] {
+        let statements =
+            statement_lists(&resource(policy).at(&["Properties", "PolicyDocument", "Statement"]));
+        let long_jobs: Vec<_> = statements
+            .iter()
+            .filter(|(sid, _, _)| sid == "LongJobs")
+            .collect();
+        assert_eq!(
+            long_jobs,
+            [&(
+                "LongJobs".to_owned(),
+                vec!["s3:GetObject".to_owned(), "s3:PutObject".to_owned()],
+                vec!["!Sub ${Bucket.Arn}/state/jobs/*".to_owned()],
+            )],
+            "{policy}"
+        );
+    }
+}
+
+#[test]
+fn max_continuations_bounds_both_inbox_functions_chains() {
+    // GIVEN the MaxContinuations parameter
+    let parameter = Block::template().at(&["Parameters", "MaxContinuations"]);
+    // THEN it is a number, the code's default, and may be 0 (no continuation)
+    assert_eq!(parameter.value("Type").as_deref(), Some("Number"));
+    assert_eq!(
+        parameter.value("Default"),
+        Some(connectors::inbox::chain::DEFAULT_MAX_CONTINUATIONS.to_string()),
+        "the code's default"
+    );
+    assert_eq!(parameter.value("MinValue").as_deref(), Some("0"));
+    assert!(
+        template_block(&[
+            "Metadata",
+            "AWS::CloudFormation::Interface",
+            "ParameterGroups"
+        ])
+        .iter()
+        .any(|line| line.contains("MaxContinuations")),
+        "the console shows MaxContinuations in a parameter group"
+    );
+
+    // AND both functions whose files may become long jobs get it as
+    // MAX_CONTINUATIONS, and no other function does
+    for function in ["OnboardFunction", "ProficiencyFunction"] {
+        assert_has_line(
+            &resource(function)
+                .at(&["Properties", "Environment", "Variables"])
+                .lines(),
+            "MAX_CONTINUATIONS: !Ref MaxContinuations",
+            &format!("{function} reads MAX_CONTINUATIONS"),
+        );
+    }
+    for function in ["SweepFunction", "ExportFunction"] {
+        assert!(
+            !resource(function)
+                .at(&["Properties", "Environment", "Variables"])
+                .lines()
+                .iter()
+                .any(|line| line.starts_with("MAX_CONTINUATIONS:")),
+            "{function} has no long jobs"
+        );
+    }
+
+    // AND their chains through S3 are not cut by Lambda's recursive loop
+    // detection (about 16 invocations): MAX_CONTINUATIONS bounds them, while
+    // the sweep and the export keep the stack's Terminate
+    for function in ["OnboardFunction", "ProficiencyFunction"] {
+        assert_eq!(
+            resource(function)
+                .at(&["Properties"])
+                .value("RecursiveLoop")
+                .as_deref(),
+            Some("Allow"),
+            "{function}"
+        );
+    }
+    for function in ["SweepFunction", "ExportFunction"] {
+        assert_eq!(
+            function_setting(&resource(function), "RecursiveLoop")
+                .value("RecursiveLoop")
+                .as_deref(),
+            Some("Terminate"),
+            "{function}"
+        );
+    }
+
+    // AND each limit alarm says where the rows wait and how to resume them
+    for alarm in [
+        "OnboardContinuationLimitAlarm",
+        "ProficiencyContinuationLimitAlarm",
+    ] {
+        // (the description is the folded text among the alarm's properties)
+        let description = resource(alarm).at(&["Properties"]).lines().join(" ");
+        for wanted in ["paused/<job-id>.csv", "console invoke", "resumes"] {
+            assert!(
+                description.contains(wanted),
+                "{alarm}'s description lacks `{wanted}`: {description}"
+            );
+        }
+    }
+}
+
+#[test]
+fn nothing_speaks_of_the_old_remaining_prefix() {
+    // Rows not reached continue in links under the inboxes; nothing is
+    // written to, read from or documented under remaining/ any more.
+    for path in ["infra/template.yaml", "README.md", "docs/deploy.md"] {
+        let text = std::fs::read_to_string(workspace_root().join(path))
+            .unwrap_or_else(|err| panic!("cannot read {path}: {err}"));
+        for (number, line) in text.lines().enumerate() {
+            assert!(
+                !line.contains("remaining/"),
+                "{path} line {}: `{line}`",
+                number + 1
+            );
+        }
+    }
+    assert!(
+        Block::template()
+            .at(&["Outputs"])
+            .get("ProficiencyRemaining")
+            .is_none(),
+        "the ProficiencyRemaining output is gone"
+    );
+}
+
+#[test]
+fn outputs_say_where_long_jobs_stand_and_wait() {
+    assert_has_line(
+        &template_block(&["Outputs", "JobProgress"]),
+        "Value: !Sub s3://${Bucket}/state/jobs/",
+        "the JobProgress output",
+    );
+    let paused = template_block(&["Outputs", "PausedJobs"]);
+    assert!(
+        paused.iter().any(|line| line.contains("inbox/*/paused/")),
+        "the PausedJobs output names inbox/*/paused/: {paused:?}"
+    );
+    assert!(
+        paused.iter().any(|line| line.starts_with("Value: ")),
+        "the PausedJobs output has a value: {paused:?}"
+    );
+    // Both outputs exist whether or not the proficiency function does.
+    for output in ["JobProgress", "PausedJobs"] {
+        assert_eq!(
+            Block::template()
+                .at(&["Outputs", output])
+                .value("Condition"),
+            None,
+            "{output}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------- alarms
