@@ -56,6 +56,8 @@ fn proficiency_env(world: &ConnectWorld, max_continuations: usize) -> Vec<(Strin
         ("DEADLINE_MARGIN_SECONDS", MARGIN_SECONDS.into()),
         ("CONNECT_MAX_RPS", MAX_RPS.into()),
         ("MAX_CONTINUATIONS", max_continuations.to_string()),
+        // One line per agent at info would drown the test output.
+        ("RUST_LOG", "warn".into()),
         (
             "CONNECT_INSTANCE_ID",
             world.connect.instance_id().to_string(),
@@ -483,6 +485,7 @@ async fn an_onboarding_file_continues_until_every_member_is_created_once() {
     world.drop_csv(key, &file).await;
     let mut env = world.function_env();
     env.push(("DEADLINE_MARGIN_SECONDS".into(), MARGIN_SECONDS.into()));
+    env.push(("RUST_LOG".into(), "warn".into()));
     let lambda = Lambda::start("onboard", &env, 1).await;
 
     // WHEN the upload's event runs, and then each link's event

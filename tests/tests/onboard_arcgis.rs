@@ -586,7 +586,7 @@ async fn a_file_with_an_unusable_header_is_left_untouched() {
 }
 
 #[tokio::test]
-async fn rows_not_reached_before_the_deadline_stay_for_the_next_run() {
+async fn rows_not_reached_before_the_deadline_continue_in_the_next_link() {
     // GIVEN a run that starts with less time left than the safety margin
     let world = world(SandboxConfig::online()).await;
     let key = "inbox/arcgis/late.csv";
@@ -599,7 +599,8 @@ async fn rows_not_reached_before_the_deadline_stay_for_the_next_run() {
     // WHEN it runs
     let response = handler.handle(event).await.unwrap();
 
-    // THEN no account is created, every row is skipped and kept in the file
+    // THEN no account is created, every row is skipped and handed on to
+    // link 2 of the job, and the file keeps only its header
     assert_eq!(
         response.counts.get(Outcome::Skipped),
         40,
@@ -607,25 +608,30 @@ async fn rows_not_reached_before_the_deadline_stay_for_the_next_run() {
         response.counts
     );
     assert!(world.sandbox.member("member.000").is_none());
-    let csv = world.text(key).await.unwrap();
-    assert_eq!(csv.lines().count(), 41);
-    assert!(csv
-        .lines()
-        .nth(1)
-        .unwrap()
-        .ends_with(",not reached before the Lambda deadline; left in the file for the next run"));
+    let job = response.files[0].job.clone().unwrap();
+    let link = format!("inbox/arcgis/continue/{job}/2.csv");
+    let report = world.text_at(response.report.as_deref().unwrap()).await;
+    assert!(
+        report.lines().nth(1).unwrap().ends_with(&format!(
+            ",not reached before the Lambda deadline; handed on to s3://{}/{link}",
+            world.bucket
+        )),
+        "{report}"
+    );
+    assert_eq!(
+        world.text(key).await.unwrap(),
+        "username,password,firstname,lastname,email,groups,error\n"
+    );
+    assert_eq!(world.text(&link).await.unwrap().lines().count(), 41);
 
-    // AND re-uploading the remainder finishes the job
-    let remainder = csv.clone();
-    world.drop_csv(key, &remainder).await;
-    let handler = world.handler(world.config()).await;
-    let next = handler.handle(world.s3_event(key)).await.unwrap();
+    // AND the link's own event finishes the job
+    let next = handler.handle(world.s3_event(&link)).await.unwrap();
     assert_eq!(
         next.counts.get(Outcome::Created) + next.counts.get(Outcome::Invited),
         40
     );
     assert_eq!(
-        world.text(key).await.unwrap(),
+        world.text(&link).await.unwrap(),
         "username,password,firstname,lastname,email,groups,error\n"
     );
 }

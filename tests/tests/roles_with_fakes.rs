@@ -387,7 +387,7 @@ async fn privileges_the_portal_refuses_after_the_create_fail_the_row_and_a_rerun
 }
 
 #[tokio::test]
-async fn rows_not_reached_before_the_deadline_stay_in_the_file() {
+async fn rows_not_reached_before_the_deadline_continue_in_a_roles_link() {
     // GIVEN an invocation whose deadline is already inside the margin
     let handler = handler(CREATE_AND_UPDATE);
     let margin = handler.config.common.deadline_margin.as_millis() as i64;
@@ -398,17 +398,29 @@ async fn rows_not_reached_before_the_deadline_stay_in_the_file() {
         .await
         .unwrap();
 
-    // THEN nothing was written and both rows wait in the file
+    // THEN nothing was written and both rows wait in link 2, under the
+    // roles inbox, so its event comes back to the roles job
     assert_eq!(writes(&handler), [0, 0, 0]);
     assert_eq!(response.counts.get(Outcome::Skipped), 2);
+    let job = response.files[0].job.clone().unwrap();
+    let link = format!("inbox/arcgis/roles/continue/{job}/2.csv");
     assert_eq!(
-        handler.store.text(KEY).unwrap(),
+        handler.store.text(&link).unwrap(),
         "\
 name,description,privileges,error
-GIS Analyst,Creates and shares content,portal:user:createItem; portal:user:shareToGroup;portal:user:joinGroup,not reached before the Lambda deadline; left in the file for the next run
-Field Editor,Edits field data,features:user:edit;portal:user:viewOrgItems,not reached before the Lambda deadline; left in the file for the next run
+GIS Analyst,Creates and shares content,portal:user:createItem; portal:user:shareToGroup;portal:user:joinGroup,
+Field Editor,Edits field data,features:user:edit;portal:user:viewOrgItems,
 "
     );
+    assert_eq!(
+        handler.store.text(KEY).unwrap(),
+        "name,description,privileges,error\n"
+    );
+
+    // AND its event creates and updates the roles
+    let next = handler.handle(s3_event(&link)).await.unwrap();
+    assert_eq!(next.counts.get(Outcome::Skipped), 0, "{:?}", next.counts);
+    assert_eq!(writes(&handler), [1, 1, 2], "as a run with time would");
 }
 
 #[tokio::test]

@@ -335,7 +335,7 @@ impl<'a, S: ObjectStore, M: Mailer> Inbox<'a, S, M> {
     ) -> Result<FileReport, InboxError> {
         let run = self.run(position, target);
         let mut metrics = self.common.metrics.start(self.function, &run.id);
-        let work = self.process(job, target, &run);
+        let work = Box::pin(self.process(job, target, &run));
         let done = self.deadline.scope(self.common.deadline_margin, work).await;
         if let Ok(file) = &done {
             metrics.rows(&file.counts);

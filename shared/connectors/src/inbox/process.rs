@@ -84,7 +84,7 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
                 let problem = format!(
                     "the file is {size} bytes, more than MAX_INPUT_BYTES allows ({limit} bytes); split it into smaller files"
                 );
-                return self.unusable(spec, target, run, problem).await;
+                return Box::pin(self.unusable(spec, target, run, problem)).await;
             }
             Some(Bounded::Whole(object)) => object,
         };
@@ -96,7 +96,7 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
                     Standing::Over => {}
                     Standing::Running => return Ok(running(spec, target, &object)),
                     Standing::Unfinished => {
-                        return self.finish_recorded(spec, target, record, object).await
+                        return Box::pin(self.finish_recorded(spec, target, record, object)).await
                     }
                 }
             }
@@ -342,7 +342,7 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
             },
         );
         let record = self.run_record(&file, opened, results, run, mail, None);
-        self.finish_recorded_run(spec, file, opened, record).await
+        Box::pin(self.finish_recorded_run(spec, file, opened, record)).await
     }
 
     /// The finish of a link of a job: the rows not reached are handed on
@@ -457,7 +457,7 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
             return Ok(file);
         }
         let record = self.run_record(&file, opened, results, run, mail, Some(update));
-        self.finish_recorded_run(spec, file, opened, record).await
+        Box::pin(self.finish_recorded_run(spec, file, opened, record)).await
     }
 
     /// The run record of a live run, before anything it records is done.
