@@ -266,6 +266,50 @@ pub struct Common {
     /// Where each run's metrics go (standard output in Lambda) and the
     /// clients whose calls they count.
     pub metrics: Metrics,
+    /// How long the report links in the admins' mails download the report.
+    pub report_links: ReportLinks,
+}
+
+/// `REPORT_LINK_DAYS` (1 to 7, default 7: SigV4 presigned links last at
+/// most seven days) and the region (`AWS_REGION`) for S3 console links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportLinks {
+    pub days: u32,
+    pub region: Option<String>,
+}
+
+/// The default of `REPORT_LINK_DAYS`.
+pub const DEFAULT_REPORT_LINK_DAYS: usize = 7;
+
+impl Default for ReportLinks {
+    fn default() -> Self {
+        Self {
+            days: DEFAULT_REPORT_LINK_DAYS as u32,
+            region: None,
+        }
+    }
+}
+
+impl ReportLinks {
+    /// Reads `REPORT_LINK_DAYS` and `AWS_REGION`.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let days = env.count("REPORT_LINK_DAYS", DEFAULT_REPORT_LINK_DAYS)?;
+        if days > 7 {
+            return Err(ConfigError::new(
+                "REPORT_LINK_DAYS",
+                format!("{days} is more than 7, the longest a presigned S3 link lasts"),
+            ));
+        }
+        Ok(Self {
+            days: days as u32,
+            region: env.optional_or("AWS_REGION", "(set by Lambda)"),
+        })
+    }
+
+    /// How long a link stays valid.
+    pub fn valid(&self) -> Duration {
+        Duration::from_secs(u64::from(self.days) * 24 * 3600)
+    }
 }
 
 /// The default of `DEADLINE_MARGIN_SECONDS`.
@@ -279,6 +323,7 @@ impl Common {
             mail: MailSettings::default(),
             deadline_margin: DEFAULT_DEADLINE_MARGIN,
             metrics: Metrics::default(),
+            report_links: ReportLinks::default(),
         }
     }
 
@@ -294,6 +339,7 @@ impl Common {
             },
             deadline_margin: env.seconds("DEADLINE_MARGIN_SECONDS", DEFAULT_DEADLINE_MARGIN)?,
             metrics: Metrics::stdout(),
+            report_links: ReportLinks::from_env(env)?,
         })
     }
 }

@@ -1,7 +1,9 @@
 //! The mail port (SES) and the message type the jobs build.
 
+pub mod layout;
 mod ses;
 
+pub use layout::{Layout, ReportLink, Section};
 pub use ses::SesMailer;
 
 use crate::Error;

@@ -108,6 +108,17 @@ pub trait ObjectStore {
 
     /// Writes the object, honouring `if_match` and `if_absent`.
     async fn put(&self, object: NewObject) -> Result<(), Error>;
+
+    /// A link that downloads the object over HTTPS until `valid` has
+    /// passed, for a mail; `None` when the store cannot make one.
+    async fn download_link(
+        &self,
+        _bucket: &str,
+        _key: &str,
+        _valid: std::time::Duration,
+    ) -> Result<Option<String>, Error> {
+        Ok(None)
+    }
 }
 
 /// Decodes an S3 event key: form-style, so `+` is a space and `%2B` a plus.

@@ -91,6 +91,31 @@ impl S3Store {
 }
 
 impl ObjectStore for S3Store {
+    /// A presigned GetObject URL (SigV4: at most seven days, and no longer
+    /// than the credentials that sign it last).
+    async fn download_link(
+        &self,
+        bucket: &str,
+        key: &str,
+        valid: std::time::Duration,
+    ) -> Result<Option<String>, Error> {
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(valid).map_err(|e| {
+            Error::Config(crate::config::ConfigError::new(
+                "REPORT_LINK_DAYS",
+                format!("a link cannot be valid for {valid:?}: {e}"),
+            ))
+        })?;
+        let presigned = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(|e| sdk_error(S3, "presign GetObject", 1, e))?;
+        Ok(Some(presigned.uri().to_string()))
+    }
+
     #[tracing::instrument(skip(self))]
     async fn get(&self, bucket: &str, key: &str) -> Result<Option<StoredObject>, Error> {
         Ok(match self.fetch(bucket, key, None).await? {
