@@ -116,7 +116,7 @@ async fn licences_are_released_and_given_back_across_days_as_licences_come_free(
     let warning = &mails(&world, "idle.publisher").await[0];
     assert_eq!(
         warning.subject,
-        "Your Rollcall Sandbox ArcGIS Creator licence will be released on 2026-05-16"
+        "Your Rollcall Sandbox ArcGIS Creator licence will be released on Saturday 16 May 2026"
     );
     let day0 = handler.handle(scheduled(&world, day(0))).await.unwrap();
 
@@ -158,17 +158,17 @@ async fn licences_are_released_and_given_back_across_days_as_licences_come_free(
         "Your Rollcall Sandbox ArcGIS Creator licence was released"
     );
     assert!(
-        released
-            .body
-            .contains("Sign in</a> and it will be restored"),
+        released.body.contains("Sign in and it will be restored")
+            && released.body.contains(">Sign in to get it back</a>"),
         "{}",
         released.body
     );
     let sum = summary(&world, "2026-06-01").await;
     assert_eq!(
         sum.subject,
-        "rollcall sweep 2026-06-01: 0 warned, 2 licence(s) reclaimed, 0 given back, 0 waiting"
+        "rollcall sweep 2026-06-01: 2 members downgraded, 0 warned, 3 untouched"
     );
+    assert!(sum.body.contains(">Licences released</td>"), "{}", sum.body);
     assert!(sum.body.contains("Creator 2"), "{}", sum.body);
     assert_eq!(
         line(&world, &day0.report, "idle.viewer").await,
@@ -203,10 +203,14 @@ async fn licences_are_released_and_given_back_across_days_as_licences_come_free(
     let sum = summary(&world, "2026-07-06").await;
     assert_eq!(
         sum.subject,
-        "rollcall sweep 2026-07-06: 0 warned, 0 licence(s) reclaimed, 0 given back, 2 waiting"
+        "rollcall sweep 2026-07-06: 0 members downgraded, 0 warned, 2 waiting, 5 untouched"
     );
     assert!(
-        sum.body.contains("idle.publisher (no licence free)"),
+        sum.body.contains(&format!(
+            ">waiting: no Creator licence free (0 of {held})</td>"
+        )) && sum
+            .body
+            .contains(">tried again each run until a licence is free</td>"),
         "{}",
         sum.body
     );
@@ -254,7 +258,7 @@ async fn licences_are_released_and_given_back_across_days_as_licences_come_free(
     let sum = summary(&world, "2026-07-07").await;
     assert_eq!(
         sum.subject,
-        "rollcall sweep 2026-07-07: 0 warned, 0 licence(s) reclaimed, 1 given back, 1 waiting"
+        "rollcall sweep 2026-07-07: 0 members downgraded, 0 warned, 1 given their licence back, 1 waiting, 5 untouched"
     );
 }
 
@@ -290,7 +294,7 @@ async fn a_restore_the_portal_refuses_within_30_days_waits_for_its_date_and_is_t
     assert!(summary(&world, "2026-06-07")
         .await
         .body
-        .contains("idle.publisher (possible from 2026-07-01)"));
+        .contains(">tried again each run; possible from 1 Jul 2026</td>"));
     let state = reclaimed(&world).await;
     assert_eq!(state["waiting"]["idle.publisher"]["until"], "2026-07-01");
     assert_eq!(
@@ -377,7 +381,7 @@ async fn the_breaker_caps_downgrades_and_a_dry_run_changes_nothing() {
     let sum = summary(&world, "2026-06-01").await;
     assert_eq!(
         sum.subject,
-        "rollcall sweep 2026-06-01: circuit breaker tripped, 3 would be downgraded; nobody was warned or downgraded"
+        "rollcall sweep 2026-06-01: Circuit breaker tripped: nobody was warned or downgraded"
     );
 }
 
@@ -452,7 +456,8 @@ async fn a_state_put_lost_after_a_downgrade_is_neither_repeated_nor_lost() {
         "rollcall sweep 2026-06-01 failed while recording the licences in state/reclaimed.json: 0 warned, 0 disabled, 1 downgraded, 0 given back before the failure"
     );
     assert!(
-        failed.body.contains("<h3>Downgraded (1)"),
+        failed.body.contains(">idle.publisher</td>")
+            && failed.body.contains(">licence released</td>"),
         "{}",
         failed.body
     );

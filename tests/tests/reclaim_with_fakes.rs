@@ -131,16 +131,40 @@ fn line(handler: &Sweeper, day: &str, name: &str) -> String {
         .to_string()
 }
 
-/// The names a summary lists under `title (n):`.
-fn listed(mail: &Mail, title: &str) -> Vec<String> {
-    let Some((_, after)) = mail.text.split_once(&format!("\n{title} (")) else {
+/// Each member an admins' mail lists in its "Members acted on" table (its
+/// text part): username, what happened, and the next step.
+fn acted(mail: &Mail) -> Vec<(String, String, String)> {
+    let Some((_, after)) = mail.text.split_once("\nMembers acted on:\n") else {
         return Vec::new();
+    };
+    let cell = |line: &str, column: &str| {
+        line.split_once(&format!("{column}: "))
+            .map(|(_, rest)| rest.split("; Next step: ").next().unwrap_or(rest))
+            .map(|value| value.split("; ").next().unwrap_or(value).to_string())
+            .unwrap_or_default()
     };
     after
         .lines()
-        .skip(1)
         .map_while(|l| l.strip_prefix("- "))
-        .map(str::to_string)
+        .map(|l| {
+            let what = l
+                .split_once("What happened: ")
+                .and_then(|(_, rest)| rest.split_once("; Next step: "))
+                .map_or(String::new(), |(what, _)| what.to_string());
+            let next = l
+                .split_once("; Next step: ")
+                .map_or(String::new(), |(_, next)| next.to_string());
+            (cell(l, "Username"), what, next)
+        })
+        .collect()
+}
+
+/// The usernames the "Members acted on" table lists with `what` as what happened.
+fn acted_as(mail: &Mail, what: &str) -> Vec<String> {
+    acted(mail)
+        .into_iter()
+        .filter(|(_, w, _)| w == what)
+        .map(|(name, _, _)| name)
         .collect()
 }
 
@@ -189,7 +213,7 @@ async fn a_downgrade_releases_the_licence_and_signing_in_gives_it_back() {
         "Your Fake Org ArcGIS Creator licence was released"
     );
     assert!(
-        sent[0].text.contains("Your Creator licence in Fake Org ArcGIS (username idle.creator) was released on 2026-06-01")
+        sent[0].text.contains("Your Creator licence in Fake Org ArcGIS (username idle.creator) was released on Monday 1 June 2026")
             && sent[0].text.contains("your account is now Viewer")
             && sent[0].text.contains("Sign in and it will be restored"),
         "{}",
@@ -210,14 +234,14 @@ viewerUT,creatorUT,"
     let summary = last_summary(&handler);
     assert_eq!(
         summary.subject,
-        "rollcall sweep 2026-06-01: 0 warned, 1 licence(s) reclaimed, 0 given back, 0 waiting"
+        "rollcall sweep 2026-06-01: 1 member downgraded, 0 warned, 1 untouched"
     );
     assert!(
-        summary.text.contains("Licences reclaimed: Creator 1"),
+        summary.text.contains("Licences released: Creator 1"),
         "{}",
         summary.text
     );
-    assert_eq!(listed(&summary, "Licences reclaimed"), ["idle.creator"]);
+    assert_eq!(acted_as(&summary, "licence released"), ["idle.creator"]);
     assert_eq!(
         serde_json::to_value(&result).unwrap()["licences"],
         json!({"reclaimed": {"creatorUT": 1}, "restored": {}, "waiting": {}})
@@ -255,7 +279,7 @@ viewerUT,creatorUT,"
     assert!(line(&handler, "2026-06-07", "idle.creator").contains(",active,restored,"));
     assert_eq!(
         last_summary(&handler).subject,
-        "rollcall sweep 2026-06-07: 0 warned, 0 licence(s) reclaimed, 1 given back, 0 waiting"
+        "rollcall sweep 2026-06-07: 0 members downgraded, 0 warned, 1 given their licence back, 1 untouched"
     );
 }
 
@@ -291,11 +315,15 @@ viewerUT,creatorUT,"
     let summary = last_summary(&handler);
     assert_eq!(
         summary.subject,
-        "rollcall sweep 2026-06-04: 0 warned, 0 licence(s) reclaimed, 0 given back, 1 waiting"
+        "rollcall sweep 2026-06-04: 0 members downgraded, 0 warned, 1 waiting, 2 untouched"
     );
     assert_eq!(
-        listed(&summary, "Waiting"),
-        ["idle.creator (no licence free)"]
+        acted(&summary),
+        [(
+            "idle.creator".to_string(),
+            "waiting: no Creator licence free (0 of 1)".to_string(),
+            "tried again each run until a licence is free".to_string()
+        )]
     );
     assert_eq!(
         reclaimed(&handler)["waiting"]["idle.creator"]["reason"],
@@ -349,8 +377,12 @@ each run tries again, possible from 2026-07-01\",viewerUT,creatorUT,2026-07-01"
         "{waiting}"
     );
     assert_eq!(
-        listed(&last_summary(&handler), "Waiting"),
-        ["idle.creator (possible from 2026-07-01)"]
+        acted(&last_summary(&handler)),
+        [(
+            "idle.creator".to_string(),
+            "waiting: The user type can be changed only once in 30 days.".to_string(),
+            "tried again each run; possible from 1 Jul 2026".to_string()
+        )]
     );
     assert_eq!(day3.actions.get("waiting"), Some(&1));
     let state = reclaimed(&handler);
@@ -461,7 +493,7 @@ async fn the_breaker_caps_downgrades_per_run_and_per_day() {
     assert!(handler.store.text("state/reclaimed.json").is_none());
     assert_eq!(
         last_summary(&handler).subject,
-        "rollcall sweep 2026-06-01: circuit breaker tripped, 3 would be downgraded; nobody was warned or downgraded"
+        "rollcall sweep 2026-06-01: Circuit breaker tripped: nobody was warned or downgraded"
     );
 
     // WHEN one signs in, two are downgraded, and a third idle member is
@@ -529,7 +561,7 @@ async fn a_dry_run_plans_downgrades_and_restores_and_changes_nothing() {
     );
     assert_eq!(
         last_summary(&handler).subject,
-        "rollcall sweep 2026-06-01: dry run, 0 would be warned, 1 licence(s) would be reclaimed, 1 given back"
+        "rollcall sweep 2026-06-01: Dry run: 1 would be downgraded, 0 would be warned, 1 would get their licence back, 1 untouched"
     );
 }
 
@@ -612,7 +644,7 @@ async fn a_reclaimed_state_put_lost_after_the_downgrade_is_neither_repeated_nor_
         assert_eq!(downgraded, failing >= 2, "write {failing}");
         let failure = &handler.mailer.to(ADMINS)[0];
         assert_eq!(
-            listed(failure, "Downgraded"),
+            acted_as(failure, "licence released"),
             if downgraded {
                 vec!["idle.creator".to_string()]
             } else {

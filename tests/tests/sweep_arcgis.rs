@@ -129,7 +129,7 @@ async fn every_member_is_classified_and_only_the_inactive_are_warned() {
         idle.subject,
         format!(
             "Your Rollcall Sandbox ArcGIS account will be disabled on {}",
-            day(20).format("%Y-%m-%d")
+            day(20).format("%A %-d %B %Y")
         )
     );
     assert!(idle.body.contains("for 70 days"), "{}", idle.body);
@@ -153,14 +153,15 @@ async fn every_member_is_classified_and_only_the_inactive_are_warned() {
     assert_eq!(summary.len(), 1);
     assert_eq!(
         summary[0].subject,
-        "rollcall sweep 2026-06-01: 3 warned, 0 disabled"
+        "rollcall sweep 2026-06-01: 0 members disabled, 3 warned, 8 untouched"
     );
     for text in [
+        ">Members acted on<",
         "idle.member",
         "gone.member",
         "never.signedin",
         &result.report,
-        "not tripped",
+        "not tripped (0 of at most 50 disables today)",
     ] {
         assert!(
             summary[0].body.contains(text),
@@ -291,7 +292,16 @@ async fn too_many_disables_trip_the_breaker_and_nobody_is_touched() {
     );
     let summary = world.moto.sent_mails_to(&world.admin_email).await;
     let last = summary.last().unwrap();
-    assert_eq!(last.subject, "rollcall sweep 2026-06-01: circuit breaker tripped, 3 would be disabled; nobody was warned or disabled");
+    assert_eq!(
+        last.subject,
+        "rollcall sweep 2026-06-01: Circuit breaker tripped: nobody was warned or disabled"
+    );
+    assert!(
+        last.body
+            .contains("Circuit breaker tripped: 3 members are due to be disabled, more than the 2 allowed in a run or a day."),
+        "{}",
+        last.body
+    );
     let reports = world
         .moto
         .list_keys(&world.bucket, "reports/sweep/2026-06-01/")
@@ -358,7 +368,7 @@ async fn dry_run_is_the_default_and_changes_nothing() {
     let summary = world.moto.sent_mails_to(&world.admin_email).await;
     assert_eq!(
         summary[0].subject,
-        "rollcall sweep 2026-06-01: dry run, 3 would be warned, 0 would be disabled"
+        "rollcall sweep 2026-06-01: Dry run: 0 would be disabled, 3 would be warned, 8 untouched"
     );
 
     // AND a console event can ask for a dry run over a live configuration
@@ -808,7 +818,12 @@ async fn the_disable_cap_holds_for_the_day_when_the_schedule_runs_every_minute()
     let last = summary.last().unwrap();
     assert_eq!(
         last.subject,
-        "rollcall sweep 2026-06-01: circuit breaker tripped by the daily cap, 1 would be disabled after 2 today; nobody was warned or disabled"
+        "rollcall sweep 2026-06-01: Circuit breaker tripped: nobody was warned or disabled"
+    );
+    assert!(
+        last.body.contains("tripped by the daily cap (1 member due to be disabled after 2 earlier today, more than the 2 allowed a day)"),
+        "{}",
+        last.body
     );
     let reports = world
         .moto

@@ -368,17 +368,47 @@ fn sorted(mut names: Vec<String>) -> Vec<String> {
     names
 }
 
-/// The names an admins' mail lists under `title (n)` (its HTML body).
-fn listed(body: &str, title: &str) -> Vec<String> {
-    let Some((_, after)) = body.split_once(&format!("<h3>{title} (")) else {
+/// The cells of each row of the admins' mail's table titled `title` (its
+/// HTML body); the header and the "and N more" line left out.
+fn table_rows(body: &str, title: &str) -> Vec<Vec<String>> {
+    let Some((_, after)) = body.split_once(&format!(">{title}</td></tr>")) else {
         return Vec::new();
     };
-    let list = after.split_once("</ul>").map_or("", |(l, _)| l);
-    let mut names: Vec<String> = list
-        .split("<li>")
-        .skip(1)
-        .map(|item| item.trim_end_matches("</li>").to_string())
+    let table = after.split_once("</table>").map_or("", |(t, _)| t);
+    table
+        .split("<tr>")
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .filter_map(|cell| Some(cell.split_once('>')?.1.split_once("</td>")?.0.to_string()))
+                .collect::<Vec<String>>()
+        })
+        .filter(|cells| cells.len() > 1)
+        .collect()
+}
+
+/// The usernames, sorted, the "Members acted on" table lists with `what`
+/// as what happened.
+fn acted(body: &str, what: &str) -> Vec<String> {
+    let mut names: Vec<String> = table_rows(body, "Members acted on")
+        .into_iter()
+        .filter(|cells| cells.get(4).map(String::as_str) == Some(what))
+        .map(|cells| cells[0].clone())
         .collect();
+    names.sort();
+    names
+}
+
+/// The names, sorted, an admins' mail gives as the fact `label`.
+fn fact_names(body: &str, label: &str) -> Vec<String> {
+    let Some((_, after)) = body.split_once(&format!(">{label}</td><td")) else {
+        return Vec::new();
+    };
+    let value = after
+        .split_once('>')
+        .and_then(|(_, v)| v.split_once("</td>"))
+        .map_or("", |(v, _)| v);
+    let mut names: Vec<String> = value.split(", ").map(str::to_string).collect();
     names.sort();
     names
 }
@@ -422,8 +452,8 @@ async fn a_state_put_lost_after_the_disables_leaves_an_intent_the_retry_complete
         admins[0].subject,
         "rollcall sweep 2026-06-01 failed while recording the state in state/sweep.json: 2 warned, 2 disabled before the failure"
     );
-    assert_eq!(listed(&admins[0].body, "Warned"), TO_WARN);
-    assert_eq!(listed(&admins[0].body, "Disabled"), TO_DISABLE);
+    assert_eq!(acted(&admins[0].body, "warned"), TO_WARN);
+    assert_eq!(acted(&admins[0].body, "disabled"), TO_DISABLE);
     assert!(admins[0].body.contains(&report_uri), "{}", admins[0].body);
     let report = s.world.text_at(&report_uri).await;
     for name in TO_WARN {
@@ -471,9 +501,12 @@ async fn a_report_put_that_fails_is_told_with_what_was_done() {
     );
     assert!(s.reports().await.is_empty());
     let admins = s.admin_mails().await;
-    assert_eq!(listed(&admins[0].body, "Warned"), TO_WARN);
-    assert_eq!(listed(&admins[0].body, "Disabled"), TO_DISABLE);
-    assert_eq!(listed(&admins[0].body, "Disable notices sent"), TO_DISABLE);
+    assert_eq!(acted(&admins[0].body, "warned"), TO_WARN);
+    assert_eq!(acted(&admins[0].body, "disabled"), TO_DISABLE);
+    assert_eq!(
+        fact_names(&admins[0].body, "Disable notices sent"),
+        TO_DISABLE
+    );
     assert!(admins[0].body.contains("could not be written"));
     assert_eq!(s.disabled_in_org(), TO_DISABLE);
     assert_eq!(s.state().await["notices_due"], json!({}));
@@ -505,9 +538,16 @@ async fn a_refused_warning_mail_is_not_counted_and_the_next_run_sends_only_it() 
     let summary = &s.admin_mails().await[0];
     assert_eq!(
         summary.subject,
-        "rollcall sweep 2026-06-01: 1 warned, 2 disabled"
+        "rollcall sweep 2026-06-01: 2 members disabled, 1 warned, 1 failed, 1 untouched"
     );
-    assert_eq!(listed(&summary.body, "Warned"), ["warn.two"]);
+    assert_eq!(acted(&summary.body, "warned"), ["warn.two"]);
+    assert_eq!(
+        acted(
+            &summary.body,
+            "warning mail failed: SES SendEmail failed: MessageRejected: Email address is not verified."
+        ),
+        ["warn.one"]
+    );
     let report = s.world.text_at(&result.report).await;
     assert!(
         line(&report, "warn.one").ends_with(",warn,none,signed in 70 days ago; warning mail failed: SES SendEmail failed: MessageRejected: Email address is not verified."),
@@ -544,7 +584,7 @@ async fn a_disable_call_whose_answer_is_lost_is_confirmed_member_by_member() {
         admins[0].subject,
         "rollcall sweep 2026-06-01 failed while disabling members: 2 warned, 2 disabled before the failure"
     );
-    assert_eq!(listed(&admins[0].body, "Disabled"), TO_DISABLE);
+    assert_eq!(acted(&admins[0].body, "disabled"), TO_DISABLE);
     let state = s.state().await;
     assert_eq!(state["disabled"]["2026-06-01"], json!(TO_DISABLE));
     assert_eq!(
@@ -591,7 +631,14 @@ async fn a_run_at_the_deadline_starts_nothing_and_the_next_run_does_everything_o
     let summary = &s.admin_mails().await[0];
     assert_eq!(
         summary.subject,
-        "rollcall sweep 2026-06-01: 0 warned, 0 disabled"
+        "rollcall sweep 2026-06-01: 0 members disabled, 0 warned, 4 left for the next run, 1 untouched"
+    );
+    assert_eq!(
+        table_rows(&summary.body, "Members acted on")
+            .iter()
+            .filter(|cells| cells[4] == "not reached before the time limit")
+            .count(),
+        4
     );
 
     // WHEN the next run has time, THEN it does everything once

@@ -7,6 +7,7 @@ use connectors::store::ObjectStore;
 
 use crate::act::{Ctx, Halt, Recorder, Sent, MAIL_BATCH};
 use crate::classify::Need;
+use crate::digest::Happened;
 use crate::job::{Action, Candidate, Done, Step, Sweep, SweepPorts};
 use crate::state::{Kind, Op};
 
@@ -31,8 +32,9 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
             if cut || !ctx.deadline.allows(margin) {
                 cut = true;
                 for index in batch {
-                    candidates[*index]
-                        .settle("not reached before the Lambda deadline; the next run disables");
+                    let c = &mut candidates[*index];
+                    c.settle("not reached before the Lambda deadline; the next run disables");
+                    c.set_back(Happened::NotReached, None);
                 }
                 continue;
             }
@@ -76,6 +78,7 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                         c.settle(&format!(
                             "disabling failed: {why}; the next run checks the account and tries again"
                         ));
+                        c.set_back(Happened::DisableFailed, Some(why));
                         if failure.is_some() {
                             done.unconfirmed.push(c.user.username.clone());
                         }

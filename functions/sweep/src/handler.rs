@@ -16,7 +16,7 @@ use tracing::{error, instrument};
 use crate::config::{SweepConfig, ThresholdError};
 use crate::input::{self, InvalidInvocation};
 use crate::job::{Action, RunError, RunResult, Stopped, Sweep, SweepPorts};
-use crate::mails::{failure_mail, stopped_mail, summary_mail};
+use crate::mails::{failure_mail, report_link, stopped_mail, summary_mail};
 
 /// What the invocation returns.
 pub type SweepSummary = RunResult;
@@ -166,7 +166,10 @@ impl<S: ObjectStore + MultipartUploads, M: Mailer, D: SweepPorts> SweepFunction
         metrics.emit();
         match done {
             Ok(result) => {
-                send(&this.mailer, summary_mail(&result, &this.config)).await;
+                // Boxed: the store's presigning future is large, and the
+                // handler's own future stays small for a debug build's stack.
+                let link = Box::pin(report_link(&this.store, &result.report, &this.config)).await;
+                send(&this.mailer, summary_mail(&result, &this.config, link)).await;
                 if result.breaker_tripped {
                     let downgrades = result.sweep_action == "downgrade";
                     return Err(SweepError::BreakerTripped {
@@ -183,9 +186,15 @@ impl<S: ObjectStore + MultipartUploads, M: Mailer, D: SweepPorts> SweepFunction
                 error!(error = %e, "sweep failed");
                 let mail = match &e {
                     RunError::Stopped(stopped) => {
-                        stopped_mail(stopped, invocation.now, &this.config)
+                        let link = match &stopped.report {
+                            Some(uri) => {
+                                Box::pin(report_link(&this.store, uri, &this.config)).await
+                            }
+                            None => None,
+                        };
+                        stopped_mail(stopped, invocation.now, &this.config, link)
                     }
-                    other => failure_mail(other, &this.config),
+                    other => failure_mail(other, invocation.now, &this.config),
                 };
                 send(&this.mailer, mail).await;
                 Err(e.into())

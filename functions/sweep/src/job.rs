@@ -17,11 +17,12 @@ use tracing::{info, warn};
 use crate::act::{Ctx, Halt, Recorder};
 use crate::classify::{Need, Rules};
 use crate::config::{SweepAction, SweepConfig, Thresholds};
+use crate::digest::{Happened, MemberTable};
 use crate::listing::{Listing, ListingError, Tally};
 use crate::member::report_columns;
 use crate::reclaim::restore::FreeSeats;
 use crate::reclaim::{self, ReclaimRecorder, Target};
-use crate::rows::{breaker_note, plan_dry_run, write_rows};
+use crate::rows::{breaker_note, plan_dry_run, tabulate, write_rows};
 use crate::state;
 use crate::templates;
 
@@ -153,6 +154,7 @@ impl<S: ObjectStore + MultipartUploads, M: Mailer, D: SweepPorts> Sweep<'_, S, M
                         source,
                         done: Done::default(),
                         report: None,
+                        acted: MemberTable::default(),
                     })),
                 });
             }
@@ -166,6 +168,9 @@ impl<S: ObjectStore + MultipartUploads, M: Mailer, D: SweepPorts> Sweep<'_, S, M
             members,
             recovered,
             recovered_reclaim,
+            inactivity,
+            mut coming_up,
+            planned_table,
         } = tally.finish(listed.complete);
         if !listed.complete {
             notes.push(format!(
@@ -263,11 +268,13 @@ impl<S: ObjectStore + MultipartUploads, M: Mailer, D: SweepPorts> Sweep<'_, S, M
                         None
                     }
                 };
+                let acted = tabulate(&candidates, false, target.is_some());
                 return Err(RunError::Stopped(Box::new(Stopped {
                     step,
                     source,
                     done,
                     report,
+                    acted,
                 })));
             }
         }
@@ -290,12 +297,14 @@ impl<S: ObjectStore + MultipartUploads, M: Mailer, D: SweepPorts> Sweep<'_, S, M
         let (rows, report) = match written {
             Ok(written) => written,
             Err(source) => {
+                let acted = tabulate(&candidates, false, target.is_some());
                 return Err(RunError::Stopped(Box::new(Stopped {
                     step: Step::Report,
                     source,
                     done,
                     report: None,
-                })))
+                    acted,
+                })));
             }
         };
         let mut actions = rows.actions;
@@ -303,6 +312,16 @@ impl<S: ObjectStore + MultipartUploads, M: Mailer, D: SweepPorts> Sweep<'_, S, M
             members - candidates.len() as u64 - planned.len() as u64;
         let mut licences = rows.licences;
         licences.notified = done.licence_notices.clone();
+        let mut acted = planned_table;
+        if breaker_tripped {
+            acted.relabel(Happened::WouldWarn, Happened::WarningHeld);
+        }
+        acted.merge(tabulate(&candidates, breaker_tripped, target.is_some()));
+        for c in candidates.iter().filter(|c| c.action == Action::Warned) {
+            if let Some(on) = c.decision.disable_on {
+                coming_up.push(&c.user, now, on, now);
+            }
+        }
         info!(members, complete, breaker_tripped, dry_run, "sweep done");
         Ok(RunResult {
             now,
@@ -334,6 +353,10 @@ impl<S: ObjectStore + MultipartUploads, M: Mailer, D: SweepPorts> Sweep<'_, S, M
             notified: done.notified,
             would_disable,
             licences,
+            inactivity,
+            acted,
+            coming_up,
+            breaker_reason: breaker,
         })
     }
 

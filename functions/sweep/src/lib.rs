@@ -14,6 +14,7 @@
 mod act;
 pub mod classify;
 pub mod config;
+pub mod digest;
 mod disable;
 pub mod handler;
 pub mod input;
@@ -25,9 +26,11 @@ mod outcome;
 mod planned;
 pub mod reclaim;
 mod rows;
+mod samples;
 pub mod state;
 pub mod templates;
 mod warn;
 
 pub use config::{Downgrade, SweepAction, SweepConfig, Thresholds};
 pub use handler::{Handler, SweepError, SweepFunction, SweepSummary};
+pub use samples::sample_mails;

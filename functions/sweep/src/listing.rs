@@ -12,7 +12,8 @@ use connectors::store::{MultipartUploads, ObjectStore};
 use connectors::Error;
 use futures::stream::{self, StreamExt};
 
-use crate::classify::{Need, Rules};
+use crate::classify::{Class, Need, Rules};
+use crate::digest::{ComingUp, Happened, Inactivity, MemberLine, MemberTable};
 use crate::job::{report_row, Action, Candidate, Person, Sweep, SweepPorts};
 use crate::planned::PlannedWarnings;
 use crate::reclaim::settle::{settle, RecoveredReclaim};
@@ -120,6 +121,12 @@ pub(crate) struct Tally<'r> {
     members: u64,
     recovered: Recovered,
     last_username: String,
+    /// Members by days since the last sign-in.
+    inactivity: Inactivity,
+    /// Warned members due to be disabled (or downgraded) at a later run.
+    coming_up: ComingUp,
+    /// A dry run's members who would only be warned, for the summary.
+    planned_table: MemberTable,
 }
 
 /// What the listing found, once it is over.
@@ -135,6 +142,10 @@ pub(crate) struct Listing {
     pub members: u64,
     pub recovered: Recovered,
     pub recovered_reclaim: RecoveredReclaim,
+    pub inactivity: Inactivity,
+    pub coming_up: ComingUp,
+    /// A dry run's members who would only be warned, as the summary lists them.
+    pub planned_table: MemberTable,
 }
 
 /// Intents an earlier run left in the state, as this run settled them.
@@ -205,6 +216,9 @@ impl<'r> Tally<'r> {
             members: 0,
             recovered: Recovered::default(),
             last_username: String::new(),
+            inactivity: Inactivity::default(),
+            coming_up: ComingUp::default(),
+            planned_table: MemberTable::default(),
         }
     }
 
@@ -296,6 +310,8 @@ impl<'r> Tally<'r> {
             self.rules
                 .classify_with(&user, warned.as_ref(), reclaim.record.as_ref());
         *self.classes.entry(decision.class.as_str()).or_default() += 1;
+        let now = self.rules.now;
+        self.inactivity.count(user.last_login, now);
         if warned.is_some() && !decision.keep_warning {
             self.ops.push(Op::Unwarned(key.clone()));
         }
@@ -311,6 +327,15 @@ impl<'r> Tally<'r> {
             }
         }
         let user = Person::from(user);
+        // Warned earlier and still inactive: due at a later run.
+        if let (Class::Warn, Need::Nothing, Some(on), Some(w)) = (
+            decision.class,
+            decision.need,
+            decision.disable_on,
+            warned.as_ref().filter(|_| decision.keep_warning),
+        ) {
+            self.coming_up.push(&user, w.warned_at, on, now);
+        }
         let acts = decision.need != Need::Nothing
             || notice_due.is_some()
             || reclaim.notice.is_some()
@@ -330,6 +355,14 @@ impl<'r> Tally<'r> {
                 self.rules.downgrade_to.map(|_| &reclaim),
             );
             self.planned.push(&line, self.candidates.len());
+            self.planned_table.record(Happened::WouldWarn, || {
+                MemberLine::of(
+                    &user,
+                    Happened::WouldWarn,
+                    decision.disable_on.map(|d| d.date_naive()),
+                    None,
+                )
+            });
             return;
         }
         match (acts, notice_due) {
@@ -357,6 +390,7 @@ impl<'r> Tally<'r> {
                 notice_due,
                 reached,
                 reclaim,
+                setback: None,
             }),
         }
     }
@@ -400,6 +434,9 @@ impl<'r> Tally<'r> {
             members: self.members,
             recovered: self.recovered,
             recovered_reclaim: self.recovered_reclaim,
+            inactivity: self.inactivity,
+            coming_up: self.coming_up,
+            planned_table: self.planned_table,
         }
     }
 }

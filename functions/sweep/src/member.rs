@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use connectors::arcgis::{LastLogin, User};
 
 use crate::classify::Decision;
+use crate::digest::{Happened, Setback};
 use crate::outcome::Action;
 use crate::reclaim::MemberReclaim;
 
@@ -45,6 +46,8 @@ pub(crate) struct Candidate {
     pub(crate) reached: bool,
     /// The member's licence reclamation.
     pub(crate) reclaim: MemberReclaim,
+    /// Why the member's action was not done, for the admins' summary.
+    pub(crate) setback: Option<Box<Setback>>,
 }
 
 impl Candidate {
@@ -62,6 +65,12 @@ impl Candidate {
     pub(crate) fn settle(&mut self, why: &str) {
         self.reached = true;
         self.note(why);
+    }
+
+    /// Records for the summary that the action was not done: what, and
+    /// the service's reason for a failure.
+    pub(crate) fn set_back(&mut self, happened: Happened, why: Option<String>) {
+        self.setback = Some(Box::new(Setback { happened, why }));
     }
 }
 

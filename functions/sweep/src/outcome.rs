@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use connectors::Error;
 use serde::Serialize;
 
+use crate::digest::{ComingUp, Inactivity, MemberTable};
+
 /// What was done (or planned) for one member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -142,6 +144,8 @@ pub struct Stopped {
     pub done: Done,
     /// Where the report is, if it could be written.
     pub report: Option<String>,
+    /// What became of the members the run reached, for the admins' mail.
+    pub acted: MemberTable,
 }
 
 /// The result of a run.
@@ -177,6 +181,17 @@ pub struct RunResult {
     pub would_disable: usize,
     /// Licences released, given back and waiting, per user type.
     pub licences: Licences,
+    /// Members by days since the last sign-in.
+    pub inactivity: Inactivity,
+    /// The members acted on (or tried, planned, held), for the summary.
+    #[serde(skip)]
+    pub acted: MemberTable,
+    /// Warned members due to be disabled (or downgraded) at a later run.
+    #[serde(skip)]
+    pub coming_up: ComingUp,
+    /// Why the circuit breaker tripped, when it did.
+    #[serde(skip)]
+    pub breaker_reason: Option<String>,
 }
 
 /// The licences a run released, gave back, and could not give back or

@@ -8,6 +8,7 @@ use connectors::report::ReportUpload;
 use connectors::store::{MultipartUploads, ObjectStore};
 
 use crate::classify::Need;
+use crate::digest::{Happened, MemberLine, MemberTable};
 use crate::job::{report_row, Action, Candidate, Licences};
 use crate::planned::PlannedWarnings;
 use crate::reclaim::restore::{plans, FreeSeats};
@@ -76,6 +77,56 @@ pub(crate) fn plan_dry_run(
             }
         }
     }
+}
+
+/// The candidates the summary lists: what became of each one acted on,
+/// tried, planned, or held by a tripped `breaker`.
+pub(crate) fn tabulate(candidates: &[Candidate], breaker: bool, downgrades: bool) -> MemberTable {
+    let mut table = MemberTable::default();
+    for c in candidates {
+        if let Some(line) = member_line(c, breaker, downgrades) {
+            table.push(line);
+        }
+    }
+    table
+}
+
+fn member_line(c: &Candidate, breaker: bool, downgrades: bool) -> Option<MemberLine> {
+    let disable_on = c.decision.disable_on.map(|d| d.date_naive());
+    if let Some(setback) = &c.setback {
+        return Some(MemberLine::of(
+            &c.user,
+            setback.happened,
+            None,
+            setback.why.clone(),
+        ));
+    }
+    let waiting = c.reclaim.waiting.as_ref();
+    let (happened, next_on, why) = match c.action {
+        Action::Warned => (Happened::Warned, disable_on, None),
+        Action::Disabled => (Happened::Disabled, None, None),
+        Action::Downgraded => (Happened::Downgraded, None, None),
+        Action::Restored => (Happened::Restored, None, None),
+        Action::Waiting => (
+            Happened::Waiting,
+            waiting.and_then(|w| w.until),
+            waiting.map(|w| w.reason.clone()),
+        ),
+        Action::PlannedWarn => (Happened::WouldWarn, disable_on, None),
+        Action::PlannedDisable => (Happened::WouldDisable, None, None),
+        Action::PlannedDowngrade => (Happened::WouldDowngrade, None, None),
+        // A role put back, no licence: not the summary's business.
+        Action::PlannedRestore if c.reclaim.record.is_none() => return None,
+        Action::PlannedRestore => (Happened::WouldRestore, None, None),
+        Action::None if breaker => match c.decision.need {
+            Need::Disabling if downgrades => (Happened::DowngradeHeld, None, None),
+            Need::Disabling => (Happened::DisableHeld, None, None),
+            Need::Warning => (Happened::WarningHeld, None, None),
+            Need::Restoring | Need::Nothing => return None,
+        },
+        Action::None => return None,
+    };
+    Some(MemberLine::of(&c.user, happened, next_on, why))
 }
 
 /// Streams every candidate's row to `report`, a dry run's planned warnings

@@ -10,22 +10,27 @@ use connectors::mail::header_safe;
 use connectors::store::ObjectStore;
 use connectors::Error;
 
-/// The placeholders every template may use.
-pub const PLACEHOLDERS: [&str; 14] = [
+/// The placeholders every template may use. Each date has an ISO form
+/// (`2026-12-14`) and a long one in words (`Monday 14 December 2026`).
+pub const PLACEHOLDERS: [&str; 18] = [
     "first_name",
     "last_name",
     "full_name",
     "username",
     "days_inactive",
     "last_login",
+    "last_login_long",
     "disable_date",
+    "disable_date_long",
     "org_name",
     "sign_in_url",
     "support_contact",
     "user_type",
     "new_user_type",
     "release_date",
+    "release_date_long",
     "restore_date",
+    "restore_date_long",
 ];
 
 /// One mail's subject and bodies, with placeholders.
@@ -49,88 +54,133 @@ pub struct Templates {
     pub restored: Template,
 }
 
-const WARN_SUBJECT: &str = "Your {{org_name}} ArcGIS account will be disabled on {{disable_date}}";
+const WARN_SUBJECT: &str =
+    "Your {{org_name}} ArcGIS account will be disabled on {{disable_date_long}}";
 const WARN_TEXT: &str = "Hello {{first_name}},
 
-You have not signed in to {{org_name}} ArcGIS (username {{username}}) for {{days_inactive}} days. Last sign-in: {{last_login}}.
+You have not signed in to {{org_name}} ArcGIS (username {{username}}) for {{days_inactive}} days. Last sign-in: {{last_login_long}}.
 
-Inactive accounts are disabled to keep the organisation secure. Your account will be disabled on {{disable_date}} unless you sign in before then.
+Inactive accounts are disabled to keep the organisation secure. Your account will be disabled on {{disable_date_long}} unless you sign in before then.
 
 To keep your account, sign in: {{sign_in_url}}
 
 Questions? Contact {{support_contact}}.
 ";
-const WARN_HTML: &str = "<html><body>
-<p>Hello {{first_name}},</p>
-<p>You have not signed in to {{org_name}} ArcGIS (username <b>{{username}}</b>) for {{days_inactive}} days. Last sign-in: {{last_login}}.</p>
-<p>Inactive accounts are disabled to keep the organisation secure. Your account will be disabled on <b>{{disable_date}}</b> unless you sign in before then.</p>
-<p>To keep your account, <a href=\"{{sign_in_url}}\">sign in</a>.</p>
-<p>Questions? Contact {{support_contact}}.</p>
-</body></html>
-";
+const WARN_HTML: [&str; 3] = [
+    "You have not signed in to {{org_name}} ArcGIS (username <b>{{username}}</b>) for {{days_inactive}} days. Last sign-in: {{last_login_long}}.",
+    "Inactive accounts are disabled to keep the organisation secure. Your account will be disabled on <b>{{disable_date_long}}</b> unless you sign in before then.",
+    "To keep your account, sign in:",
+];
+
 const DISABLED_SUBJECT: &str = "Your {{org_name}} ArcGIS account has been disabled";
 const DISABLED_TEXT: &str = "Hello {{first_name}},
 
-Your {{org_name}} ArcGIS account (username {{username}}) was disabled on {{disable_date}} after {{days_inactive}} days without a sign-in, as the warning mail said.
+Your {{org_name}} ArcGIS account (username {{username}}) was disabled on {{disable_date_long}} after {{days_inactive}} days without a sign-in, as the warning mail said.
 
-Your content is kept. To have the account enabled again, contact {{support_contact}}.
+Your content is kept. To have the account enabled again, contact {{support_contact}}; then sign in as before: {{sign_in_url}}
 ";
-const DISABLED_HTML: &str = "<html><body>
-<p>Hello {{first_name}},</p>
-<p>Your {{org_name}} ArcGIS account (username <b>{{username}}</b>) was disabled on {{disable_date}} after {{days_inactive}} days without a sign-in, as the warning mail said.</p>
-<p>Your content is kept. To have the account enabled again, contact {{support_contact}}.</p>
-</body></html>
-";
+const DISABLED_HTML: [&str; 3] = [
+    "Your {{org_name}} ArcGIS account (username <b>{{username}}</b>) was disabled on <b>{{disable_date_long}}</b> after {{days_inactive}} days without a sign-in, as the warning mail said.",
+    "Your content is kept. To have the account enabled again, contact {{support_contact}}.",
+    "Once it is enabled, sign in as before:",
+];
 
 const RELEASE_WARN_SUBJECT: &str =
-    "Your {{org_name}} ArcGIS {{user_type}} licence will be released on {{release_date}}";
+    "Your {{org_name}} ArcGIS {{user_type}} licence will be released on {{release_date_long}}";
 const RELEASE_WARN_TEXT: &str = "Hello {{first_name}},
 
-You have not signed in to {{org_name}} ArcGIS (username {{username}}) for {{days_inactive}} days. Last sign-in: {{last_login}}.
+You have not signed in to {{org_name}} ArcGIS (username {{username}}) for {{days_inactive}} days. Last sign-in: {{last_login_long}}.
 
-Unused licences are released for others to use. On {{release_date}} your {{user_type}} licence will be released and your account becomes {{new_user_type}}, unless you sign in before then. Your account and your content are kept, and if you sign in later your {{user_type}} licence will be restored.
+Unused licences are released for others to use. On {{release_date_long}} your {{user_type}} licence will be released and your account becomes {{new_user_type}}, unless you sign in before then. Your account and your content are kept, and if you sign in later your {{user_type}} licence will be restored.
 
 To keep your licence, sign in: {{sign_in_url}}
 
 Questions? Contact {{support_contact}}.
 ";
-const RELEASE_WARN_HTML: &str = "<html><body>
-<p>Hello {{first_name}},</p>
-<p>You have not signed in to {{org_name}} ArcGIS (username <b>{{username}}</b>) for {{days_inactive}} days. Last sign-in: {{last_login}}.</p>
-<p>Unused licences are released for others to use. On <b>{{release_date}}</b> your {{user_type}} licence will be released and your account becomes {{new_user_type}}, unless you sign in before then. Your account and your content are kept, and if you sign in later your {{user_type}} licence will be restored.</p>
-<p>To keep your licence, <a href=\"{{sign_in_url}}\">sign in</a>.</p>
-<p>Questions? Contact {{support_contact}}.</p>
-</body></html>
-";
+const RELEASE_WARN_HTML: [&str; 3] = [
+    "You have not signed in to {{org_name}} ArcGIS (username <b>{{username}}</b>) for {{days_inactive}} days. Last sign-in: {{last_login_long}}.",
+    "Unused licences are released for others to use. On <b>{{release_date_long}}</b> your {{user_type}} licence will be released and your account becomes {{new_user_type}}, unless you sign in before then. Your account and your content are kept, and if you sign in later your {{user_type}} licence will be restored.",
+    "To keep your licence, sign in:",
+];
+
 const RELEASED_SUBJECT: &str = "Your {{org_name}} ArcGIS {{user_type}} licence was released";
 const RELEASED_TEXT: &str = "Hello {{first_name}},
 
-Your {{user_type}} licence in {{org_name}} ArcGIS (username {{username}}) was released on {{release_date}} after {{days_inactive}} days without a sign-in; your account is now {{new_user_type}}. Your account and your content are kept.
+Your {{user_type}} licence in {{org_name}} ArcGIS (username {{username}}) was released on {{release_date_long}} after {{days_inactive}} days without a sign-in; your account is now {{new_user_type}}. Your account and your content are kept.
 
 Sign in and it will be restored: {{sign_in_url}} (the next daily check gives your {{user_type}} licence back when one is free).
 
 Questions? Contact {{support_contact}}.
 ";
-const RELEASED_HTML: &str = "<html><body>
-<p>Hello {{first_name}},</p>
-<p>Your {{user_type}} licence in {{org_name}} ArcGIS (username <b>{{username}}</b>) was released on {{release_date}} after {{days_inactive}} days without a sign-in; your account is now {{new_user_type}}. Your account and your content are kept.</p>
-<p><a href=\"{{sign_in_url}}\">Sign in</a> and it will be restored (the next daily check gives your {{user_type}} licence back when one is free).</p>
-<p>Questions? Contact {{support_contact}}.</p>
-</body></html>
-";
+const RELEASED_HTML: [&str; 3] = [
+    "Your {{user_type}} licence in {{org_name}} ArcGIS (username <b>{{username}}</b>) was released on <b>{{release_date_long}}</b> after {{days_inactive}} days without a sign-in; your account is now {{new_user_type}}. Your account and your content are kept.",
+    "Sign in and it will be restored: the next daily check gives your {{user_type}} licence back when one is free.",
+    "To get it back, sign in:",
+];
+
 const RESTORED_SUBJECT: &str = "Your {{org_name}} ArcGIS {{user_type}} licence is back";
 const RESTORED_TEXT: &str = "Hello {{first_name}},
 
-Welcome back. Your {{user_type}} licence in {{org_name}} ArcGIS (username {{username}}) was restored on {{restore_date}}, with the role you had.
+Welcome back. Your {{user_type}} licence in {{org_name}} ArcGIS (username {{username}}) was restored on {{restore_date_long}}, with the role you had.
 
 Questions? Contact {{support_contact}}.
 ";
-const RESTORED_HTML: &str = "<html><body>
-<p>Hello {{first_name}},</p>
-<p>Welcome back. Your {{user_type}} licence in {{org_name}} ArcGIS (username <b>{{username}}</b>) was restored on {{restore_date}}, with the role you had.</p>
-<p>Questions? Contact {{support_contact}}.</p>
-</body></html>
-";
+const RESTORED_HTML: [&str; 2] = [
+    "Welcome back. Your {{user_type}} licence in {{org_name}} ArcGIS (username <b>{{username}}</b>) was restored on <b>{{restore_date_long}}</b>, with the role you had.",
+    "Sign in as before:",
+];
+
+/// A built-in HTML member mail: the org above a headline, the greeting,
+/// the `paragraphs`, one sign-in button, whom to contact (unless a
+/// paragraph said it), and why the member gets the mail. Table layout and
+/// inline styles only, as mail clients need.
+fn member_html(headline: &str, paragraphs: &[&str], button: &str, contact: bool) -> String {
+    const FONT: &str = "font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;";
+    let row =
+        |style: &str, body: &str| format!("<tr><td style=\"{style}{FONT}\">{body}</td></tr>\n");
+    let mut html = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><meta name=\"color-scheme\" content=\"light dark\"><meta name=\"supported-color-schemes\" content=\"light dark\"><title>{headline}</title></head>\n\
+         <body style=\"margin:0;padding:0;{FONT}\">\n\
+         <table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\"><tr><td align=\"center\" style=\"padding:16px 8px;\">\n\
+         <table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" style=\"max-width:560px;\">\n"
+    );
+    html.push_str(&row(
+        "padding:0 0 4px 0;font-size:13px;color:#6b7280;",
+        "{{org_name}} ArcGIS",
+    ));
+    html.push_str(&row(
+        "padding:0 0 16px 0;font-size:22px;line-height:1.3;font-weight:bold;",
+        headline,
+    ));
+    html.push_str(&row(
+        "padding:0 0 12px 0;font-size:15px;line-height:1.5;",
+        "Hello {{first_name}},",
+    ));
+    for paragraph in paragraphs {
+        html.push_str(&row(
+            "padding:0 0 12px 0;font-size:15px;line-height:1.5;",
+            paragraph,
+        ));
+    }
+    html.push_str(&format!(
+        "<tr><td style=\"padding:4px 0 20px 0;\"><table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\"><tr>\
+         <td align=\"center\" bgcolor=\"#1d4ed8\" style=\"border-radius:4px;background-color:#1d4ed8;\">\
+         <a href=\"{{{{sign_in_url}}}}\" target=\"_blank\" style=\"display:inline-block;padding:12px 24px;font-size:16px;line-height:1.2;font-weight:bold;color:#ffffff;text-decoration:none;border-radius:4px;{FONT}\">{button}</a>\
+         </td></tr></table></td></tr>\n"
+    ));
+    if contact {
+        html.push_str(&row(
+            "padding:0 0 12px 0;font-size:15px;line-height:1.5;",
+            "Questions? Contact {{support_contact}}.",
+        ));
+    }
+    html.push_str(&row(
+        "padding:12px 0 0 0;font-size:12px;line-height:1.4;color:#6b7280;border-top:1px solid #e5e7eb;",
+        "You get this mail because you have an account in {{org_name}} ArcGIS.",
+    ));
+    html.push_str("</table></td></tr></table></body></html>\n");
+    html
+}
 
 impl Default for Templates {
     fn default() -> Self {
@@ -138,27 +188,52 @@ impl Default for Templates {
             warn: Template {
                 subject: WARN_SUBJECT.into(),
                 text: WARN_TEXT.into(),
-                html: WARN_HTML.into(),
+                html: member_html(
+                    "Your account will be disabled on {{disable_date_long}}",
+                    &WARN_HTML,
+                    "Sign in to keep your account",
+                    true,
+                ),
             },
             disabled: Template {
                 subject: DISABLED_SUBJECT.into(),
                 text: DISABLED_TEXT.into(),
-                html: DISABLED_HTML.into(),
+                html: member_html(
+                    "Your account has been disabled",
+                    &DISABLED_HTML,
+                    "Go to the sign-in page",
+                    false,
+                ),
             },
             release_warn: Template {
                 subject: RELEASE_WARN_SUBJECT.into(),
                 text: RELEASE_WARN_TEXT.into(),
-                html: RELEASE_WARN_HTML.into(),
+                html: member_html(
+                    "Your {{user_type}} licence will be released on {{release_date_long}}",
+                    &RELEASE_WARN_HTML,
+                    "Sign in to keep your licence",
+                    true,
+                ),
             },
             released: Template {
                 subject: RELEASED_SUBJECT.into(),
                 text: RELEASED_TEXT.into(),
-                html: RELEASED_HTML.into(),
+                html: member_html(
+                    "Your {{user_type}} licence was released",
+                    &RELEASED_HTML,
+                    "Sign in to get it back",
+                    true,
+                ),
             },
             restored: Template {
                 subject: RESTORED_SUBJECT.into(),
                 text: RESTORED_TEXT.into(),
-                html: RESTORED_HTML.into(),
+                html: member_html(
+                    "Your {{user_type}} licence is back",
+                    &RESTORED_HTML,
+                    "Sign in",
+                    true,
+                ),
             },
         }
     }

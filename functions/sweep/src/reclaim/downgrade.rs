@@ -15,6 +15,7 @@ use super::state::{Change, DowngradeIntent, Kind, Notice, NoticeDue, Op, Waiting
 use super::{date_in, next_change_day, ReclaimRecorder, Refusal, Target, TYPE_CHANGE_DAYS};
 use crate::act::{Ctx, Halt, Recorder};
 use crate::classify::Need;
+use crate::digest::Happened;
 use crate::job::{Action, Candidate, Done, Step, Sweep, SweepPorts};
 use crate::state::Op as SweepOp;
 
@@ -43,8 +44,9 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
             if cut || !ctx.deadline.allows(margin) {
                 cut = true;
                 for index in batch {
-                    candidates[*index]
-                        .settle("not reached before the Lambda deadline; the next run downgrades");
+                    let c = &mut candidates[*index];
+                    c.settle("not reached before the Lambda deadline; the next run downgrades");
+                    c.set_back(Happened::NotReached, None);
                 }
                 continue;
             }
@@ -120,6 +122,7 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                     c.settle(&format!(
                         "downgrading failed: {why}; the next run checks the account and tries again"
                     ));
+                    c.set_back(Happened::DowngradeFailed, Some(why));
                     done.unconfirmed.push(c.user.username.clone());
                     continue;
                 }
@@ -130,6 +133,7 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                         c.settle(&format!(
                             "not downgraded: {why}; putting the role {had} back failed too ({e}); the next run puts it back"
                         ));
+                        c.set_back(Happened::DowngradeFailed, Some(why));
                         continue;
                     }
                 }
@@ -163,6 +167,7 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                     }
                     Refusal::NoLicence | Refusal::Other => {
                         c.settle(&format!("not downgraded: the portal refused: {why}"));
+                        c.set_back(Happened::DowngradeFailed, Some(why));
                     }
                 }
             }
@@ -212,11 +217,13 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                     c.settle(&format!(
                         "not downgraded: the portal refused the role {role}: {message}"
                     ));
+                    c.set_back(Happened::DowngradeFailed, Some(message));
                 }
                 Err(e) => {
                     c.settle(&format!(
                         "not downgraded: changing the role to {role} failed ({e}); the next run checks the account"
                     ));
+                    c.set_back(Happened::DowngradeFailed, Some(e.to_string()));
                     done.unconfirmed.push(c.user.username.clone());
                 }
             }

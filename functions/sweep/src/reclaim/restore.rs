@@ -16,6 +16,7 @@ use super::state::{Change, Kind, Notice, NoticeDue, Op, Waiting};
 use super::{date_in, next_change_day, ReclaimRecorder, Refusal, TYPE_CHANGE_DAYS};
 use crate::act::{Ctx, Halt};
 use crate::classify::Need;
+use crate::digest::Happened;
 use crate::job::{Action, Candidate, Done, Step, Sweep, SweepPorts};
 
 /// Free licences per user type, as the run hands them out.
@@ -112,9 +113,11 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                 if cut || !ctx.deadline.allows(margin) {
                     cut = true;
                     for (index, _) in batch {
-                        candidates[*index].settle(
+                        let c = &mut candidates[*index];
+                        c.settle(
                             "not reached before the Lambda deadline; the next run gives the licence back",
                         );
+                        c.set_back(Happened::NotReached, None);
                     }
                     continue;
                 }
@@ -175,6 +178,7 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                         c.settle(&format!(
                             "giving the licence back failed: {why}; the next run checks the account and tries again"
                         ));
+                        c.set_back(Happened::RestoreFailed, Some(why));
                         done.unconfirmed.push(c.user.username.clone());
                         continue;
                     }
@@ -195,6 +199,7 @@ impl<S: ObjectStore, M: Mailer, D: SweepPorts> Sweep<'_, S, M, D> {
                     c.settle(&format!(
                         "{what}giving the role {role} back failed: {e}; the next run tries again"
                     ));
+                    c.set_back(Happened::RestoreFailed, Some(e.to_string()));
                     continue;
                 }
                 c.reclaim.role = Some(role.clone());
@@ -258,6 +263,7 @@ fn refused(c: &mut Candidate, ctx: &Ctx<'_>, why: &str, ops: &mut Vec<Op>) {
             c.settle(&format!(
                 "the licence was not given back: the portal refused: {why}"
             ));
+            c.set_back(Happened::RestoreFailed, Some(why.to_string()));
             return;
         }
     };
