@@ -20,6 +20,8 @@ pub mod export_world;
 pub mod fakes;
 pub mod faulty;
 pub mod lambda;
+pub mod mail;
+pub mod mail_samples;
 pub mod moto;
 pub mod sandbox;
 pub mod world;

@@ -280,7 +280,7 @@ mod sweep_with_fakes {
         assert_eq!(sent[0].to, [ADMINS]);
         assert_eq!(
             sent[0].subject,
-            "rollcall sweep 2026-06-01: circuit breaker tripped, 3 would be disabled; nobody was warned or disabled"
+            "rollcall sweep 2026-06-01: Circuit breaker tripped: nobody was warned or disabled"
         );
         // AND the report says why for each, and the state is as it was
         let report = handler.store.only("reports/sweep/2026-06-01/");
@@ -370,17 +370,37 @@ mod sweep_with_fakes {
             .collect()
     }
 
-    /// The names a summary or failure mail lists under `title (n):`.
-    fn listed(mail: &Mail, title: &str) -> Vec<String> {
-        let Some((_, after)) = mail.text.split_once(&format!("\n{title} (")) else {
+    /// The usernames an admins' mail lists in its "Members acted on" table
+    /// with `what` as what happened (its text part), in the table's order.
+    fn acted(mail: &Mail, what: &str) -> Vec<String> {
+        let Some((_, after)) = mail.text.split_once("\nMembers acted on:\n") else {
             return Vec::new();
         };
         after
             .lines()
-            .skip(1)
             .map_while(|l| l.strip_prefix("- "))
-            .map(str::to_string)
+            .filter(|l| l.contains(&format!("; What happened: {what}; ")))
+            .filter_map(|l| Some(l.strip_prefix("Username: ")?.split(';').next()?.to_string()))
             .collect()
+    }
+
+    /// The names an admins' mail gives as the fact `label: a, b`.
+    fn fact_names(mail: &Mail, label: &str) -> Vec<String> {
+        mail.text
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{label}: ")))
+            .map(|names| names.split(", ").map(str::to_string).collect())
+            .unwrap_or_default()
+    }
+
+    /// The names in brackets of the "Needs attention" line starting `start`.
+    fn attention_names(mail: &Mail, start: &str) -> Vec<String> {
+        mail.text
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("! {start}")))
+            .and_then(|l| l.split_once('(')?.1.split_once(')'))
+            .map(|(names, _)| names.split(", ").map(str::to_string).collect())
+            .unwrap_or_default()
     }
 
     fn sorted(mut names: Vec<String>) -> Vec<String> {
@@ -452,7 +472,7 @@ mod sweep_with_fakes {
         // AND the summary lists the notices
         let summary = &handler.mailer.to(ADMINS)[0];
         assert_eq!(
-            sorted(listed(summary, "Disable notices sent")),
+            sorted(fact_names(summary, "Disable notices sent")),
             ["gone.one", "gone.two"]
         );
     }
@@ -505,14 +525,14 @@ mod sweep_with_fakes {
                 "write {failing}: {}",
                 failure.subject
             );
-            assert_eq!(sorted(listed(failure, "Warned")), warned, "write {failing}");
+            assert_eq!(sorted(acted(failure, "warned")), warned, "write {failing}");
             assert_eq!(
-                sorted(listed(failure, "Disabled")),
+                sorted(acted(failure, "disabled")),
                 disabled_in_org(&handler),
                 "write {failing}"
             );
             assert_eq!(
-                sorted(listed(failure, "Disable notices sent")),
+                sorted(fact_names(failure, "Disable notices sent")),
                 noticed,
                 "write {failing}"
             );
@@ -570,11 +590,8 @@ mod sweep_with_fakes {
             "before that it warned 2, disabled 2 and sent 2 disable notice(s) (report: not written)"
         ));
         let failure = &handler.mailer.to(ADMINS)[0];
-        assert_eq!(sorted(listed(failure, "Warned")), ["warn.one", "warn.two"]);
-        assert_eq!(
-            sorted(listed(failure, "Disabled")),
-            ["gone.one", "gone.two"]
-        );
+        assert_eq!(sorted(acted(failure, "warned")), ["warn.one", "warn.two"]);
+        assert_eq!(sorted(acted(failure, "disabled")), ["gone.one", "gone.two"]);
         assert!(failure.text.contains("Report: could not be written"));
         assert!(handler.store.keys("reports/").is_empty());
 
@@ -620,9 +637,23 @@ mod sweep_with_fakes {
         let summary = &handler.mailer.to(ADMINS)[0];
         assert_eq!(
             summary.subject,
-            "rollcall sweep 2026-06-01: 1 warned, 2 disabled"
+            "rollcall sweep 2026-06-01: 2 members disabled, 1 warned, 1 failed, 1 untouched"
         );
-        assert_eq!(listed(summary, "Warned"), ["warn.two"]);
+        assert_eq!(acted(summary, "warned"), ["warn.two"]);
+        assert_eq!(
+            acted(
+                summary,
+                "warning mail failed: SES SendEmail failed: MessageRejected: Email address is not verified."
+            ),
+            ["warn.one"]
+        );
+        assert!(
+            summary
+                .text
+                .contains("! 1 warning mail failed (warn.one): the next run tries again."),
+            "{}",
+            summary.text
+        );
 
         // WHEN the next run finds the address fixed
         handler.mailer.refuse_to.borrow_mut().clear();
@@ -660,15 +691,12 @@ mod sweep_with_fakes {
             "{}",
             failure.subject
         );
-        assert_eq!(
-            sorted(listed(failure, "Disabled")),
-            ["gone.one", "gone.two"]
+        assert_eq!(sorted(acted(failure, "disabled")), ["gone.one", "gone.two"]);
+        assert!(
+            !failure.text.contains("without confirming it"),
+            "{}",
+            failure.text
         );
-        assert!(listed(
-            failure,
-            "Asked to disable, not confirmed; the next run checks each account"
-        )
-        .is_empty());
         // AND the notices wait in the state, and the report says so
         let state = state(&handler);
         assert_eq!(
@@ -709,11 +737,11 @@ mod sweep_with_fakes {
         // THEN nobody is disabled, and the mail says the outcome is being checked
         assert!(disabled_in_org(&handler).is_empty());
         let failure = &handler.mailer.to(ADMINS)[0];
-        assert!(listed(failure, "Disabled").is_empty(), "{}", failure.text);
+        assert!(acted(failure, "disabled").is_empty(), "{}", failure.text);
         assert_eq!(
-            sorted(listed(
+            sorted(attention_names(
                 failure,
-                "Asked to disable, not confirmed; the next run checks each account"
+                "The portal was asked to disable 2 members without confirming it"
             )),
             ["gone.one", "gone.two"]
         );
@@ -898,7 +926,15 @@ mod sweep_with_fakes {
         assert_eq!(Diagnostic::from(error).error_type, "CircuitBreakerTripped");
         assert_eq!(handler.service.count("disable_users"), 0);
         let summary = &handler.mailer.to(ADMINS)[0];
-        assert_eq!(summary.subject, "rollcall sweep 2026-06-01: circuit breaker tripped by the daily cap, 2 would be disabled after 1 today; nobody was warned or disabled");
+        assert_eq!(
+            summary.subject,
+            "rollcall sweep 2026-06-01: Circuit breaker tripped: nobody was warned or disabled"
+        );
+        assert!(
+            summary.text.contains("Circuit breaker: tripped by the daily cap (2 members due to be disabled after 1 earlier today, more than the 2 allowed a day)"),
+            "{}",
+            summary.text
+        );
         let report = handler.store.only("reports/sweep/2026-06-01/");
         assert!(report.contains("circuit breaker: 2 members would be disabled after 1 already disabled on 2026-06-01, more than the daily cap MAX_DISABLES_PER_RUN (2); nobody was warned or disabled"), "{report}");
         assert_eq!(
@@ -1099,7 +1135,7 @@ mod proficiency_with_fakes {
         assert!(
             sent[0]
                 .text
-                .contains("- line 4 (li.wei): value: \"Klingon\""),
+                .contains("- Line: 4; Username: li.wei; Field: value; Reason: \"Klingon\""),
             "{}",
             sent[0].text
         );

@@ -16,7 +16,7 @@ async fn world(config: SandboxConfig) -> World {
 
 /// The summary mail's note, as moto keeps it (the HTML body).
 fn note_in_mail(note: &str) -> String {
-    format!("<tr><th align=\"left\">Note</th><td>{note}</td></tr>")
+    format!("|Note|{note}|")
 }
 
 const STARTERS: &str = "\
@@ -98,14 +98,13 @@ line,username,outcome,groups_added,reason
         "rollcall onboard: 1 created, 2 invited, 1 existing, 2 failed, 0 skipped (inbox/arcgis/starters.csv)"
     );
     assert!(
-        mails[0].body.contains(&note_in_mail(note)),
+        rollcall_tests::mail::cells(&mails[0].body).contains(&note_in_mail(note)),
         "{}",
         mails[0].body
     );
     assert!(
-        mails[0]
-            .body
-            .contains("<li>line 6 (cleo.third_geo): no Creator licence free (2 of 4)</li>"),
+        rollcall_tests::mail::cells(&mails[0].body)
+            .contains("|6|cleo.third_geo|no Creator licence free (2 of 4)|"),
         "{}",
         mails[0].body
     );
@@ -152,7 +151,7 @@ async fn an_enterprise_portal_that_does_not_say_what_it_holds_creates_everyone()
     let mails = world.moto.sent_mails_to(&world.admin_email).await;
     assert_eq!(mails.len(), 1, "{mails:?}");
     assert!(
-        mails[0].body.contains(&note_in_mail(note)),
+        rollcall_tests::mail::cells(&mails[0].body).contains(&note_in_mail(note)),
         "{}",
         mails[0].body
     );
@@ -192,7 +191,7 @@ line,username,outcome,groups_added,reason
     assert_eq!(response.files[0].note.as_deref(), Some(note));
     let mails = world.moto.sent_mails_to(&world.admin_email).await;
     assert!(
-        mails[0].body.contains(&note_in_mail(note)),
+        rollcall_tests::mail::cells(&mails[0].body).contains(&note_in_mail(note)),
         "{}",
         mails[0].body
     );

@@ -150,7 +150,21 @@ async fn rows_beyond_the_free_licences_of_their_type_fail_in_file_order() {
     );
     assert!(
         mail.text
-            .contains("- line 6 (new.three): no Creator licence free (2 of 3)\n"),
+            .contains("- Line: 6; Username: new.three; Reason: no Creator licence free (2 of 3)\n"),
+        "{}",
+        mail.text
+    );
+    // AND the shortage is said before anything else
+    assert!(
+        mail.text.starts_with(
+            "rollcall onboard\n3 invited, 1 existing, 2 failed: see below\n\nNeeds attention:\n! 2 rows failed:"
+        ),
+        "{}",
+        mail.text
+    );
+    assert!(
+        mail.text
+            .contains("! Not enough licences: 2 rows failed for want of a free licence."),
         "{}",
         mail.text
     );

@@ -413,6 +413,26 @@ mod tests {
     }
 
     #[test]
+    fn report_links_last_at_most_seven_days() {
+        let env = Env::from_pairs(&[
+            ("MAIL_FROM", "rollcall@example.org"),
+            ("REPORT_LINK_DAYS", "8"),
+        ]);
+        assert_eq!(
+            Common::from_env(&env, false).unwrap_err().name,
+            "REPORT_LINK_DAYS"
+        );
+        let env = Env::from_pairs(&[
+            ("MAIL_FROM", "rollcall@example.org"),
+            ("REPORT_LINK_DAYS", "2"),
+            ("AWS_REGION", "eu-west-1"),
+        ]);
+        let links = Common::from_env(&env, false).unwrap().report_links;
+        assert_eq!(links.valid(), Duration::from_secs(2 * 24 * 3600));
+        assert_eq!(links.region.as_deref(), Some("eu-west-1"));
+    }
+
+    #[test]
     fn the_reader_remembers_each_variable_and_its_default() {
         let env = Env::from_pairs(&[("MAIL_FROM", "rollcall@example.org")]);
         Common::from_env(&env, true).unwrap();
@@ -428,6 +448,8 @@ mod tests {
                 ("MAIL_FROM", "(required)".to_string()),
                 ("ADMIN_EMAILS", "(empty)".to_string()),
                 ("DEADLINE_MARGIN_SECONDS", "20".to_string()),
+                ("REPORT_LINK_DAYS", "7".to_string()),
+                ("AWS_REGION", "(set by Lambda)".to_string()),
             ]
         );
     }

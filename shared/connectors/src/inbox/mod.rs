@@ -92,6 +92,9 @@ pub struct ReportedRow {
     pub result: RowResult,
     /// The row's first input cell (the username or agent it is about).
     pub subject: String,
+    /// The member's full name and email, when the file has them.
+    pub name: String,
+    pub email: String,
 }
 
 /// The result of one file.
@@ -106,6 +109,9 @@ pub struct FileReport {
     pub stats: Vec<Stat>,
     /// `s3://bucket/reports/<function>/<date>/<run-id>.csv`
     pub report: Option<String>,
+    /// A presigned HTTPS link that downloads the report, for the mail.
+    #[serde(skip)]
+    pub report_download: Option<String>,
     /// The CSV now holds only the unfinished rows.
     pub csv_rewritten: bool,
     /// `s3://` URI of the link (or paused object) the rows not reached
@@ -142,6 +148,7 @@ impl FileReport {
             counts: Counts::new(vocabulary),
             stats: Vec::new(),
             report: None,
+            report_download: None,
             csv_rewritten: false,
             remaining: None,
             job: None,

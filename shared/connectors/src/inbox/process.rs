@@ -249,7 +249,7 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
         ));
         file.progress = Some(self.progress_uri(&target.bucket, &link.job));
         if let (true, state) = state {
-            if let Some(mail) = self.job_summary(spec, &state) {
+            if let Some(mail) = self.job_summary(spec, &state).await {
                 self.mailer.send(&mail).await?;
                 file.mail_sent = true;
             }
@@ -445,7 +445,7 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
                 None => JobState::new(&link.job, run.function, &file.bucket, link, run.now),
             };
             update.apply(&mut state, Utc::now());
-            self.job_summary(spec, &state)
+            self.job_summary(spec, &state).await
         };
         if !live {
             // A console run over a file outside the inbox: nothing to rewrite.
@@ -567,10 +567,27 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
         }
     }
 
-    /// The job's summary for the admins, if they get mail.
-    fn job_summary(&self, spec: &JobSpec, state: &JobState) -> Option<crate::mail::Mail> {
-        (!self.common.mail.admins.is_empty())
-            .then(|| job_summary_mail(self.function, spec.vocabulary, state, &self.common.mail))
+    /// The job's summary for the admins, if they get mail, with a link
+    /// that downloads each link's report.
+    async fn job_summary(&self, spec: &JobSpec, state: &JobState) -> Option<crate::mail::Mail> {
+        if self.common.mail.admins.is_empty() {
+            return None;
+        }
+        let mut reports = Vec::new();
+        for uri in state.reports() {
+            if let Some(mut report) = crate::mail::ReportLink::from_uri(&uri) {
+                report.download = self.download_link(&uri).await;
+                report.region = self.common.report_links.region.clone();
+                reports.push(report);
+            }
+        }
+        Some(job_summary_mail(
+            self.function,
+            spec.vocabulary,
+            state,
+            &self.common.mail,
+            reports,
+        ))
     }
 
     /// Records the link in its job (if the run is one), rewrites the file
@@ -705,8 +722,15 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
     fn summary(&self, spec: &JobSpec, file: &FileReport) -> Option<crate::mail::Mail> {
         let worth_a_mail = matches!(file.status, FileStatus::Processed | FileStatus::Unusable)
             && file.counts.total() > 0;
-        (worth_a_mail && !self.common.mail.admins.is_empty())
-            .then(|| summary_mail(self.function, spec.vocabulary, file, &self.common.mail))
+        (worth_a_mail && !self.common.mail.admins.is_empty()).then(|| {
+            summary_mail(
+                self.function,
+                spec.vocabulary,
+                file,
+                &self.common.mail,
+                self.common.report_links.region.as_deref(),
+            )
+        })
     }
 
     /// Mails the admins the file's summary. A failure is raised: the run is
@@ -738,6 +762,8 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
             cells: cells(spec, 1, None, &result),
             result,
             subject: String::new(),
+            name: String::new(),
+            email: String::new(),
         });
         self.write_report(spec, &mut file, run).await?;
         self.mail(spec, &mut file).await?;
@@ -765,8 +791,23 @@ impl<S: ObjectStore, M: Mailer> Inbox<'_, S, M> {
             report,
         )
         .await?;
+        file.report_download = self.download_link(&uri).await;
         file.report = Some(uri);
         Ok(())
+    }
+
+    /// A presigned link that downloads the report at `uri`; a failure is
+    /// logged, and the mail goes without it.
+    async fn download_link(&self, uri: &str) -> Option<String> {
+        let (bucket, key) = uri.strip_prefix("s3://")?.split_once('/')?;
+        let valid = self.common.report_links.valid();
+        match self.store.download_link(bucket, key, valid).await {
+            Ok(link) => link,
+            Err(e) => {
+                warn!(error = %e, "no download link for the report; the mail names it without one");
+                None
+            }
+        }
     }
 }
 
@@ -926,6 +967,16 @@ fn report_rows(spec: &JobSpec, opened: &Opened, results: &[RowResult]) -> Vec<Re
                     (None, Some((row, columns))) => columns.get(row, column).to_string(),
                     (None, None) => String::new(),
                 },
+                name: input
+                    .map(|(row, columns)| {
+                        let first = columns.get(row, "firstname");
+                        let last = columns.get(row, "lastname");
+                        format!("{first} {last}").trim().to_string()
+                    })
+                    .unwrap_or_default(),
+                email: input
+                    .map(|(row, columns)| columns.get(row, "email").to_string())
+                    .unwrap_or_default(),
                 result: result.clone(),
             }
         })

@@ -1,23 +1,82 @@
-//! The admins' summary of one file, the same for every CSV job.
+//! The admins' summary of one file, or of a whole job, the same for every
+//! CSV job, in the shared [`Layout`].
 
 use super::chain::{job_state_key, JobState, JobStatus};
-use super::{FileReport, FileStatus, Outcome, Vocabulary};
+use super::{Counts, FileReport, FileStatus, Outcome, Vocabulary};
 use crate::config::MailSettings;
-use crate::mail::{header_safe, Mail, Summary};
+use crate::mail::{header_safe, Layout, Mail, ReportLink};
 
-/// At most this many rows are listed under one title in a mail; the
-/// report has all.
-const MAX_LISTED: usize = 50;
+/// The headline in words: each outcome that happened, then "see below"
+/// when rows failed ("12 created, 2 failed: see below").
+fn headline_in_words(counts: &Counts, vocabulary: &Vocabulary, dry_run: bool) -> String {
+    let parts: Vec<String> = if dry_run {
+        let planned = counts.get(Outcome::Planned);
+        let mut parts = vec![format!("{planned} planned")];
+        for outcome in [Outcome::Failed, Outcome::Skipped] {
+            let n = counts.get(outcome);
+            if n > 0 {
+                parts.push(format!("{n} {}", outcome.as_str()));
+            }
+        }
+        return format!(
+            "Dry run: {}{}",
+            parts.join(", "),
+            if counts.get(Outcome::Failed) > 0 {
+                ": see below"
+            } else {
+                ""
+            }
+        );
+    } else {
+        vocabulary
+            .headline
+            .iter()
+            .filter_map(|part| {
+                let line = counts.headline(std::slice::from_ref(part));
+                let zero = line.is_empty() || line.split(' ').next() == Some("0");
+                (!zero).then_some(line)
+            })
+            .collect()
+    };
+    let mut line = if parts.is_empty() {
+        "Nothing to do".to_string()
+    } else {
+        capitalised(&parts.join(", "))
+    };
+    if counts.get(Outcome::Failed) > 0 {
+        line.push_str(": see below");
+    }
+    line
+}
 
-/// The summary of `file` from `function`, for the admins in `mail`.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// "1 row" or "3 rows".
+fn rows(n: usize) -> String {
+    if n == 1 {
+        "1 row".into()
+    } else {
+        format!("{n} rows")
+    }
+}
+
+/// The summary of `file` from `function`, for the admins in `mail`;
+/// `region` names the S3 console's region in the report's link.
 pub fn summary_mail(
     function: &str,
     vocabulary: &Vocabulary,
     file: &FileReport,
     mail: &MailSettings,
+    region: Option<&str>,
 ) -> Mail {
     let counts = &file.counts;
-    let headline = match file.status {
+    let subject_headline = match file.status {
         FileStatus::Unusable => "file not processed".to_string(),
         _ if file.dry_run => {
             let mut line = format!(
@@ -32,12 +91,54 @@ pub fn summary_mail(
         }
         _ => counts.headline(vocabulary.headline),
     };
-    let subject = header_safe(&format!("rollcall {function}: {headline} ({})", file.key));
+    let subject = header_safe(&format!(
+        "rollcall {function}: {subject_headline} ({})",
+        file.key
+    ));
 
-    let mut body = Summary::default();
+    let headline = match file.status {
+        FileStatus::Unusable => "The file was not processed: see below".to_string(),
+        _ => headline_in_words(counts, vocabulary, file.dry_run),
+    };
+    let mut body = Layout::new(format!("rollcall {function}"), headline);
+    let failed = counts.get(Outcome::Failed);
+    if file.status == FileStatus::Unusable {
+        body.attention(capitalised(&format!(
+            "{}; nothing in it was applied.",
+            file.note.as_deref().unwrap_or("the file could not be read")
+        )));
+    } else if failed > 0 {
+        body.attention(if file.dry_run {
+            format!("{} would fail: the table below says why.", rows(failed))
+        } else {
+            format!(
+                "{} failed: {} in the file with the reason in its error column; fix {} and upload the file again.",
+                rows(failed),
+                if failed == 1 { "it stays" } else { "they stay" },
+                if failed == 1 { "it" } else { "them" }
+            )
+        });
+    }
+    let short_of_licences = file
+        .rows
+        .iter()
+        .filter(|r| r.result.outcome == Outcome::Failed && r.result.reason.contains("licence free"))
+        .count();
+    if short_of_licences > 0 {
+        body.attention(format!(
+            "Not enough licences: {} for want of a free licence. Free some up or add more, then upload the file again.",
+            if file.dry_run { format!("{} would fail", rows(short_of_licences)) } else { format!("{} failed", rows(short_of_licences)) }
+        ));
+    }
+    if file.chain_stopped {
+        body.attention(format!(
+            "The job reached MAX_CONTINUATIONS: its rows left wait in {}. Invoke the function from the console with that key to resume.",
+            file.remaining.as_deref().unwrap_or("the paused object")
+        ));
+    }
     body.fact("File", format!("s3://{}/{}", file.bucket, file.key));
     if file.dry_run {
-        body.fact("Mode", "dry run: nothing was changed");
+        body.fact("Mode", "Dry run: nothing was changed");
     }
     for stat in &file.stats {
         body.fact(stat.label, stat.value.to_string());
@@ -50,39 +151,68 @@ pub fn summary_mail(
     }
     if file.status == FileStatus::Processed && !file.dry_run {
         body.fact(
-            "CSV",
+            "The file now",
             if file.csv_rewritten {
-                "rewritten: only the rows that did not finish remain, with an error column"
+                "holds only the rows that did not finish, with an error column"
             } else {
-                "not changed"
+                "is as it was"
             },
         );
     }
     if let Some(remaining) = &file.remaining {
-        body.fact("Rows left for the next run", remaining.clone());
+        body.fact("Rows handed on", remaining.clone());
     }
     if let Some(note) = &file.note {
-        body.fact("Note", note.clone());
-    }
-    if let Some(report) = &file.report {
-        body.fact("Report", report.clone());
+        if file.status != FileStatus::Unusable {
+            body.fact("Note", note.clone());
+        }
     }
     for (outcome, title) in vocabulary.listed {
-        let names: Vec<String> = file
+        let acted: Vec<Vec<String>> = file
             .rows
             .iter()
             .filter(|r| r.result.outcome == *outcome)
-            .map(|r| r.subject.clone())
+            .map(|r| {
+                vec![
+                    r.subject.clone(),
+                    r.name.clone(),
+                    r.email.clone(),
+                    r.result.reason.clone(),
+                ]
+            })
             .collect();
-        body.list(*title, names, MAX_LISTED);
+        body.table(
+            *title,
+            &["Username", "Full name", "Email", "What happened"],
+            acted,
+        );
     }
-    let failed: Vec<String> = file
+    let failed_rows: Vec<Vec<String>> = file
         .rows
         .iter()
         .filter(|r| r.result.outcome == Outcome::Failed)
-        .map(|r| format!("line {} ({}): {}", r.line, r.subject, r.result.reason))
+        .map(|r| {
+            let field = r.result.field.clone().unwrap_or_default();
+            let reason = r
+                .result
+                .reason
+                .strip_prefix(&format!("{field}: "))
+                .filter(|_| !field.is_empty())
+                .unwrap_or(&r.result.reason)
+                .to_string();
+            vec![r.line.to_string(), r.subject.clone(), field, reason]
+        })
         .collect();
-    body.list("Rows that failed", failed, MAX_LISTED);
+    body.table(
+        "Rows that failed",
+        &["Line", "Username", "Field", "Reason"],
+        failed_rows,
+    );
+    if let Some(mut report) = file.report.as_deref().and_then(ReportLink::from_uri) {
+        report.download = file.report_download.clone();
+        report.region = region.map(str::to_string);
+        body.report(report);
+    }
     let (text, html) = body.render();
     Mail {
         from: mail.from.clone(),
@@ -100,41 +230,53 @@ pub fn job_summary_mail(
     vocabulary: &Vocabulary,
     state: &JobState,
     mail: &MailSettings,
+    reports: Vec<ReportLink>,
 ) -> Mail {
     let counts = state.counts(vocabulary);
     let links = match state.links {
         1 => "1 link".to_string(),
         n => format!("{n} links"),
     };
-    let (status, attention) = match state.status {
-        JobStatus::Finished => (format!("finished in {links}"), None),
-        JobStatus::Running => (format!("running, {links} so far"), None),
-        JobStatus::Paused => (
-            format!("paused after {links}"),
-            Some(format!(
-                "The job reached MAX_CONTINUATIONS: {} rows wait in {}. Invoke the function from the console with that key to resume.",
-                state.rows_total.saturating_sub(state.rows_done),
-                state.waiting.as_deref().unwrap_or("the paused object")
-            )),
-        ),
-        JobStatus::Superseded => (
-            format!("stopped after {links}: the file was replaced"),
-            Some(format!(
-                "s3://{}/{} was replaced by a newer upload while the job ran, so the rows left in {} were not applied; the new upload runs on its own. To apply them anyway, invoke the function from the console with that key.",
-                state.bucket,
-                state.source_key,
-                state.waiting.as_deref().unwrap_or("the waiting link")
-            )),
-        ),
+    let status = match state.status {
+        JobStatus::Finished => format!("finished in {links}"),
+        JobStatus::Running => format!("running, {links} so far"),
+        JobStatus::Paused => format!("paused after {links}"),
+        JobStatus::Superseded => format!("stopped after {links}: the file was replaced"),
     };
-    let headline = counts.headline(vocabulary.headline);
+    let subject_headline = counts.headline(vocabulary.headline);
     let subject = header_safe(&format!(
-        "rollcall {function}: {headline} ({}, {status})",
+        "rollcall {function}: {subject_headline} ({}, {status})",
         state.source_key
     ));
-    let mut body = Summary::default();
-    if let Some(attention) = attention {
-        body.fact("Needs attention", attention);
+    let mut body = Layout::new(
+        format!("rollcall {function}"),
+        headline_in_words(&counts, vocabulary, false),
+    );
+    let left = state.rows_total.saturating_sub(state.rows_done);
+    let waiting = state.waiting.as_deref().unwrap_or("the waiting object");
+    match state.status {
+        JobStatus::Paused => {
+            body.attention(format!(
+                "The job reached MAX_CONTINUATIONS: {} wait in {waiting}. Invoke the function from the console with that key to resume.",
+                rows(left)
+            ));
+        }
+        JobStatus::Superseded => {
+            body.attention(format!(
+                "s3://{}/{} was replaced by a newer upload while the job ran, so the rows left in {waiting} were not applied; the new upload runs on its own. To apply them anyway, invoke the function from the console with that key.",
+                state.bucket, state.source_key
+            ));
+        }
+        JobStatus::Finished | JobStatus::Running => {}
+    }
+    let failed = counts.get(Outcome::Failed);
+    if failed > 0 {
+        body.attention(format!(
+            "{} failed: {} in the file {} read from (the source or a link), with the reason in its error column.",
+            rows(failed),
+            if failed == 1 { "it stays" } else { "they stay" },
+            if failed == 1 { "it was" } else { "they were" }
+        ));
     }
     body.fact(
         "File",
@@ -151,10 +293,6 @@ pub fn job_summary_mail(
             body.fact(outcome.label(), n.to_string());
         }
     }
-    body.fact(
-        "CSV",
-        "the rows that failed stay in the file they were read from (the source or a link), with an error column",
-    );
     if let Some(error) = &state.last_error {
         body.fact("Last error (retried)", error.clone());
     }
@@ -162,29 +300,33 @@ pub fn job_summary_mail(
         "Progress",
         format!("s3://{}/{}", state.bucket, job_state_key(&state.job)),
     );
-    body.list("Reports", state.reports(), MAX_LISTED);
-    let failed: Vec<String> = state
+    let failed_rows: Vec<Vec<String>> = state
         .failed_rows()
         .map(|r| {
             let place = if r.link == 1 {
-                format!("line {}", r.line)
+                r.line.to_string()
             } else {
-                format!("link {} line {}", r.link, r.line)
+                format!("{} (link {})", r.line, r.link)
             };
-            format!("{place} ({}): {}", r.subject, r.reason)
+            let (field, reason) = split_field(&r.reason);
+            vec![place, r.subject.clone(), field, reason]
         })
         .collect();
-    let failed_total = counts.get(Outcome::Failed);
-    if failed_total > failed.len() {
+    let kept = failed_rows.len();
+    body.table(
+        "Rows that failed",
+        &["Line", "Username", "Field", "Reason"],
+        failed_rows,
+    );
+    if failed > kept {
         body.fact(
-            "Rows that failed",
-            format!(
-                "{failed_total}, of which the first {} are listed; the reports have them all",
-                failed.len()
-            ),
+            "Rows that failed, listed",
+            format!("the first {kept} of {failed}; the reports have them all"),
         );
     }
-    body.list("Rows that failed", failed, MAX_LISTED);
+    for report in reports {
+        body.report(report);
+    }
     let (text, html) = body.render();
     Mail {
         from: mail.from.clone(),
@@ -192,6 +334,23 @@ pub fn job_summary_mail(
         subject,
         text,
         html,
+    }
+}
+
+/// A failed row's reason as kept in a job's state (`field: message`),
+/// split back into the field and the message when it names one.
+fn split_field(reason: &str) -> (String, String) {
+    match reason.split_once(": ") {
+        Some((field, message))
+            if !field.is_empty()
+                && field.len() <= 32
+                && field
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ' ') =>
+        {
+            (field.to_string(), message.to_string())
+        }
+        _ => (String::new(), reason.to_string()),
     }
 }
 
@@ -221,27 +380,35 @@ mod tests {
             sequencer: None,
         };
         let mut file = FileReport::new(&target, FileStatus::Processed, &WORDS);
-        let result = RowResult::failed("email: \"a@\" is not a valid address");
+        let result = RowResult::invalid(&[super::super::FieldProblem::new(
+            "email",
+            "\"a@\" is not a valid address",
+        )]);
         file.counts.add(result.outcome);
         file.rows.push(ReportedRow {
             line: 4,
             cells: vec![],
             result,
             subject: "<script>".into(),
+            name: String::new(),
+            email: String::new(),
         });
         file.report = Some("s3://b/reports/onboard/2026-11-22/r.csv".into());
         let settings = MailSettings {
             from: "from@example.org".into(),
             admins: vec!["admin@example.org".into()],
         };
-        let mail = summary_mail("onboard", &WORDS, &file, &settings);
+        let mail = summary_mail("onboard", &WORDS, &file, &settings, Some("eu-west-1"));
         assert_eq!(
             mail.subject,
             "rollcall onboard: 0 created, 1 failed (inbox/arcgis/x.csv)"
         );
         assert!(mail
             .text
-            .contains("- line 4 (<script>): email: \"a@\" is not a valid address"));
+            .starts_with("rollcall onboard\n1 failed: see below\n"));
+        assert!(mail.text.contains(
+            "- Line: 4; Username: <script>; Field: email; Reason: \"a@\" is not a valid address"
+        ));
         assert!(mail.html.contains("&lt;script&gt;"));
         assert!(!mail.html.contains("<script>"));
         assert!(mail
