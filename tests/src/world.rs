@@ -307,6 +307,29 @@ impl ConnectWorld {
         )
     }
 
+    /// The environment of the `proficiency` binary in this world (moto,
+    /// the Connect sandbox, this world's sender and admins), plus `extra`.
+    pub fn function_env(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = [
+            ("AWS_ENDPOINT_URL", self.moto.url().to_string()),
+            ("AWS_ENDPOINT_URL_CONNECT", self.connect.url()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("MAIL_FROM", self.mail_from.clone()),
+            ("ADMIN_EMAILS", self.admin_email.clone()),
+            (
+                "CONNECT_INSTANCE_ID",
+                self.connect.instance_id().to_string(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env
+    }
+
     /// The real handler against moto and the Connect sandbox.
     /// Its metrics count the client's calls, as `main` sets them up.
     pub fn handler(&self, mut config: proficiency::ProficiencyConfig) -> ProficiencyHandler {

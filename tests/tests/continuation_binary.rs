@@ -44,28 +44,14 @@ async fn proficiency_job(agents: usize, key: &str) -> (ConnectWorld, Vec<(String
 }
 
 fn proficiency_env(world: &ConnectWorld, max_continuations: usize) -> Vec<(String, String)> {
-    [
-        ("AWS_ENDPOINT_URL", world.moto.url().to_string()),
-        ("AWS_ENDPOINT_URL_CONNECT", world.connect.url()),
-        ("AWS_ACCESS_KEY_ID", "test".into()),
-        ("AWS_SECRET_ACCESS_KEY", "test".into()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("MAIL_FROM", world.mail_from.clone()),
-        ("ADMIN_EMAILS", world.admin_email.clone()),
-        ("DRY_RUN", "false".into()),
-        ("DEADLINE_MARGIN_SECONDS", MARGIN_SECONDS.into()),
-        ("CONNECT_MAX_RPS", MAX_RPS.into()),
-        ("MAX_CONTINUATIONS", max_continuations.to_string()),
+    world.function_env(&[
+        ("DRY_RUN", "false"),
+        ("DEADLINE_MARGIN_SECONDS", MARGIN_SECONDS),
+        ("CONNECT_MAX_RPS", MAX_RPS),
+        ("MAX_CONTINUATIONS", &max_continuations.to_string()),
         // One line per agent at info would drown the test output.
-        ("RUST_LOG", "warn".into()),
-        (
-            "CONNECT_INSTANCE_ID",
-            world.connect.instance_id().to_string(),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
+        ("RUST_LOG", "warn"),
+    ])
 }
 
 /// Lambda in front of `instances` copies of a function binary.

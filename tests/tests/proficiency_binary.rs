@@ -21,22 +21,7 @@ async fn the_function_binary_plans_the_sample_console_event() {
     world
         .drop_csv(&key, "identifier,identifier_type,action,attribute,value,level\njane.doe,username,add,Language,French,3\n")
         .await;
-    let env: Vec<(String, String)> = [
-        ("AWS_ENDPOINT_URL", world.moto.url().to_string()),
-        ("AWS_ENDPOINT_URL_CONNECT", world.connect.url()),
-        ("AWS_ACCESS_KEY_ID", "test".into()),
-        ("AWS_SECRET_ACCESS_KEY", "test".into()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("MAIL_FROM", world.mail_from.clone()),
-        ("ADMIN_EMAILS", world.admin_email.clone()),
-        (
-            "CONNECT_INSTANCE_ID",
-            world.connect.instance_id().to_string(),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    let env = world.function_env(&[]);
 
     // WHEN Lambda would start the binary and deliver the event
     let runtime = LocalRuntime::start(Duration::from_secs(900)).await;

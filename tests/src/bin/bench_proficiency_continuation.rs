@@ -42,27 +42,14 @@ async fn main() {
     }
     let rows = 2 * agents.len();
     world.drop_csv(KEY, &csv).await;
-    let env: Vec<(String, String)> = [
-        ("AWS_ENDPOINT_URL", world.moto.url().to_string()),
-        ("AWS_ENDPOINT_URL_CONNECT", world.connect.url()),
-        ("AWS_ACCESS_KEY_ID", "test".into()),
-        ("AWS_SECRET_ACCESS_KEY", "test".into()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("MAIL_FROM", world.mail_from.clone()),
-        ("ADMIN_EMAILS", world.admin_email.clone()),
-        ("DRY_RUN", "false".into()),
-        ("DEADLINE_MARGIN_SECONDS", margin.to_string()),
-        ("CONNECT_MAX_RPS", (2.0 * factor).to_string()),
-        ("MAX_CONTINUATIONS", "50".into()),
-        ("RUST_LOG", "warn".into()),
-        (
-            "CONNECT_INSTANCE_ID",
-            world.connect.instance_id().to_string(),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    let (margin, rps) = (margin.to_string(), (2.0 * factor).to_string());
+    let env = world.function_env(&[
+        ("DRY_RUN", "false"),
+        ("DEADLINE_MARGIN_SECONDS", &margin),
+        ("CONNECT_MAX_RPS", &rps),
+        ("MAX_CONTINUATIONS", "50"),
+        ("RUST_LOG", "warn"),
+    ]);
     let runtime = LocalRuntime::start(timeout).await;
     let mut function = spawn_function_writing_to(
         &workspace_binary("proficiency"),

@@ -213,14 +213,7 @@ pub fn summary_mail(
         report.region = region.map(str::to_string);
         body.report(report);
     }
-    let (text, html) = body.render();
-    Mail {
-        from: mail.from.clone(),
-        to: mail.admins.clone(),
-        subject,
-        text,
-        html,
-    }
+    admins_mail(mail, subject, &body)
 }
 
 /// The summary of a whole job, once it ends: every link's counts, failed
@@ -327,10 +320,15 @@ pub fn job_summary_mail(
     for report in reports {
         body.report(report);
     }
+    admins_mail(mail, subject, &body)
+}
+
+/// The mail of `body` to the admins in `settings`.
+fn admins_mail(settings: &MailSettings, subject: String, body: &Layout) -> Mail {
     let (text, html) = body.render();
     Mail {
-        from: mail.from.clone(),
-        to: mail.admins.clone(),
+        from: settings.from.clone(),
+        to: settings.admins.clone(),
         subject,
         text,
         html,
