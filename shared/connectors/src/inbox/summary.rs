@@ -20,7 +20,7 @@ fn headline_in_words(counts: &Counts, vocabulary: &Vocabulary, dry_run: bool) ->
         }
         return format!(
             "Dry run: {}{}",
-            parts.join(", "),
+            grouped(&parts.join(", ")),
             if counts.get(Outcome::Failed) > 0 {
                 ": see below"
             } else {
@@ -41,12 +41,39 @@ fn headline_in_words(counts: &Counts, vocabulary: &Vocabulary, dry_run: bool) ->
     let mut line = if parts.is_empty() {
         "Nothing to do".to_string()
     } else {
-        capitalised(&parts.join(", "))
+        capitalised(&grouped(&parts.join(", ")))
     };
     if counts.get(Outcome::Failed) > 0 {
         line.push_str(": see below");
     }
     line
+}
+
+/// Groups the digits of every number of four or more digits in `text` by
+/// thousands ("26598 successful" → "26,598 successful").
+fn grouped(text: &str) -> String {
+    let mut out = String::new();
+    let mut digits = String::new();
+    let flush = |digits: &mut String, out: &mut String| {
+        let n = digits.len();
+        for (i, d) in digits.chars().enumerate() {
+            if i > 0 && (n - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(d);
+        }
+        digits.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut digits, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut digits, &mut out);
+    out
 }
 
 fn capitalised(text: &str) -> String {
@@ -57,12 +84,20 @@ fn capitalised(text: &str) -> String {
         .unwrap_or_default()
 }
 
+fn lowered(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// "1 row" or "3 rows".
 fn rows(n: usize) -> String {
     if n == 1 {
         "1 row".into()
     } else {
-        format!("{n} rows")
+        grouped(&format!("{n} rows"))
     }
 }
 
@@ -146,7 +181,7 @@ pub fn summary_mail(
     for outcome in vocabulary.outcomes {
         let n = counts.get(*outcome);
         if n > 0 {
-            body.fact(outcome.label(), n.to_string());
+            body.fact(outcome.label(), grouped(&n.to_string()));
         }
     }
     if file.status == FileStatus::Processed && !file.dry_run {
@@ -241,10 +276,13 @@ pub fn job_summary_mail(
         "rollcall {function}: {subject_headline} ({}, {status})",
         state.source_key
     ));
-    let mut body = Layout::new(
-        format!("rollcall {function}"),
-        headline_in_words(&counts, vocabulary, false),
-    );
+    let done = headline_in_words(&counts, vocabulary, false);
+    let headline = match state.status {
+        JobStatus::Finished | JobStatus::Running => done,
+        JobStatus::Paused => format!("Paused after {links}: {}", lowered(&done)),
+        JobStatus::Superseded => format!("Stopped, the file was replaced: {}", lowered(&done)),
+    };
+    let mut body = Layout::new(format!("rollcall {function}"), headline);
     let left = state.rows_total.saturating_sub(state.rows_done);
     let waiting = state.waiting.as_deref().unwrap_or("the waiting object");
     match state.status {
@@ -278,12 +316,12 @@ pub fn job_summary_mail(
     body.fact("Job", format!("{} ({status})", state.job));
     body.fact(
         "Rows",
-        format!("{} of {} done", state.rows_done, state.rows_total),
+        grouped(&format!("{} of {} done", state.rows_done, state.rows_total)),
     );
     for outcome in vocabulary.outcomes {
         let n = counts.get(*outcome);
         if n > 0 {
-            body.fact(outcome.label(), n.to_string());
+            body.fact(outcome.label(), grouped(&n.to_string()));
         }
     }
     if let Some(error) = &state.last_error {

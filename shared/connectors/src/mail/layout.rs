@@ -209,8 +209,14 @@ impl Layout {
                 }
             }
         }
-        for report in &self.reports {
-            text.push_str(&format!("\nReport: {}\n", report.uri()));
+        let several = self.reports.len() > 1;
+        for (n, report) in self.reports.iter().enumerate() {
+            let label = if several {
+                format!("Report {}", n + 1)
+            } else {
+                "Report".to_string()
+            };
+            text.push_str(&format!("\n{label}: {}\n", report.uri()));
             if let Some(download) = &report.download {
                 text.push_str(&format!("Download: {download}\n"));
             }
@@ -262,11 +268,17 @@ impl Layout {
         for section in &self.sections {
             html.push_str(&section_html(section));
         }
-        for report in &self.reports {
+        let several = self.reports.len() > 1;
+        for (n, report) in self.reports.iter().enumerate() {
             html.push_str("<tr><td style=\"padding:20px 0 0 0;font-size:14px;\">");
             if let Some(download) = &report.download {
+                let label = if several {
+                    format!("Download report {}", n + 1)
+                } else {
+                    "Download the report".to_string()
+                };
                 html.push_str(&format!(
-                    "<a href=\"{}\" style=\"display:inline-block;padding:10px 16px;background-color:#1d4ed8;color:#ffffff;text-decoration:none;border-radius:4px;font-weight:bold;\">Download the report</a>&nbsp;&nbsp;",
+                    "<a href=\"{}\" style=\"display:inline-block;padding:10px 16px;background-color:#1d4ed8;color:#ffffff;text-decoration:none;border-radius:4px;font-weight:bold;\">{label}</a>&nbsp;&nbsp;",
                     encode_double_quoted_attribute(download)
                 ));
             }
