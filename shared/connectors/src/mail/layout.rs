@@ -110,20 +110,41 @@ impl Layout {
         self
     }
 
-    /// Adds a table (left out when it has no rows).
+    /// Adds a table (left out when it has no rows). A column empty in every
+    /// row is left out, so a narrow screen keeps its width for the rest.
+    /// Empty rows count towards "and N more" without being shown.
     pub fn table(
         &mut self,
         title: impl Into<String>,
         columns: &[&str],
         rows: Vec<Vec<String>>,
     ) -> &mut Self {
-        if !rows.is_empty() {
-            self.sections.push(Section::Table {
-                title: title.into(),
-                columns: columns.iter().map(|c| c.to_string()).collect(),
-                rows,
-            });
+        if rows.is_empty() {
+            return self;
         }
+        let kept: Vec<usize> = (0..columns.len())
+            .filter(|i| {
+                rows.iter()
+                    .any(|row| row.get(*i).is_some_and(|cell| !cell.is_empty()))
+            })
+            .collect();
+        let rows = rows
+            .into_iter()
+            .map(|row| {
+                if row.is_empty() {
+                    row
+                } else {
+                    kept.iter()
+                        .map(|i| row.get(*i).cloned().unwrap_or_default())
+                        .collect()
+                }
+            })
+            .collect();
+        self.sections.push(Section::Table {
+            title: title.into(),
+            columns: kept.iter().map(|i| columns[*i].to_string()).collect(),
+            rows,
+        });
         self
     }
 
@@ -427,6 +448,22 @@ mod tests {
         );
         assert!(html.contains("prefix=reports%2Fonboard%2Fr%201%2Ecsv"));
         assert!(!html.contains("<img") && !html.contains("<style") && !html.contains("<link"));
+    }
+
+    #[test]
+    fn a_column_empty_in_every_row_is_left_out() {
+        let mut layout = Layout::new("k", "h");
+        let rows = vec![
+            vec!["ann".into(), String::new(), "deleted".into()],
+            vec!["bo".into(), String::new(), "disabled".into()],
+        ];
+        layout.table("Members", &["Username", "Email", "What happened"], rows);
+        let (text, html) = layout.render();
+        assert!(
+            text.contains("- Username: ann; What happened: deleted\n"),
+            "{text}"
+        );
+        assert!(!html.contains(">Email<"), "{html}");
     }
 
     #[test]
