@@ -130,11 +130,19 @@ async fn main() {
     }
     print_object(&moto, &bucket, &key, "the CSV after the run").await;
     for mail in moto.sent_mails_to(admins).await {
+        // moto keeps the HTML part; shown here as its cells, one per line
+        // (scripts/mails renders every kind of mail for a browser).
+        let shown: Vec<String> = rollcall_tests::mail::cells(&mail.body)
+            .split('|')
+            .map(str::trim)
+            .filter(|cell| !cell.is_empty())
+            .map(str::to_string)
+            .collect();
         println!(
             "\n== mail to {}: {}\n{}",
             mail.to.join(", "),
             mail.subject,
-            mail.body
+            shown.join("\n")
         );
     }
     println!("\n== the org now");
