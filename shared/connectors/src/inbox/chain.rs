@@ -290,6 +290,39 @@ impl JobState {
         });
     }
 
+    /// Gives `link` to run `run_id` until `until`, unless it is done or
+    /// another run holds it at `now`. A paused link resumes the job, and the
+    /// limit counts links anew from it.
+    pub fn claim(
+        &mut self,
+        link: &Link,
+        run_id: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Claimed {
+        if self.finished.iter().any(|l| l.link == link.number) {
+            return Claimed::AlreadyDone;
+        }
+        if let Some(claim) = self.claims.get(&link.number) {
+            if claim.run_id != run_id && claim.until > now {
+                return Claimed::Busy {
+                    run_id: claim.run_id.clone(),
+                };
+            }
+        }
+        let claim = Claim {
+            run_id: run_id.to_string(),
+            until,
+        };
+        self.claims.insert(link.number, claim);
+        if link.paused {
+            self.counted_from = link.number;
+        }
+        self.status = JobStatus::Running;
+        self.summarised = false;
+        Claimed::Go
+    }
+
     /// Every failed row kept, link by link.
     pub fn failed_rows(&self) -> impl Iterator<Item = &FailedRow> {
         self.finished.iter().flat_map(|l| l.failed_rows.iter())
@@ -394,40 +427,10 @@ impl<'s, S: ObjectStore> JobBook<'s, S> {
         until: DateTime<Utc>,
     ) -> Result<(Claimed, u32), Error> {
         self.update(link, run_id, |state| {
-            let claimed = Self::claim_in(state, link, run_id, until);
+            let claimed = state.claim(link, run_id, until, Utc::now());
             (claimed, state.counted_from)
         })
         .await
-    }
-
-    fn claim_in(state: &mut JobState, link: &Link, run_id: &str, until: DateTime<Utc>) -> Claimed {
-        {
-            if state.finished.iter().any(|l| l.link == link.number) {
-                return Claimed::AlreadyDone;
-            }
-            if let Some(claim) = state.claims.get(&link.number) {
-                if claim.run_id != run_id && claim.until > Utc::now() {
-                    return Claimed::Busy {
-                        run_id: claim.run_id.clone(),
-                    };
-                }
-            }
-            state.claims.insert(
-                link.number,
-                Claim {
-                    run_id: run_id.to_string(),
-                    until,
-                },
-            );
-            if link.paused {
-                // A console invoke of a paused job resumes it, and the limit
-                // counts links anew from here.
-                state.counted_from = link.number;
-            }
-            state.status = JobStatus::Running;
-            state.summarised = false;
-            Claimed::Go
-        }
     }
 
     /// Lets go of `link` after its run failed, keeping the error for the
@@ -525,6 +528,53 @@ mod tests {
         assert_eq!(
             link_key("inbox/connect/", &a, 3),
             format!("inbox/connect/continue/{a}/3.csv")
+        );
+    }
+
+    #[test]
+    fn a_link_is_held_by_one_run_until_it_is_done_or_its_claim_lapses() {
+        let now: DateTime<Utc> = "2026-12-01T10:00:00Z".parse().unwrap();
+        let until = now + chrono::Duration::minutes(15);
+        let mut state = JobState::new("j1", "proficiency", "b", &link(), now);
+        assert_eq!(state.claim(&link(), "r1", until, now), Claimed::Go);
+        assert_eq!(
+            state.claim(&link(), "r2", until, now),
+            Claimed::Busy {
+                run_id: "r1".into()
+            }
+        );
+        assert_eq!(
+            state.claim(&link(), "r1", until, now),
+            Claimed::Go,
+            "its own retry"
+        );
+        let later = until + chrono::Duration::seconds(1);
+        assert_eq!(
+            state.claim(&link(), "r2", later, later),
+            Claimed::Go,
+            "a lapsed claim"
+        );
+        let paused = Link {
+            number: 5,
+            paused: true,
+            ..link()
+        };
+        assert_eq!(state.claim(&paused, "r3", later, later), Claimed::Go);
+        assert_eq!(state.counted_from, 5, "a resume counts links anew");
+        state.finished.push(LinkDone {
+            link: 2,
+            key: "k".into(),
+            run_id: "r2".into(),
+            rows: 1,
+            handed_on: 0,
+            counts: BTreeMap::new(),
+            failed_rows: vec![],
+            report: None,
+            finished_at: later,
+        });
+        assert_eq!(
+            state.claim(&link(), "r4", later, later),
+            Claimed::AlreadyDone
         );
     }
 
