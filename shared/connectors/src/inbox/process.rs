@@ -959,6 +959,11 @@ fn report_rows(spec: &JobSpec, opened: &Opened, results: &[RowResult]) -> Vec<Re
             // A misaligned row's values may be anything, a password included.
             let input = (!misaligned(row, columns)).then_some((row, columns));
             let reported = result.values.iter().find(|(k, _)| *k == column);
+            let listed = spec
+                .vocabulary
+                .listed
+                .iter()
+                .any(|(outcome, _)| *outcome == result.outcome);
             ReportedRow {
                 line: row.line,
                 cells: cells(spec, row.line, input, result),
@@ -967,14 +972,20 @@ fn report_rows(spec: &JobSpec, opened: &Opened, results: &[RowResult]) -> Vec<Re
                     (None, Some((row, columns))) => columns.get(row, column).to_string(),
                     (None, None) => String::new(),
                 },
-                name: input
+                // Only the rows the summary lists by member keep a name
+                // and an email (a 100,000-row file keeps none it does not show).
+                name: listed
+                    .then_some(input)
+                    .flatten()
                     .map(|(row, columns)| {
                         let first = columns.get(row, "firstname");
                         let last = columns.get(row, "lastname");
                         format!("{first} {last}").trim().to_string()
                     })
                     .unwrap_or_default(),
-                email: input
+                email: listed
+                    .then_some(input)
+                    .flatten()
                     .map(|(row, columns)| columns.get(row, "email").to_string())
                     .unwrap_or_default(),
                 result: result.clone(),
