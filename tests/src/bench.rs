@@ -141,3 +141,22 @@ impl crate::world::InBucket for BenchAws {
         &self.bucket
     }
 }
+
+/// The least time Connect's quotas allow for the calls the sandbox served:
+/// the busiest operation's calls at its rate (a throttled attempt is
+/// refused before it uses the quota). Prints each operation's line.
+pub fn connect_quota_floor(
+    calls: &crate::sandbox::ConnectCalls,
+    rates: &std::collections::BTreeMap<String, f64>,
+) -> f64 {
+    let mut floor: f64 = 0.0;
+    for (op, n) in &calls.by_operation {
+        let throttled = calls.throttled_count(op);
+        let done = n - throttled;
+        let rate = rates.get(op).copied().unwrap_or(f64::INFINITY);
+        let seconds = done as f64 / rate;
+        floor = floor.max(seconds);
+        println!("    {op:<32} {done:>6} calls at {rate:>5}/s -> {seconds:>7.1} s (plus {throttled} throttled attempts)");
+    }
+    floor
+}

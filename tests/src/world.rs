@@ -330,6 +330,31 @@ impl ConnectWorld {
         env
     }
 
+    /// Every row of a proficiency job's reports, link after link, as
+    /// (identifier, value) → the outcomes reported for it: a row done
+    /// exactly once has one `added` (or updated, removed) among them.
+    pub async fn job_outcomes(
+        &self,
+        progress: &Value,
+    ) -> std::collections::BTreeMap<(String, String), Vec<String>> {
+        let mut rows: std::collections::BTreeMap<(String, String), Vec<String>> =
+            std::collections::BTreeMap::new();
+        for link in progress["finished"].as_array().into_iter().flatten() {
+            let Some(uri) = link["report"].as_str() else {
+                continue;
+            };
+            let report = self.text_at(uri).await;
+            // line,identifier,identifier_type,action,attribute,value,level,outcome,reason
+            for line in report.lines().skip(1) {
+                let cells: Vec<&str> = line.split(',').collect();
+                rows.entry((cells[1].to_string(), cells[5].to_string()))
+                    .or_default()
+                    .push(cells[7].to_string());
+            }
+        }
+        rows
+    }
+
     /// The real handler against moto and the Connect sandbox.
     /// Its metrics count the client's calls, as `main` sets them up.
     pub fn handler(&self, mut config: proficiency::ProficiencyConfig) -> ProficiencyHandler {

@@ -4,7 +4,7 @@
 //! invocations. Each link's S3 event is delivered as S3 would deliver it:
 //! a notification for the object the run wrote, with its own sequencer.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use rollcall_tests::lambda::{spawn_function, workspace_binary, Answer, LocalRuntime};
@@ -114,24 +114,6 @@ async fn progress(world: &impl InBucket, job: &str) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-/// Every report row of the job's reports: (agent, value) → outcomes.
-async fn reported(
-    world: &ConnectWorld,
-    progress: &Value,
-) -> BTreeMap<(String, String), Vec<String>> {
-    let mut rows: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for link in progress["finished"].as_array().unwrap() {
-        let report = world.text_at(link["report"].as_str().unwrap()).await;
-        for line in report.lines().skip(1) {
-            let cells: Vec<&str> = line.split(',').collect();
-            rows.entry((cells[1].to_string(), cells[5].to_string()))
-                .or_default()
-                .push(cells[7].to_string());
-        }
-    }
-    rows
-}
-
 /// Each agent holds exactly its two proficiencies, written by one
 /// associate call: every row was applied, and none twice.
 fn every_agent_done_once(world: &ConnectWorld, agents: &[(String, String)]) {
@@ -159,7 +141,7 @@ fn every_agent_done_once(world: &ConnectWorld, agents: &[(String, String)]) {
 /// Every row of the job reported `added` exactly once (the rows handed on
 /// are reported `skipped` by the link that handed them on).
 async fn every_row_added_once(world: &ConnectWorld, progress: &Value, agents: usize) {
-    let rows = reported(world, progress).await;
+    let rows = world.job_outcomes(progress).await;
     let added: usize = rows
         .values()
         .map(|outcomes| outcomes.iter().filter(|o| *o == "added").count())

@@ -60,17 +60,7 @@ async fn main() {
         "  outcomes           {}",
         serde_json::to_string(&response.counts).unwrap_or_default()
     );
-    // The floor counts the calls that did the work: a throttled attempt is
-    // refused before it uses the quota.
-    let mut floor: f64 = 0.0;
-    for (op, n) in &calls.by_operation {
-        let throttled = calls.throttled_count(op);
-        let done = n - throttled;
-        let rate = rates.get(op).copied().unwrap_or(f64::INFINITY);
-        let seconds = done as f64 / rate;
-        floor = floor.max(seconds);
-        println!("    {op:<32} {done:>5} calls at {rate:>4}/s -> {seconds:>6.1} s (plus {throttled} throttled attempts)");
-    }
+    let floor = rollcall_tests::bench::connect_quota_floor(&calls, &rates);
     let per_agent_max = [
         "ListUserProficiencies",
         "AssociateUserProficiencies",

@@ -11,7 +11,6 @@
 //! Run by `scripts/bench proficiency-continuation [--agents N] [--factor F]
 //! [--margin S]`.
 
-use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -102,25 +101,21 @@ async fn main() {
             written_twice += 1;
         }
     }
-    let job = answer["files"][0]["job"].as_str().unwrap_or_default();
-    let progress: Value = serde_json::from_str(
-        &world
-            .text(&format!("state/jobs/{job}.json"))
-            .await
-            .expect("the job's progress file"),
-    )
-    .unwrap();
-    let mut outcomes: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for link in progress["finished"].as_array().unwrap() {
-        let report = world.text_at(link["report"].as_str().unwrap()).await;
-        for line in report.lines().skip(1) {
-            let cells: Vec<&str> = line.split(',').collect();
-            outcomes
-                .entry((cells[1].to_string(), cells[5].to_string()))
-                .or_default()
-                .push(cells[7].to_string());
-        }
-    }
+    // A file done in one invocation starts no job: its one report is all.
+    let progress: Value = match answer["files"][0]["job"].as_str() {
+        Some(job) => serde_json::from_str(
+            &world
+                .text(&format!("state/jobs/{job}.json"))
+                .await
+                .expect("the job's progress file"),
+        )
+        .unwrap(),
+        None => serde_json::json!({
+            "status": "finished in one invocation",
+            "finished": [{"report": answer["report"]}],
+        }),
+    };
+    let outcomes = world.job_outcomes(&progress).await;
     let added_once = outcomes
         .values()
         .filter(|o| o.iter().filter(|w| *w == "added").count() == 1)
@@ -130,23 +125,13 @@ async fn main() {
         .map(|o| o.iter().filter(|w| *w == "added").count())
         .sum();
 
-    // The floor: the busiest operation's calls at its rate (a throttled
-    // attempt is refused before it uses the quota).
     let rates = ConnectConfig::new().with_connect_rates(factor).rates;
-    let mut floor: f64 = 0.0;
     println!(
         "proficiency continuation benchmark: {} agents, {rows} rows, Connect rates x{factor}, Lambda timeout {:.1} s, margin {margin} s",
         agents.len(),
         timeout.as_secs_f64()
     );
-    for (op, n) in &calls.by_operation {
-        let throttled = calls.throttled_count(op);
-        let done = n - throttled;
-        let rate = rates.get(op).copied().unwrap_or(f64::INFINITY);
-        let seconds = done as f64 / rate;
-        floor = floor.max(seconds);
-        println!("    {op:<28} {done:>6} calls at {rate:>5}/s -> {seconds:>7.1} s (plus {throttled} throttled attempts)");
-    }
+    let floor = rollcall_tests::bench::connect_quota_floor(&calls, &rates);
     println!("  links              {}", links.len());
     for (n, (status, seconds)) in links.iter().enumerate() {
         println!("    link {:>2}  {status:<10} {seconds:>6.1} s", n + 1);

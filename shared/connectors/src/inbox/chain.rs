@@ -26,7 +26,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::outcome::{Counts, Outcome, Vocabulary};
-use crate::store::{NewObject, ObjectStore, StoredObject, WRITTEN_BY_METADATA};
+use crate::store::{NewObject, ObjectStore, StoredObject};
 use crate::Error;
 
 /// Metadata key naming the job a link (or a source rewritten by a job) belongs to.
@@ -451,12 +451,6 @@ impl<'s, S: ObjectStore> JobBook<'s, S> {
     }
 }
 
-/// True when the object was written by rollcall as a rewrite (its event is
-/// ignored), as opposed to a link waiting to run.
-pub fn is_rewrite(object: &StoredObject) -> bool {
-    object.metadata.contains_key(WRITTEN_BY_METADATA)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -490,7 +484,9 @@ mod tests {
         };
         assert_eq!(Link::from_metadata(&paused.metadata()), Some(paused));
         assert_eq!(Link::from_metadata(&link().metadata()), Some(link()));
-        assert!(!link().metadata().contains_key(WRITTEN_BY_METADATA));
+        assert!(!link()
+            .metadata()
+            .contains_key(crate::store::WRITTEN_BY_METADATA));
         assert_eq!(Link::from_metadata(&HashMap::new()), None);
     }
 
